@@ -1,0 +1,106 @@
+"""Copy-in / copy-out of a child's memory (the Sentry's copy_from_user/copy_to_user).
+
+Uses process_vm_readv/writev, which fail cleanly on unmapped or protected
+addresses instead of faulting the Sentry.  As in Linux, any part of the range
+that cannot be accessed makes the whole copy fail with EFAULT; callers that
+stream large ranges copy in chunks and report the bytes done before a fault,
+the way read(2) returns a short count.
+"""
+import errno
+
+from pysentry.platform.libc import ffi, lib
+
+# Linux caps a single read/write at MAX_RW_COUNT (INT_MAX rounded down to a page).
+MAX_RW_COUNT = 0x7FFFF000
+_ADDR_LIMIT = 1 << 47   # x86-64 user address space (4-level paging; TASK_SIZE_MAX)
+
+
+def _efault():
+    return OSError(errno.EFAULT, "Bad address")
+
+
+class ChildMemory:
+    """Access to the address space of one child task (any tid of the process)."""
+
+    __slots__ = ("pid", "_local", "_remote")
+
+    def __init__(self, pid):
+        self.pid = pid
+        self._local = ffi.new("struct iovec *")
+        self._remote = ffi.new("struct iovec *")
+
+    def _span_ok(self, addr, size):
+        return 0 <= addr and addr + size <= _ADDR_LIMIT
+
+    def read(self, addr, size):
+        """Return `size` bytes at `addr`; OSError(EFAULT) if any byte is unreadable."""
+        if size == 0:
+            return b""
+        if not self._span_ok(addr, size):
+            raise _efault()
+        buf = bytearray(size)
+        self._xfer_in(addr, buf)
+        return bytes(buf)
+
+    def read_into(self, addr, buf):
+        """Fill the writable buffer `buf` from child memory at `addr`."""
+        if len(buf) == 0:
+            return
+        if not self._span_ok(addr, len(buf)):
+            raise _efault()
+        self._xfer_in(addr, buf)
+
+    def _xfer_in(self, addr, buf):
+        cbuf = ffi.from_buffer(buf)
+        self._local.iov_base = cbuf
+        self._local.iov_len = len(buf)
+        self._remote.iov_base = ffi.cast("void *", addr)
+        self._remote.iov_len = len(buf)
+        n = lib.process_vm_readv(self.pid, self._local, 1, self._remote, 1, 0)
+        if n != len(buf):
+            raise _efault()
+
+    def write(self, addr, data):
+        """Copy `data` (bytes-like) to child memory at `addr`; EFAULT if not writable."""
+        size = len(data)
+        if size == 0:
+            return
+        if not self._span_ok(addr, size):
+            raise _efault()
+        cbuf = ffi.from_buffer(data)
+        self._local.iov_base = cbuf
+        self._local.iov_len = size
+        self._remote.iov_base = ffi.cast("void *", addr)
+        self._remote.iov_len = size
+        n = lib.process_vm_writev(self.pid, self._local, 1, self._remote, 1, 0)
+        if n != size:
+            raise _efault()
+
+    def read_u32(self, addr):
+        return int.from_bytes(self.read(addr, 4), "little")
+
+    def read_u64(self, addr):
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def read_cstring(self, addr, limit=4096):
+        """Read a NUL-terminated string (strncpy_from_user): ENAMETOOLONG past `limit`."""
+        out = bytearray()
+        page = 4096
+        while len(out) < limit:
+            chunk = min(page - (addr % page), limit - len(out))
+            try:
+                data = self.read(addr, chunk)
+            except OSError:
+                raise _efault()
+            nul = data.find(b"\0")
+            if nul >= 0:
+                out += data[:nul]
+                return bytes(out)
+            out += data
+            addr += chunk
+        raise OSError(errno.ENAMETOOLONG, "File name too long")
+
+
+def access_ok(addr, size):
+    """Linux's access_ok(): the range lies inside the user address space."""
+    return 0 <= addr and addr + size <= _ADDR_LIMIT

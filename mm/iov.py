@@ -1,0 +1,84 @@
+"""iovec arrays in child memory: decoding, and scatter/gather of data.
+
+Mirrors Linux's import_iovec(): at most UIO_MAXIOV entries (else EINVAL), a
+negative length (as ssize_t) is EINVAL, and the total is capped at
+MAX_RW_COUNT.  Compat tasks (i386 and x32) use 8-byte iovecs.
+"""
+import errno
+import struct
+
+from pysentry.mm.child_memory import MAX_RW_COUNT
+
+UIO_MAXIOV = 1024
+_IOV64 = struct.Struct("<QQ")
+_IOV32 = struct.Struct("<II")
+
+
+def read_iovecs(mem, addr, count, compat=False):
+    """Return [(base, len), ...] with the total clamped to MAX_RW_COUNT."""
+    if count < 0 or count > UIO_MAXIOV:
+        raise OSError(errno.EINVAL, "bad iovec count")
+    if count == 0:
+        return []
+    fmt = _IOV32 if compat else _IOV64
+    raw = mem.read(addr, fmt.size * count)
+    out = []
+    total = 0
+    for base, length in fmt.iter_unpack(raw):
+        if not compat and length >= 1 << 63:
+            raise OSError(errno.EINVAL, "negative iovec length")
+        if total + length > MAX_RW_COUNT:
+            length = MAX_RW_COUNT - total
+        total += length
+        out.append((base, length))
+    return out
+
+
+def total_len(iovs):
+    return sum(length for _, length in iovs)
+
+
+def gather(mem, iovs, start, size):
+    """Read `size` bytes of the iovec stream beginning at byte `start`."""
+    out = bytearray()
+    pos = 0
+    for base, length in iovs:
+        if size <= 0:
+            break
+        end = pos + length
+        if end > start:
+            skip = max(0, start - pos)
+            take = min(length - skip, size)
+            out += mem.read(base + skip, take)
+            start += take
+            size -= take
+        pos = end
+    return out
+
+
+def scatter(mem, iovs, start, data):
+    """Write `data` into the iovec stream at byte `start`; return bytes written.
+
+    Stops at the first unwritable segment: a fault after progress returns the
+    progress, a fault before any byte raises EFAULT (as copy_to_user users do).
+    """
+    done = 0
+    pos = 0
+    view = memoryview(data)
+    for base, length in iovs:
+        if done >= len(view):
+            break
+        end = pos + length
+        if end > start:
+            skip = max(0, start - pos)
+            take = min(length - skip, len(view) - done)
+            try:
+                mem.write(base + skip, view[done:done + take])
+            except OSError:
+                if done == 0:
+                    raise
+                return done
+            done += take
+            start += take
+        pos = end
+    return done

@@ -1,0 +1,135 @@
+"""Thin cffi (ABI mode) bindings to the libc calls the ptrace platform needs.
+
+Everything here is a direct wrapper of a Linux system call: ptrace(2),
+process_vm_readv/writev(2), signalfd(2), pidfd_open/pidfd_getfd(2), kcmp(2),
+seccomp(2) and prctl(2).  Errors are raised as OSError with the host errno so
+callers can hand the errno straight back to the child where Linux would.
+"""
+import os
+
+import cffi
+
+ffi = cffi.FFI()
+ffi.cdef(r"""
+struct user_regs_struct {
+    unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx,
+                  rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss, fs_base,
+                  gs_base, ds, es, fs, gs;
+};
+struct ptrace_syscall_info {
+    uint8_t op;
+    uint8_t pad[3];
+    uint32_t arch;
+    uint64_t instruction_pointer;
+    uint64_t stack_pointer;
+    union {
+        struct { uint64_t nr; uint64_t args[6]; } entry;
+        struct { int64_t rval; uint8_t is_error; } exit;
+        struct { uint64_t nr; uint64_t args[6]; uint32_t ret_data; } seccomp;
+    };
+};
+struct iovec { void *iov_base; size_t iov_len; };
+struct sock_filter { uint16_t code; uint8_t jt; uint8_t jf; uint32_t k; };
+struct sock_fprog { unsigned short len; struct sock_filter *filter; };
+
+long ptrace(int request, int pid, void *addr, void *data);
+ssize_t process_vm_readv(int pid, const struct iovec *local, unsigned long liovcnt,
+                         const struct iovec *remote, unsigned long riovcnt, unsigned long flags);
+ssize_t process_vm_writev(int pid, const struct iovec *local, unsigned long liovcnt,
+                          const struct iovec *remote, unsigned long riovcnt, unsigned long flags);
+long syscall(long number, ...);
+int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
+int signalfd(int fd, const void *mask, int flags);
+""")
+lib = ffi.dlopen(None)
+
+# ptrace requests and options (include/uapi/linux/ptrace.h)
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
+PTRACE_SYSCALL = 24
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GET_SYSCALL_INFO = 0x420E
+
+PTRACE_O_TRACESYSGOOD = 1
+PTRACE_O_TRACEFORK = 1 << 1
+PTRACE_O_TRACEVFORK = 1 << 2
+PTRACE_O_TRACECLONE = 1 << 3
+PTRACE_O_TRACEEXEC = 1 << 4
+PTRACE_O_TRACESECCOMP = 1 << 7
+PTRACE_O_EXITKILL = 1 << 20
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_VFORK_DONE = 5
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128
+
+PTRACE_SYSCALL_INFO_NONE = 0
+PTRACE_SYSCALL_INFO_ENTRY = 1
+PTRACE_SYSCALL_INFO_EXIT = 2
+PTRACE_SYSCALL_INFO_SECCOMP = 3
+
+AUDIT_ARCH_X86_64 = 0xC000003E
+AUDIT_ARCH_I386 = 0x40000003
+X32_SYSCALL_BIT = 0x40000000
+
+WALL = 0x40000000
+
+# host syscall numbers used directly (x86-64)
+SYS_KCMP = 312
+SYS_SECCOMP = 317
+SYS_PIDFD_OPEN = 434
+SYS_PIDFD_GETFD = 438
+KCMP_FILES = 2
+
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+SECCOMP_SET_MODE_FILTER = 1
+
+SFD_NONBLOCK = os.O_NONBLOCK
+SFD_CLOEXEC = os.O_CLOEXEC
+
+
+def _check(ret):
+    if ret == -1:
+        err = ffi.errno
+        raise OSError(err, os.strerror(err))
+    return ret
+
+
+def ptrace(request, pid, addr=ffi.NULL, data=ffi.NULL):
+    return _check(lib.ptrace(request, pid, addr, data))
+
+
+def pidfd_open_flags(pid, flags):
+    return _check(lib.syscall(SYS_PIDFD_OPEN, ffi.cast("int", pid), ffi.cast("unsigned int", flags)))
+
+
+def pidfd_getfd(pidfd, targetfd):
+    """Duplicate the child's fd into the Sentry: same open file description."""
+    return _check(lib.syscall(SYS_PIDFD_GETFD, ffi.cast("int", pidfd),
+                              ffi.cast("int", targetfd), ffi.cast("unsigned int", 0)))
+
+
+def kcmp_files(pid1, pid2):
+    """0 when both tasks share one fd table (CLONE_FILES)."""
+    return _check(lib.syscall(SYS_KCMP, ffi.cast("int", pid1), ffi.cast("int", pid2),
+                              ffi.cast("int", KCMP_FILES), ffi.cast("long", 0), ffi.cast("long", 0)))
+
+
+def signalfd_for(signals):
+    mask = bytearray(128)
+    for sig in signals:
+        bit = int(sig) - 1
+        mask[bit // 8] |= 1 << (bit % 8)
+    buf = ffi.from_buffer(mask)
+    return _check(lib.signalfd(-1, buf, SFD_NONBLOCK | SFD_CLOEXEC))

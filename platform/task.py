@@ -1,0 +1,136 @@
+"""One traced thread: its registers, its syscall-stop info and how it is resumed.
+
+The platform knows three syscall ABIs on x86-64; each reads its arguments from
+different registers (arch/x86/entry: rdi,rsi,rdx,r10,r8,r9 for the 64-bit and
+x32 ABIs, ebx,ecx,edx,esi,edi,ebp for int 0x80).  A stopped task keeps a cached
+copy of its registers for the duration of one stop.
+"""
+from pysentry.platform import libc
+from pysentry.platform.libc import ffi
+
+ABI_X86_64 = "x86_64"
+ABI_X32 = "x32"
+ABI_I386 = "i386"
+
+_ARG_REGS = {
+    ABI_X86_64: ("rdi", "rsi", "rdx", "r10", "r8", "r9"),
+    ABI_X32: ("rdi", "rsi", "rdx", "r10", "r8", "r9"),
+    ABI_I386: ("rbx", "rcx", "rdx", "rsi", "rdi", "rbp"),
+}
+_U64 = (1 << 64) - 1
+_REGS_SIZE = ffi.sizeof("struct user_regs_struct")
+_INFO_SIZE = ffi.cast("void *", ffi.sizeof("struct ptrace_syscall_info"))
+
+
+class SyscallStop:
+    """What a task is asking for at a seccomp or syscall stop."""
+
+    __slots__ = ("op", "abi", "nr", "args", "rval", "sp", "ip")
+
+    def __init__(self, info):
+        self.op = info.op
+        self.sp = info.stack_pointer
+        self.ip = info.instruction_pointer
+        self.rval = None
+        self.nr = -1
+        self.args = ()
+        if info.arch == libc.AUDIT_ARCH_I386:
+            self.abi = ABI_I386
+        else:
+            self.abi = ABI_X86_64
+        if info.op == libc.PTRACE_SYSCALL_INFO_SECCOMP:
+            nr = info.seccomp.nr
+            self.args = tuple(info.seccomp.args)
+        elif info.op == libc.PTRACE_SYSCALL_INFO_ENTRY:
+            nr = info.entry.nr
+            self.args = tuple(info.entry.args)
+        elif info.op == libc.PTRACE_SYSCALL_INFO_EXIT:
+            nr = -1
+            self.rval = info.exit.rval
+        else:
+            nr = -1
+        if self.abi == ABI_X86_64 and nr >= 0 and nr & libc.X32_SYSCALL_BIT:
+            self.abi = ABI_X32
+            nr &= ~libc.X32_SYSCALL_BIT
+        self.nr = nr
+
+
+class PtraceTask:
+    """A thread of the child as the tracer sees it."""
+
+    def __init__(self, tid, tgid):
+        self.tid = tid
+        self.tgid = tgid
+        self.alive = True
+        self._info = ffi.new("struct ptrace_syscall_info *")
+        self._regs = ffi.new("struct user_regs_struct *")
+        self.regs_valid = False
+        # Injection state (see tracer.Tracer): an active handler coroutine.
+        self.coro = None
+        self.saved_regs = None
+        self.injected = False
+        self.stop_abi = ABI_X86_64
+
+    # --- stop inspection -------------------------------------------------
+    def syscall_stop(self):
+        libc.ptrace(libc.PTRACE_GET_SYSCALL_INFO, self.tid,
+                    _INFO_SIZE, self._info)
+        return SyscallStop(self._info)
+
+    def regs(self):
+        if not self.regs_valid:
+            libc.ptrace(libc.PTRACE_GETREGS, self.tid, ffi.NULL, self._regs)
+            self.regs_valid = True
+        return self._regs
+
+    def set_regs(self, regs=None):
+        if regs is not None and regs != self._regs:
+            ffi.memmove(self._regs, regs, _REGS_SIZE)
+        libc.ptrace(libc.PTRACE_SETREGS, self.tid, ffi.NULL, self._regs)
+        self.regs_valid = True
+
+    def copy_regs(self):
+        r = ffi.new("struct user_regs_struct *")
+        ffi.memmove(r, self.regs(), _REGS_SIZE)
+        return r
+
+    def event_msg(self):
+        out = ffi.new("unsigned long *")
+        libc.ptrace(libc.PTRACE_GETEVENTMSG, self.tid, ffi.NULL, out)
+        return out[0]
+
+    @staticmethod
+    def load_syscall(regs, abi, nr, args):
+        """Point `regs` at syscall `nr` with `args` for the given ABI."""
+        if abi == ABI_X32:
+            nr |= libc.X32_SYSCALL_BIT
+        regs.orig_rax = nr
+        regs.rax = nr
+        for name, value in zip(_ARG_REGS[abi], args):
+            setattr(regs, name, value & _U64)
+
+    # --- resuming ----------------------------------------------------------
+    def _resume(self, request, sig):
+        self.regs_valid = False
+        libc.ptrace(request, self.tid, ffi.NULL, ffi.cast("void *", sig))
+
+    def resume(self, sig=0):
+        """Continue; stop again at syscall exit while an injection is under way."""
+        self._resume(libc.PTRACE_SYSCALL if self.coro is not None else libc.PTRACE_CONT, sig)
+
+    def listen(self):
+        self.regs_valid = False
+        libc.ptrace(libc.PTRACE_LISTEN, self.tid)
+
+    def interrupt(self):
+        try:
+            libc.ptrace(libc.PTRACE_INTERRUPT, self.tid)
+        except OSError:
+            pass   # already gone
+
+    def set_result(self, value):
+        """Skip the syscall at a seccomp stop, making it return `value`."""
+        regs = self.regs()
+        regs.orig_rax = _U64
+        regs.rax = value & _U64
+        self.set_regs()

@@ -1,0 +1,346 @@
+"""The trap loop: starts the child under ptrace and dispatches every stop.
+
+Design:
+  * The child is PTRACE_SEIZEd before it installs the seccomp filter and execs,
+    with EXITKILL (it dies with the Sentry) and TRACECLONE/FORK/VFORK/EXEC so
+    every thread and process it creates is traced too.
+  * Syscalls stop only when the seccomp filter says SECCOMP_RET_TRACE.  The
+    kernel (pysentry.sentry) answers each with a result, PASSTHROUGH, or a
+    coroutine that may inject syscalls into the child: the first injection
+    replaces the trapped syscall, later ones rewind the instruction pointer and
+    run the syscall instruction again, and the last step restores every
+    register but the return value, so the child sees one ordinary syscall.
+  * Besides ptrace stops the loop waits on file descriptors (io_uring ops that
+    wait for readiness) and timers, through epoll plus a signalfd for SIGCHLD.
+  * A task blocked on behalf of the Sentry sleeps in a host syscall (ppoll);
+    PTRACE_INTERRUPT wakes it, and a signal sent to it interrupts it exactly as
+    it would interrupt a Linux syscall.
+"""
+import errno
+import heapq
+import itertools
+import os
+import selectors
+import signal
+import time
+
+from pysentry.platform import libc
+from pysentry.platform.task import PtraceTask
+
+PASSTHROUGH = object()
+
+_OPTIONS = (libc.PTRACE_O_TRACESYSGOOD | libc.PTRACE_O_TRACEFORK | libc.PTRACE_O_TRACEVFORK
+            | libc.PTRACE_O_TRACECLONE | libc.PTRACE_O_TRACEEXEC | libc.PTRACE_O_TRACESECCOMP
+            | libc.PTRACE_O_EXITKILL)
+_STOP_SIGNALS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
+_SYSCALL_TRAP = signal.SIGTRAP | 0x80
+
+
+class InjectSyscall:
+    """Yielded by a handler coroutine: run this syscall in the child, send back rval."""
+
+    __slots__ = ("nr", "args")
+
+    def __init__(self, nr, *args):
+        self.nr = nr
+        self.args = args
+
+
+class Timer:
+    __slots__ = ("when", "callback", "cancelled")
+
+    def __init__(self, when, callback):
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Tracer:
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.tasks = {}
+        self.root_pid = None
+        self.root_status = None
+        self._early_stops = {}       # tid -> status, for threads seen before their parent's event
+        self._selector = selectors.EpollSelector()
+        self._timers = []
+        self._timer_seq = itertools.count()
+        self._readers = 0
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        self._sigchld_fd = libc.signalfd_for([signal.SIGCHLD])
+        self._selector.register(self._sigchld_fd, selectors.EVENT_READ, None)
+
+    # --- event sources -------------------------------------------------------
+    def add_reader(self, fd, events, callback):
+        """Call callback() once fd is ready for `events` (selectors mask)."""
+        self._selector.register(fd, events, callback)
+        self._readers += 1
+
+    def remove_reader(self, fd):
+        try:
+            self._selector.unregister(fd)
+            self._readers -= 1
+        except (KeyError, ValueError):
+            pass
+
+    def call_at(self, when, callback):
+        t = Timer(when, callback)
+        heapq.heappush(self._timers, (when, next(self._timer_seq), t))
+        return t
+
+    # --- start ----------------------------------------------------------------
+    def spawn(self, path, argv, env, filter_bytes, child_setup=None):
+        """Fork the child, seize it, let it install the filter and exec `path`.
+
+        child_setup, if given, runs in the child just before the filter goes in.
+        """
+        from pysentry.platform import seccomp
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # child
+            try:
+                os.close(w)
+                libc.lib.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                os.read(r, 1)            # wait until seized
+                os.close(r)
+                for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGXFSZ):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, set())
+                if child_setup is not None:
+                    child_setup()
+                seccomp.install(filter_bytes)
+                os.execve(path, argv, env)
+            except BaseException as e:   # noqa: BLE001 - nothing may escape a forked child
+                try:
+                    os.write(2, ("pysentry: cannot run %s: %s\n" % (path, e)).encode())
+                finally:
+                    os._exit(127)
+        os.close(r)
+        libc.ptrace(libc.PTRACE_SEIZE, pid, libc.ffi.NULL, libc.ffi.cast("void *", _OPTIONS))
+        self.root_pid = pid
+        task = self.kernel.create_task(pid, pid, None)
+        self.tasks[pid] = task
+        os.write(w, b"g")
+        os.close(w)
+        return pid
+
+    # --- main loop ---------------------------------------------------------------
+    def run(self):
+        """Serve the child until the root process exits; return its wait status."""
+        while self.root_status is None or self.tasks:
+            if self.root_status is not None:
+                self._kill_all()
+            self._run_timers()
+            got = self._reap(os.WNOHANG)
+            if got:
+                continue
+            if self._readers == 0 and not self._timers:
+                self._reap(0)
+                continue
+            timeout = None
+            if self._timers:
+                timeout = max(0.0, self._timers[0][0] - time.monotonic())
+            for key, _ in self._selector.select(timeout):
+                if key.data is None:
+                    try:
+                        os.read(self._sigchld_fd, 4096)
+                    except BlockingIOError:
+                        pass
+                else:
+                    self.remove_reader(key.fd)
+                    key.data()
+        return self.root_status
+
+    def _run_timers(self):
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, t = heapq.heappop(self._timers)
+            if not t.cancelled:
+                t.callback()
+
+    def _reap(self, flags):
+        n = 0
+        while True:
+            try:
+                pid, status = os.waitpid(-1, flags | libc.WALL)
+            except ChildProcessError:
+                self.tasks.clear()
+                return n
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return n
+            n += 1
+            self._dispatch(pid, status)
+            flags |= os.WNOHANG
+
+    def _kill_all(self):
+        for tid in list(self.tasks):
+            try:
+                os.kill(tid, signal.SIGKILL)
+            except ProcessLookupError:
+                self._forget(tid)
+
+    def _forget(self, tid):
+        task = self.tasks.pop(tid, None)
+        if task is not None and task.alive:
+            task.alive = False
+            self.kernel.task_exit(task)
+
+    # --- stop dispatch -------------------------------------------------------------
+    def _dispatch(self, pid, status):
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            if pid == self.root_pid:
+                self.root_status = status
+            self._forget(pid)
+            return
+        task = self.tasks.get(pid)
+        if task is None:
+            self._early_stops[pid] = status   # its parent's clone event is still queued
+            return
+        try:
+            self._on_stop(task, status)
+        except ProcessLookupError:
+            pass    # killed under us (SIGKILL from elsewhere); its exit is reported next
+        except OSError as e:
+            if e.errno != errno.ESRCH:
+                raise
+
+    def _on_stop(self, task, status):
+        task.regs_valid = False
+        sig = os.WSTOPSIG(status)
+        event = status >> 16
+        if event == libc.PTRACE_EVENT_SECCOMP:
+            if task.coro is not None:
+                task.resume()            # our own injected syscall passing the filter
+            else:
+                self._on_syscall(task)
+        elif sig == _SYSCALL_TRAP:
+            self._on_syscall_stop(task)
+        elif event in (libc.PTRACE_EVENT_CLONE, libc.PTRACE_EVENT_FORK, libc.PTRACE_EVENT_VFORK):
+            self._on_new_task(task, task.event_msg(), event)
+            task.resume()
+        elif event == libc.PTRACE_EVENT_EXEC:
+            former = task.event_msg()
+            if former != task.tid:
+                # A non-leader thread exec'd and took over the leader's tid.
+                old = self.tasks.pop(former, None)
+                if old is not None:
+                    old.alive = False
+                    self.kernel.task_exit(old)
+            self.kernel.task_exec(task)
+            task.resume()
+        elif event == libc.PTRACE_EVENT_STOP:
+            if sig in _STOP_SIGNALS:
+                task.listen()             # group-stop: stay stopped until SIGCONT
+            else:
+                task.resume()             # PTRACE_INTERRUPT or a new task's first stop
+        elif event:
+            task.resume()
+        else:
+            task.resume(sig)              # signal-delivery-stop: deliver it
+
+    def _on_new_task(self, parent, tid, event):
+        if tid in self.tasks:
+            return
+        if event == libc.PTRACE_EVENT_CLONE:
+            tgid = _read_tgid(tid) or parent.tgid
+        else:
+            tgid = tid
+        child = self.kernel.create_task(tid, tgid, parent)
+        self.tasks[tid] = child
+        early = self._early_stops.pop(tid, None)
+        if early is not None:
+            self._dispatch(tid, early)
+
+    # --- syscalls and injection ------------------------------------------------------
+    def _on_syscall(self, task):
+        stop = task.syscall_stop()
+        if stop.op != libc.PTRACE_SYSCALL_INFO_SECCOMP:
+            task.resume()
+            return
+        task.stop_abi = stop.abi
+        try:
+            outcome = self.kernel.syscall(task, stop)
+        except Exception:
+            _report_internal_error(task)
+            outcome = -errno.EIO
+        if outcome is PASSTHROUGH:
+            task.resume()
+        elif isinstance(outcome, int):
+            task.set_result(outcome)
+            task.resume()
+        else:
+            task.coro = outcome
+            task.saved_regs = task.copy_regs()
+            task.injected = False
+            self._step(task, None)
+
+    def _on_syscall_stop(self, task):
+        if task.coro is None:
+            task.resume()
+            return
+        stop = task.syscall_stop()
+        if stop.op != libc.PTRACE_SYSCALL_INFO_EXIT:
+            task.resume()                 # entry of a re-run injected syscall
+            return
+        self._step(task, stop.rval)
+
+    def _step(self, task, value):
+        try:
+            request = task.coro.send(value)
+        except StopIteration as done:
+            self._finish(task, done.value)
+            return
+        except Exception:             # a Sentry bug must not take the child down
+            _report_internal_error(task)
+            self._finish(task, -errno.EIO)
+            return
+        regs = task.copy_regs()
+        if task.injected:
+            regs.rip = task.saved_regs.rip - 2     # run the syscall instruction again
+        PtraceTask.load_syscall(regs, task.stop_abi, request.nr, request.args)
+        task.set_regs(regs)
+        task.injected = True
+        task.resume()
+
+    def _finish(self, task, result):
+        if not isinstance(result, int):
+            result = -errno.EIO   # coroutines cannot pass through once they have injected
+        saved = task.saved_regs
+        injected = task.injected
+        task.coro = None
+        task.saved_regs = None
+        task.injected = False
+        if injected:
+            saved.rax = result & ((1 << 64) - 1)
+            task.set_regs(saved)
+        else:
+            task.set_result(result)
+        task.resume()
+
+    def wake(self, task):
+        """Wake a task the Sentry parked in a host wait (see module docstring)."""
+        if task.alive:
+            task.interrupt()
+
+
+def _report_internal_error(task):
+    import sys
+    import traceback
+    sys.stderr.write("pysentry: internal error while serving task %d (the syscall fails "
+                     "with EIO):\n%s" % (task.tid, traceback.format_exc()))
+
+
+def _read_tgid(tid):
+    try:
+        with open("/proc/%d/status" % tid, "rb") as f:
+            for line in f:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None

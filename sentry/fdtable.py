@@ -1,0 +1,35 @@
+"""fd bookkeeping: which FileDescription each child fd number refers to.
+
+The host kernel keeps the child's real fd table; this is the Sentry's cache of
+it.  Entries are added when the Sentry opens a file for the child or first
+meets an fd (taking over the description with pidfd_getfd), and dropped when
+the child closes the number (close, close_range, dup2/dup3 onto it, exec's
+CLOEXEC sweep), so a stale entry never outlives the child's fd.  Dropping an
+entry also closes the Sentry's own reference, which matters: a pipe's reader
+only sees EOF once every writer -- the Sentry's copy included -- is closed.
+"""
+
+
+class FDTable:
+    def __init__(self):
+        self.entries = {}
+        self.users = 0
+
+    def install(self, fd, desc):
+        old = self.entries.get(fd)
+        self.entries[fd] = desc
+        if old is not None:
+            old.put()
+
+    def drop(self, fd):
+        desc = self.entries.pop(fd, None)
+        if desc is not None:
+            desc.put()
+
+    def drop_range(self, first, last):
+        for fd in [fd for fd in self.entries if first <= fd <= last]:
+            self.drop(fd)
+
+    def clear(self):
+        for fd in list(self.entries):
+            self.drop(fd)

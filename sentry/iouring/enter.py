@@ -1,0 +1,114 @@
+"""io_uring_enter(2): submit SQEs and wait for completions.
+
+Waiting happens in the child, not in the Sentry: the trapped syscall is
+replaced by ppoll(NULL, 0, timeout, sigmask), so the child sleeps in the host
+kernel with the caller's signal mask applied atomically, a signal interrupts
+it as it would interrupt io_uring_enter (-EINTR), and the Sentry's loop stays
+free.  When completions arrive the Sentry wakes it with PTRACE_INTERRUPT and
+re-checks the condition.  As in io_cqring_wait(), a wait that ends early
+(timeout, signal) reports success if any CQE is available, and io_uring_enter
+returns the number of SQEs submitted if it is non-zero, else the wait result.
+"""
+import errno
+import time
+
+from pysentry.platform.tracer import InjectSyscall
+from pysentry.sentry.iouring import abi, submit
+from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.syscalls import numbers
+
+SUPPORTED_ENTER_FLAGS = (abi.ENTER_GETEVENTS | abi.ENTER_SQ_WAKEUP | abi.ENTER_SQ_WAIT
+                         | abi.ENTER_EXT_ARG)
+ERESTARTNOHAND = 514
+_RESTART = (-ERESTARTNOHAND, -errno.EINTR, -512, -513, -516)
+
+
+class Waiter:
+    __slots__ = ("task", "min_complete", "woken")
+
+    def __init__(self, task, min_complete):
+        self.task = task
+        self.min_complete = min_complete
+        self.woken = False
+
+
+def lookup_ring(kernel, task, fd):
+    """The ring behind fd: EBADF if fd is not open, EOPNOTSUPP if not an io_uring."""
+    desc = kernel.lookup_file(task, fd)
+    desc.put()
+    if not isinstance(desc, IoUringFileDescription):
+        raise OSError(errno.EOPNOTSUPP, "not an io_uring fd")
+    return desc.ring
+
+
+def sys_io_uring_enter(kernel, task, stop):
+    fd, to_submit, min_complete, flags = (a & 0xFFFFFFFF for a in stop.args[:4])
+    argp, argsz = stop.args[4], stop.args[5]
+    if flags & ~SUPPORTED_ENTER_FLAGS:
+        return -errno.EINVAL
+    try:
+        ring = lookup_ring(kernel, task, fd if fd < 0x80000000 else fd - (1 << 32))
+    except OSError as e:
+        return -e.errno
+    if ring.flags & abi.SETUP_SINGLE_ISSUER and ring.submitter_tid != task.tid:
+        return -errno.EEXIST
+    submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
+    if not flags & abi.ENTER_GETEVENTS:
+        return submitted
+    # Parse the wait arguments (io_get_ext_arg).
+    sigmask, sigsz, timeout = argp, argsz, None
+    if flags & abi.ENTER_EXT_ARG:
+        if argsz != abi.GETEVENTS_ARG.size:
+            return submitted or -errno.EINVAL
+        try:
+            sigmask, sigsz, min_wait, ts = abi.GETEVENTS_ARG.unpack(
+                task.mem.read(argp, abi.GETEVENTS_ARG.size))
+            if ts:
+                sec, nsec = abi.TIMESPEC.unpack(task.mem.read(ts, abi.TIMESPEC.size))
+                timeout = sec + nsec / 1e9
+        except OSError:
+            return submitted or -errno.EFAULT
+        if min_wait:
+            return submitted or -errno.EINVAL     # IORING_FEAT_MIN_TIMEOUT is not offered
+    min_complete = min(min_complete, ring.cq_entries)
+    ring.flush_overflow()
+    if ring.cq_ready() >= min_complete:
+        return submitted
+    return _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout)
+
+
+def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout):
+    deadline = None if timeout is None else time.monotonic() + timeout
+    waiter = Waiter(task, min_complete)
+    ring.waiters.append(waiter)
+    ts_addr = task.scratch(abi.TIMESPEC.size) if deadline is not None else 0
+    try:
+        while True:
+            if deadline is not None:
+                left = max(0.0, deadline - time.monotonic())
+                if left == 0.0:
+                    res = -errno.ETIME
+                    break
+                sec = int(left)
+                task.mem.write(ts_addr, abi.TIMESPEC.pack(sec, int((left - sec) * 1e9)))
+            waiter.woken = False
+            rval = yield InjectSyscall(numbers.ppoll(stop.abi), 0, 0, ts_addr, sigmask, sigsz)
+            ring.flush_overflow()
+            if ring.cq_ready() >= min_complete:
+                res = 0
+                break
+            if rval == 0:
+                res = -errno.ETIME
+                break
+            if rval in _RESTART:
+                if waiter.woken:
+                    continue          # our own wake-up, but another task took the CQEs
+                res = -errno.EINTR
+                break
+            res = rval if rval < 0 else 0     # e.g. -EFAULT/-EINVAL for a bad sigmask
+            break
+    finally:
+        ring.waiters.remove(waiter)
+    if res in (-errno.ETIME, -errno.EINTR) and ring.cq_ready():
+        res = 0
+    return submitted or res

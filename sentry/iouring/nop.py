@@ -1,0 +1,30 @@
+"""IORING_OP_NOP: completes at once; flags can inject a result or check a file."""
+import errno
+
+from pysentry.sentry.iouring import abi
+
+_KNOWN = (abi.NOP_INJECT_RESULT | abi.NOP_FILE | abi.NOP_FIXED_FILE | abi.NOP_FIXED_BUFFER
+          | abi.NOP_TW | abi.NOP_CQE32)
+
+
+def prep(req):
+    if req.op_flags & ~_KNOWN:
+        raise OSError(errno.EINVAL, "unknown nop flags")
+    if req.op_flags & abi.NOP_CQE32:
+        # Only valid on a CQE32 ring, which pysentry does not offer yet.
+        raise OSError(errno.EINVAL, "NOP_CQE32 without a CQE32 ring")
+
+
+def issue(req, kernel):
+    flags = req.op_flags
+    if flags & abi.NOP_FIXED_FILE:
+        # No registered file table exists, so every index is out of range.
+        return -errno.EBADF
+    if flags & abi.NOP_FILE:
+        kernel.lookup_file(req.task, req.fd).put()
+    if flags & abi.NOP_FIXED_BUFFER:
+        return -errno.EFAULT      # no registered buffers: the index is invalid
+    if flags & abi.NOP_INJECT_RESULT:
+        res = req.len
+        return res - (1 << 32) if res & 0x80000000 else res
+    return 0

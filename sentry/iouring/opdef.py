@@ -1,0 +1,40 @@
+"""The opcode table: for each IORING_OP_*, how it is prepared and issued.
+
+Modelled on Linux's io_uring/opdef.c: one entry per opcode; an opcode without
+an entry is not implemented, completes with -EINVAL (as an unknown opcode does
+in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
+generated from this table, so it can never claim an op that is not here.
+"""
+from pysentry.sentry.iouring import abi, nop, rw, sync
+
+
+class OpDef:
+    __slots__ = ("name", "prep", "issue", "needs_file", "buffer_select", "short_fails_link")
+
+    def __init__(self, name, prep, issue, needs_file=False, buffer_select=False,
+                 short_fails_link=False):
+        self.name = name
+        self.prep = prep
+        self.issue = issue
+        self.needs_file = needs_file          # sqe->fd names a file to resolve at issue
+        self.buffer_select = buffer_select    # accepts IOSQE_BUFFER_SELECT
+        self.short_fails_link = short_fails_link   # a short transfer breaks a link
+
+
+OPS = {
+    abi.OP_NOP: OpDef("NOP", nop.prep, nop.issue),
+    abi.OP_READV: OpDef("READV", rw.prep_vector, rw.issue_read, needs_file=True,
+                        buffer_select=True, short_fails_link=True),
+    abi.OP_WRITEV: OpDef("WRITEV", rw.prep_vector, rw.issue_write, needs_file=True,
+                         short_fails_link=True),
+    abi.OP_FSYNC: OpDef("FSYNC", sync.prep, sync.issue, needs_file=True),
+    abi.OP_READ: OpDef("READ", rw.prep_single, rw.issue_read, needs_file=True,
+                       buffer_select=True, short_fails_link=True),
+    abi.OP_WRITE: OpDef("WRITE", rw.prep_single, rw.issue_write, needs_file=True,
+                        short_fails_link=True),
+}
+
+
+def op_name(opcode):
+    d = OPS.get(opcode)
+    return d.name if d else "OP_%d" % opcode

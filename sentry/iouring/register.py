@@ -1,0 +1,48 @@
+"""io_uring_register(2).  Stage 1 implements IORING_REGISTER_PROBE.
+
+Every other opcode fails with EINVAL, which is what a kernel that does not
+know the opcode returns, so callers fall back instead of relying on it.
+"""
+import errno
+import struct
+
+from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.enter import lookup_ring
+from pysentry.sentry.iouring.opdef import OPS
+
+_PROBE_HEAD = struct.Struct("<BBH3I")     # last_op, ops_len, resv, resv2[3]
+_PROBE_OP = struct.Struct("<BBHI")        # op, resv, flags, resv2
+
+
+def _probe(kernel, task, ring, arg, nr_args):
+    nr = min(nr_args, abi.OP_LAST)
+    size = _PROBE_HEAD.size + nr * _PROBE_OP.size
+    raw = task.mem.read(arg, size)
+    if any(raw):
+        raise OSError(errno.EINVAL, "probe buffer must be zeroed")
+    out = bytearray(_PROBE_HEAD.pack(abi.OP_LAST - 1, nr, 0, 0, 0, 0))
+    for op in range(nr):
+        out += _PROBE_OP.pack(op, 0, abi.IO_URING_OP_SUPPORTED if op in OPS else 0, 0)
+    task.mem.write(arg, out)
+    return 0
+
+
+HANDLERS = {
+    abi.REGISTER_PROBE: _probe,
+}
+
+
+def sys_io_uring_register(kernel, task, stop):
+    fd = stop.args[0] & 0xFFFFFFFF
+    opcode = stop.args[1] & 0xFFFFFFFF
+    arg, nr_args = stop.args[2], stop.args[3] & 0xFFFFFFFF
+    if opcode & abi.REGISTER_USE_REGISTERED_RING:
+        return -errno.EINVAL           # no ring fds can be registered yet
+    try:
+        ring = lookup_ring(kernel, task, fd if fd < 0x80000000 else fd - (1 << 32))
+        handler = HANDLERS.get(opcode)
+        if handler is None:
+            return -errno.EINVAL
+        return handler(kernel, task, ring, arg, nr_args)
+    except OSError as e:
+        return -e.errno

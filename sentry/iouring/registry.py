@@ -1,0 +1,44 @@
+"""All io_uring instances of one sandbox, found by the inode of their shared file.
+
+A child fd that was not created by io_uring_setup itself (dup(2), fork(2),
+SCM_RIGHTS) still refers to the ring's shared file; the Sentry recognises it
+by that file's inode when it first meets the fd.
+"""
+from pysentry.sentry.iouring import submit
+from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.iouring.ring import Ring
+
+
+class IoUringRegistry:
+    def __init__(self, kernel, trace=None):
+        self.kernel = kernel
+        self.trace = trace
+        self.by_inode = {}
+
+    def create(self, sq, cq, flags, compat, creator):
+        ring = Ring(sq, cq, flags, compat)
+        ring.tracer = self.kernel.tracer
+        ring.trace = self.trace
+        ring.submitter_tid = creator.tid
+        self.by_inode[ring.region.inode] = ring
+        if self.trace is not None:
+            self.trace.setup(ring, creator)
+        return ring
+
+    def file_for(self, ring):
+        return IoUringFileDescription(self.kernel, ring)
+
+    def find(self, inode):
+        return self.by_inode.get(inode)
+
+    def destroy(self, ring):
+        if ring.closed:
+            return
+        submit.cancel_all(self.kernel, ring)
+        self.by_inode.pop(ring.region.inode, None)
+        ring.release()
+
+    def task_exit(self, task):
+        for ring in list(self.by_inode.values()):
+            ring.waiters[:] = [w for w in ring.waiters if w.task is not task]
+            submit.cancel_task(self.kernel, ring, task)

@@ -1,0 +1,39 @@
+"""One io_uring request: the SQE fields copied out of shared memory, plus state.
+
+Copying every field at submission (never re-reading the SQE) is what makes
+IORING_FEAT_SUBMIT_STABLE true and keeps a child that rewrites an SQE after
+submitting from changing a request in flight.
+"""
+from pysentry.sentry.iouring import abi
+
+
+class Request:
+    __slots__ = ("ring", "task", "opcode", "flags", "ioprio", "fd", "off", "addr", "len",
+                 "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
+                 "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
+                 "init_error", "poll_events", "nowait_added")
+
+    def __init__(self, ring, task, sqe):
+        (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
+         self.op_flags, self.user_data, self.buf_index, self.personality,
+         self.splice_fd_in, self.addr3, _pad) = sqe
+        self.ring = ring
+        self.task = task
+        self.opdef = None
+        self.file = None
+        self.iovs = None
+        self.expected = None      # bytes asked for: a short transfer breaks a link
+        self.chain = None
+        self.pos = 0
+        self.init_error = 0
+        self.poll_events = 0
+        self.nowait_added = False
+
+    @property
+    def links_next(self):
+        return bool(self.flags & (abi.IOSQE_IO_LINK | abi.IOSQE_IO_HARDLINK))
+
+    def release(self):
+        if self.file is not None:
+            self.file.put()
+            self.file = None

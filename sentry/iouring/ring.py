@@ -1,0 +1,168 @@
+"""The shared rings of one io_uring instance: layout, SQ consumption, CQ posting.
+
+Layout of the shared file (our own; the child learns it only from sq_off/cq_off):
+  offset 0            ring header + CQE array + SQ index array  (OFF_SQ_RING and
+                      OFF_CQ_RING both map here: IORING_FEAT_SINGLE_MMAP)
+  page-aligned after  the SQE array                              (OFF_SQES)
+Indices the child owns (sq tail, cq head) are read once per use and masked;
+indices the Sentry owns (sq head, cq tail) are kept privately and only
+published to the shared page, so garbage written there by the child cannot
+confuse the Sentry (Linux keeps cached_sq_head / cached_cq_tail the same way).
+Completions that do not fit go to an overflow backlog and are flushed in order
+(IORING_FEAT_NODROP): none is ever dropped.
+"""
+import collections
+
+from pysentry.mm.shm import SharedRegion, page_align
+from pysentry.sentry.iouring import abi
+
+_U32 = 0xFFFFFFFF
+
+# Field offsets in bytes; head and tail words sit on separate cache lines.
+SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 64, 128, 192
+SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 256, 260, 264, 268
+CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQ_FLAGS = 272, 276, 280, 284
+CQES = 320
+
+
+class Ring:
+    def __init__(self, sq_entries, cq_entries, flags, compat):
+        self.sq_entries = sq_entries
+        self.cq_entries = cq_entries
+        self.flags = flags
+        self.compat = compat
+        self.sq_mask = sq_entries - 1
+        self.cq_mask = cq_entries - 1
+        self.no_sqarray = bool(flags & abi.SETUP_NO_SQARRAY)
+        self.sq_array = 0 if self.no_sqarray else _align(CQES + cq_entries * abi.CQE_SIZE, 64)
+        end = self.sq_array + 4 * sq_entries if not self.no_sqarray else CQES + cq_entries * abi.CQE_SIZE
+        self.rings_size = page_align(end)
+        self.sqes_off = self.rings_size
+        self.sqes_size = page_align(sq_entries * abi.SQE_SIZE)
+        self.region = SharedRegion(self.rings_size + self.sqes_size)
+        self.mem = self.region.map
+        self.u32 = memoryview(self.mem).cast("I")
+        for off, value in ((SQ_MASK, self.sq_mask), (SQ_ENTRIES, sq_entries),
+                           (CQ_MASK, self.cq_mask), (CQ_ENTRIES, cq_entries)):
+            self.u32[off // 4] = value
+        self.sq_head = 0
+        self.cq_tail = 0
+        self.sq_flags = 0
+        self.overflow = collections.deque()
+        self.waiters = []
+        self.refs = 0
+        self.closed = False
+        # Submission-side state used by submit.py
+        self.inflight = 0
+        self.deferred = collections.deque()
+        self.drain_active = None
+        self.pending = {}       # request waiting for readiness -> poller token
+        self.tracer = None      # set by the kernel: how to wake parked tasks
+        self.trace = None       # io_uring traffic trace sink, if asked for
+
+    # -- offsets reported to the child ---------------------------------------
+    def sq_offsets(self):
+        return (SQ_HEAD, SQ_TAIL, SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED,
+                self.sq_array, 0, 0)
+
+    def cq_offsets(self):
+        return (CQ_HEAD, CQ_TAIL, CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQES, CQ_FLAGS, 0, 0)
+
+    def mmap_file_offset(self, offset, length):
+        """Map an IORING_OFF_* mmap offset to our file offset, or None (EINVAL)."""
+        if offset in (abi.OFF_SQ_RING, abi.OFF_CQ_RING):
+            return 0 if 0 < length <= self.rings_size else None
+        if offset == abi.OFF_SQES:
+            return self.sqes_off if 0 < length <= self.sqes_size else None
+        return None
+
+    # -- submission queue ------------------------------------------------------
+    def sq_ready(self):
+        return (self.u32[SQ_TAIL // 4] - self.sq_head) & _U32
+
+    def pop_sqe(self):
+        """Consume one SQ entry: a tuple of SQE fields, or None if its index was bad."""
+        head = self.sq_head
+        self.sq_head = (head + 1) & _U32
+        self.u32[SQ_HEAD // 4] = self.sq_head
+        if self.no_sqarray:
+            idx = head & self.sq_mask
+        else:
+            idx = self.u32[self.sq_array // 4 + (head & self.sq_mask)]
+            if idx >= self.sq_entries:
+                # Linux counts an out-of-range index in sq_dropped and skips it.
+                self.u32[SQ_DROPPED // 4] = (self.u32[SQ_DROPPED // 4] + 1) & _U32
+                return None
+        return abi.SQE.unpack_from(self.mem, self.sqes_off + idx * abi.SQE_SIZE)
+
+    # -- completion queue --------------------------------------------------------
+    def cq_ready(self):
+        queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
+        return min(queued, self.cq_entries)
+
+    def _cq_space(self):
+        queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
+        return self.cq_entries - queued if queued <= self.cq_entries else 0
+
+    def post(self, user_data, res, cflags=0):
+        """Post one completion; queue it in the overflow backlog if the CQ is full."""
+        if self.trace is not None:
+            self.trace.cqe(self, user_data, res, cflags)
+        if self.overflow or self._cq_space() == 0:
+            self.overflow.append((user_data, res, cflags))
+            self._set_sq_flag(abi.SQ_CQ_OVERFLOW)
+            return
+        self._write_cqe(user_data, res, cflags)
+
+    def _write_cqe(self, user_data, res, cflags):
+        abi.CQE.pack_into(self.mem, CQES + (self.cq_tail & self.cq_mask) * abi.CQE_SIZE,
+                          user_data, res, cflags)
+        self.cq_tail = (self.cq_tail + 1) & _U32
+        self.u32[CQ_TAIL // 4] = self.cq_tail
+
+    def flush_overflow(self):
+        if not self.overflow:
+            return
+        space = self._cq_space()
+        while self.overflow and space > 0:
+            self._write_cqe(*self.overflow.popleft())
+            space -= 1
+        if not self.overflow:
+            self._clear_sq_flag(abi.SQ_CQ_OVERFLOW)
+
+    def events_available(self):
+        """CQEs the child can get now, counting the backlog (io_cqring_events)."""
+        return self.cq_ready() + len(self.overflow)
+
+    def _set_sq_flag(self, bit):
+        self.sq_flags |= bit
+        self.u32[SQ_FLAGS // 4] = self.sq_flags
+
+    def _clear_sq_flag(self, bit):
+        self.sq_flags &= ~bit
+        self.u32[SQ_FLAGS // 4] = self.sq_flags
+
+    # -- waiters -------------------------------------------------------------------
+    def notify(self):
+        """Wake parked io_uring_enter callers whose wait condition now holds."""
+        if not self.waiters:
+            return
+        self.flush_overflow()
+        ready = self.cq_ready()
+        for w in self.waiters:
+            if not w.woken and ready >= w.min_complete:
+                w.woken = True
+                self.tracer.wake(w.task)
+
+    # -- lifetime ----------------------------------------------------------------------
+    def release(self):
+        self.closed = True
+        try:
+            self.u32.release()
+        except BufferError:
+            pass
+        self.region.close()
+
+
+def _align(n, a):
+    return (n + a - 1) & ~(a - 1)

@@ -1,0 +1,79 @@
+"""READ, WRITE, READV, WRITEV: data transfer through the VFS file description.
+
+Regular files are served inline.  Streams (pipes, sockets, eventfds, ttys) are
+tried without blocking (RWF_NOWAIT); if nothing is ready the request waits on
+the file's readiness and is retried, as Linux's io_uring arms an internal poll
+instead of blocking (what IORING_FEAT_FAST_POLL advertises).
+"""
+import errno
+
+from pysentry.mm import iov as iovmod
+from pysentry.mm.child_memory import MAX_RW_COUNT
+from pysentry.sentry.iouring import abi
+from pysentry.vfs.file import RWF_NOWAIT
+
+POLLIN = 0x001
+POLLOUT = 0x004
+_OFF_CUR = (1 << 64) - 1
+_IOPRIO_CLASS_SHIFT = 13
+
+
+def _prep_common(req):
+    if (req.ioprio >> _IOPRIO_CLASS_SHIFT) > 3:
+        raise OSError(errno.EINVAL, "bad ioprio class")
+
+
+def prep_single(req):
+    _prep_common(req)
+    req.iovs = [(req.addr, min(req.len, MAX_RW_COUNT))]
+
+
+def prep_vector(req):
+    _prep_common(req)
+    if req.flags & abi.IOSQE_BUFFER_SELECT:
+        return        # the buffer comes from a provided-buffer group at issue time
+    # Linux imports the iovec array at prep (IORING_FEAT_SUBMIT_STABLE).
+    req.iovs = iovmod.read_iovecs(req.task.mem, req.addr, req.len, req.ring.compat)
+
+
+def _offset(req):
+    if req.off == _OFF_CUR or not req.file.seekable:
+        return None
+    if req.off >= 1 << 63:
+        raise OSError(errno.EINVAL, "negative offset")
+    return req.off
+
+
+def _transfer(req, method, poll_events):
+    if req.flags & abi.IOSQE_BUFFER_SELECT:
+        return -errno.ENOBUFS      # no provided-buffer group is registered
+    f = req.file
+    offset = _offset(req)
+    flags = req.op_flags
+    if req.expected is None:
+        req.expected = iovmod.total_len(req.iovs)
+    add_nowait = not f.seekable and not flags & RWF_NOWAIT
+    try:
+        return method(req.task.mem, req.iovs, offset, flags | (RWF_NOWAIT if add_nowait else 0))
+    except BlockingIOError:
+        if not add_nowait:
+            raise
+    except OSError as e:
+        if e.errno != errno.EOPNOTSUPP or not add_nowait:
+            raise
+        # A file without RWF_NOWAIT support (a tty): wait for readiness, then
+        # do the plain call.
+        if not f.ready(poll_events):
+            req.poll_events = poll_events
+            return None
+        return method(req.task.mem, req.iovs, offset, flags)
+    req.poll_events = poll_events
+    return None      # not ready: arm poll and retry (see submit.py)
+
+
+def issue_read(req, kernel):
+    return _transfer(req, req.file.read, POLLIN)
+
+
+def issue_write(req, kernel):
+    return _transfer(req, req.file.write, POLLOUT)

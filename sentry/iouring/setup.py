@@ -1,0 +1,102 @@
+"""io_uring_setup(2): validate parameters, create the rings, give the child an fd.
+
+Validation follows io_uring_create()/io_uring_fill_params(): non-zero reserved
+fields and unknown (here: unimplemented) flags are EINVAL -- liburing relies on
+that to retry without newer flags -- entries are rounded up to a power of two,
+and IORING_SETUP_CLAMP clamps instead of failing.
+"""
+import errno
+import os
+
+from pysentry.platform.task import ABI_X86_64
+from pysentry.platform.tracer import InjectSyscall
+from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.ring import Ring
+from pysentry.sentry.syscalls import numbers
+
+# The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
+# TASKRUN_FLAG only concern how the kernel interrupts the task to run deferred
+# completion work; the Sentry never defers completions, so both hold trivially.
+SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_ALL
+                         | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
+                         | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY)
+
+FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
+            | abi.FEAT_RW_CUR_POS | abi.FEAT_FAST_POLL | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP)
+
+
+def _roundup_pow2(n):
+    return 1 << (n - 1).bit_length()
+
+
+def ring_sizes(entries, flags, cq_entries):
+    """Return (sq_entries, cq_entries) or raise OSError(EINVAL) as Linux does."""
+    if flags & ~SUPPORTED_SETUP_FLAGS:
+        raise OSError(errno.EINVAL, "unsupported setup flags")
+    if flags & abi.SETUP_TASKRUN_FLAG and not flags & (abi.SETUP_COOP_TASKRUN
+                                                      | abi.SETUP_DEFER_TASKRUN):
+        raise OSError(errno.EINVAL, "TASKRUN_FLAG needs COOP_TASKRUN")
+    if entries == 0:
+        raise OSError(errno.EINVAL, "zero entries")
+    if entries > abi.MAX_ENTRIES:
+        if not flags & abi.SETUP_CLAMP:
+            raise OSError(errno.EINVAL, "too many entries")
+        entries = abi.MAX_ENTRIES
+    sq = _roundup_pow2(entries)
+    if flags & abi.SETUP_CQSIZE:
+        if cq_entries == 0:
+            raise OSError(errno.EINVAL, "zero cq entries")
+        if cq_entries > abi.MAX_CQ_ENTRIES:
+            if not flags & abi.SETUP_CLAMP:
+                raise OSError(errno.EINVAL, "too many cq entries")
+            cq_entries = abi.MAX_CQ_ENTRIES
+        cq = _roundup_pow2(cq_entries)
+        if cq < sq:
+            raise OSError(errno.EINVAL, "cq smaller than sq")
+    else:
+        cq = 2 * sq
+    return sq, cq
+
+
+def sys_io_uring_setup(kernel, task, stop):
+    entries = stop.args[0] & 0xFFFFFFFF
+    params = stop.args[1]
+    try:
+        raw = task.mem.read(params, abi.PARAMS_SIZE)
+    except OSError:
+        return -errno.EFAULT
+    head = abi.PARAMS_HEAD.unpack_from(raw, 0)
+    _, cq_req, flags, sq_cpu, sq_idle, _, wq_fd = head[:7]
+    if any(head[7:]):
+        return -errno.EINVAL
+    try:
+        sq, cq = ring_sizes(entries, flags, cq_req)
+    except OSError as e:
+        return -e.errno
+    ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
+    out = (abi.PARAMS_HEAD.pack(sq, cq, flags, sq_cpu, sq_idle, FEATURES, wq_fd, 0, 0, 0)
+           + abi.SQ_OFFSETS.pack(*ring.sq_offsets()) + abi.CQ_OFFSETS.pack(*ring.cq_offsets()))
+    try:
+        task.mem.write(params, out)
+    except OSError:
+        kernel.io_uring.destroy(ring)
+        return -errno.EFAULT
+    return _install_fd(kernel, task, stop, ring)
+
+
+def _install_fd(kernel, task, stop, ring):
+    """Open the ring's shared file in the child: the fd io_uring_setup returns."""
+    path = ring.region.child_path().encode() + b"\0"
+    addr = task.scratch(len(path))
+    try:
+        task.mem.write(addr, path)
+    except OSError:
+        kernel.io_uring.destroy(ring)
+        return -errno.ENOMEM
+    fd = yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, addr,
+                             os.O_RDWR | os.O_CLOEXEC, 0)
+    if fd < 0:
+        kernel.io_uring.destroy(ring)
+        return fd
+    kernel.install(task, fd, kernel.io_uring.file_for(ring))
+    return fd

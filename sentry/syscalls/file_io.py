@@ -1,0 +1,129 @@
+"""read/write/pread64/pwrite64/readv/writev/preadv(2)/pwritev(2)/fsync/fdatasync.
+
+On regular files these are served by the Sentry through the same
+FileDescription methods io_uring's READ/WRITE ops use, so both paths share one
+file offset and one implementation.  On streams (pipes, sockets, ttys, ...)
+the call may block; the Sentry must never block, so it lets the host run the
+call in the child: the child's fd and the Sentry's refer to the same open file
+description, so the result is identical.
+"""
+import errno
+
+from pysentry.mm import iov as iovmod
+from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
+from pysentry.platform.task import ABI_X86_64
+from pysentry.platform.tracer import PASSTHROUGH
+
+_OFF_CUR = (1 << 64) - 1
+
+
+def _sfd(v):
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _regular_file(kernel, task, fd):
+    """The description if the Sentry serves this fd, None to pass through."""
+    desc = kernel.lookup_file(task, _sfd(fd))
+    if desc.kind == "io_uring":
+        desc.put()
+        raise OSError(errno.EINVAL, "io_uring fds have no read/write")
+    if desc.kind != "reg":
+        desc.put()
+        return None
+    return desc
+
+
+def _serve(kernel, task, fd, fn):
+    desc = _regular_file(kernel, task, fd)
+    if desc is None:
+        return PASSTHROUGH
+    try:
+        return fn(desc)
+    finally:
+        desc.put()
+
+
+def _buffer(addr, count):
+    count = min(count, MAX_RW_COUNT)
+    if not access_ok(addr, count):
+        raise OSError(errno.EFAULT, "bad buffer")
+    return [(addr, count)]
+
+
+def _pos(pos):
+    if pos >= 1 << 63:
+        raise OSError(errno.EINVAL, "negative offset")
+    return pos
+
+
+def sys_read(kernel, task, stop):
+    fd, buf, count = stop.args[:3]
+    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), None))
+
+
+def sys_write(kernel, task, stop):
+    fd, buf, count = stop.args[:3]
+    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), None))
+
+
+def sys_pread64(kernel, task, stop):
+    fd, buf, count, pos = stop.args[:4]
+    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), _pos(pos)))
+
+
+def sys_pwrite64(kernel, task, stop):
+    fd, buf, count, pos = stop.args[:4]
+    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)))
+
+
+def _iovs(task, stop, vec, vlen):
+    return iovmod.read_iovecs(task.mem, vec, vlen & 0xFFFFFFFF, stop.abi != ABI_X86_64)
+
+
+def sys_readv(kernel, task, stop):
+    fd, vec, vlen = stop.args[:3]
+    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _iovs(task, stop, vec, vlen), None))
+
+
+def sys_writev(kernel, task, stop):
+    fd, vec, vlen = stop.args[:3]
+    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _iovs(task, stop, vec, vlen), None))
+
+
+def _v2(kernel, task, stop, write, with_flags):
+    fd, vec, vlen, pos = stop.args[:4]
+    flags = stop.args[5] & 0xFFFFFFFF if with_flags else 0
+    if with_flags and pos == _OFF_CUR:
+        pos = None            # preadv2/pwritev2 with offset -1 use the file position
+    else:
+        pos = _pos(pos)
+
+    def op(d):
+        iovs = _iovs(task, stop, vec, vlen)
+        return (d.write if write else d.read)(task.mem, iovs, pos, flags)
+    return _serve(kernel, task, fd, op)
+
+
+def sys_preadv(kernel, task, stop):
+    return _v2(kernel, task, stop, False, False)
+
+
+def sys_pwritev(kernel, task, stop):
+    return _v2(kernel, task, stop, True, False)
+
+
+def sys_preadv2(kernel, task, stop):
+    return _v2(kernel, task, stop, False, True)
+
+
+def sys_pwritev2(kernel, task, stop):
+    return _v2(kernel, task, stop, True, True)
+
+
+def sys_fsync(kernel, task, stop):
+    return _serve(kernel, task, stop.args[0], lambda d: d.fsync(False) or 0)
+
+
+def sys_fdatasync(kernel, task, stop):
+    return _serve(kernel, task, stop.args[0], lambda d: d.fsync(True) or 0)

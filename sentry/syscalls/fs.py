@@ -1,0 +1,132 @@
+"""Opening, closing and duplicating fds; mmap of io_uring rings; ftruncate.
+
+open/openat/creat: the path is resolved by the Sentry's VFS (mounts, symlinks,
+/proc/self as the child's own /proc entry); the child then opens the host
+path the VFS chose, and the Sentry takes over the new open file description
+(pidfd_getfd) so that its own I/O and the child's share one file offset.
+
+close/close_range/dup2/dup3 only update the Sentry's fd cache and then let the
+host do the real work.
+"""
+import errno
+import os
+
+from pysentry.platform.task import ABI_I386
+from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
+from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.syscalls import numbers
+from pysentry.sentry.syscalls.file_io import _sfd
+
+O_CREAT = os.O_CREAT
+O_EXCL = os.O_EXCL
+O_NOFOLLOW = os.O_NOFOLLOW
+CLOSE_RANGE_UNSHARE = 1 << 1
+CLOSE_RANGE_CLOEXEC = 1 << 2
+
+
+def _open(kernel, task, stop, dirfd, path_ptr, flags, mode):
+    path = task.mem.read_cstring(path_ptr)
+    # O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST).
+    follow = not flags & O_NOFOLLOW and (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)
+    resolved = kernel.vfs_resolve(task, _sfd(dirfd), path, follow)
+    return _open_host(kernel, task, stop, resolved.host_path, path_ptr, path, dirfd, flags, mode)
+
+
+def _open_host(kernel, task, stop, host_path, path_ptr, path, dirfd, flags, mode):
+    if host_path == path:
+        fd = yield InjectSyscall(numbers.openat(stop.abi), dirfd, path_ptr, flags, mode)
+    else:
+        data = host_path + b"\0"
+        addr = task.scratch(len(data))
+        task.mem.write(addr, data)
+        fd = yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, addr, flags, mode)
+    if fd >= 0:
+        kernel.adopt_fd(task, fd, host_path)
+    return fd
+
+
+def sys_open(kernel, task, stop):
+    path, flags, mode = stop.args[:3]
+    return _open(kernel, task, stop, numbers.AT_FDCWD, path, flags, mode)
+
+
+def sys_openat(kernel, task, stop):
+    dirfd, path, flags, mode = stop.args[:4]
+    return _open(kernel, task, stop, dirfd, path, flags, mode)
+
+
+def sys_creat(kernel, task, stop):
+    path, mode = stop.args[:2]
+    return _open(kernel, task, stop, numbers.AT_FDCWD, path,
+                 os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
+
+
+def sys_close(kernel, task, stop):
+    task.fdtable.drop(_sfd(stop.args[0]))
+    return PASSTHROUGH
+
+
+def sys_close_range(kernel, task, stop):
+    first, last, flags = (a & 0xFFFFFFFF for a in stop.args[:3])
+    if flags & CLOSE_RANGE_UNSHARE:
+        kernel.unshare_fdtable(task)
+    if not flags & CLOSE_RANGE_CLOEXEC and first <= last:
+        task.fdtable.drop_range(first, last)
+    return PASSTHROUGH
+
+
+def sys_dup2(kernel, task, stop):
+    old, new = _sfd(stop.args[0]), _sfd(stop.args[1])
+    if old != new:
+        task.fdtable.drop(new)
+    return PASSTHROUGH
+
+
+sys_dup3 = sys_dup2
+
+
+def _ring_of(kernel, task, fd):
+    try:
+        desc = kernel.lookup_file(task, fd)
+    except OSError:
+        return None
+    desc.put()
+    return desc.ring if isinstance(desc, IoUringFileDescription) else None
+
+
+def sys_ftruncate(kernel, task, stop):
+    # Shrinking a ring's shared file would fault the Sentry's own mapping;
+    # Linux refuses truncating an io_uring fd (not a regular file) with EINVAL.
+    if _ring_of(kernel, task, _sfd(stop.args[0])) is not None:
+        return -errno.EINVAL
+    return PASSTHROUGH
+
+
+def _mmap_ring(kernel, task, stop, nr, args, offset, page_units):
+    """Map the IORING_OFF_* regions onto our file layout; others pass through."""
+    ring = _ring_of(kernel, task, _sfd(args[4]))
+    if ring is None:
+        return PASSTHROUGH
+    target = ring.mmap_file_offset(offset, args[1])
+    if target is None:
+        return -errno.EINVAL
+    if target == offset and nr == stop.nr:
+        return PASSTHROUGH
+    new = list(args[:5]) + [target // 4096 if page_units else target]
+
+    def inject():
+        return (yield InjectSyscall(nr, *new))
+    return inject()
+
+
+def sys_mmap(kernel, task, stop):
+    if stop.abi == ABI_I386:
+        if stop.nr == numbers.I386_MMAP2:
+            return _mmap_ring(kernel, task, stop, stop.nr, stop.args, stop.args[5] * 4096, True)
+        # old_mmap(struct mmap_arg_struct *): six 32-bit words.
+        raw = task.mem.read(stop.args[0], 24)
+        args = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 24, 4)]
+        if args[3] & 0x20:        # MAP_ANONYMOUS
+            return PASSTHROUGH
+        return _mmap_ring(kernel, task, stop, numbers.I386_MMAP2, args, args[5], True)
+    return _mmap_ring(kernel, task, stop, stop.nr, stop.args, stop.args[5], False)

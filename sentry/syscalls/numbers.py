@@ -1,0 +1,41 @@
+"""Syscall numbers per ABI for the calls the Sentry traps or injects.
+
+x32 uses the x86-64 numbers of 'common' syscalls with __X32_SYSCALL_BIT set
+(the platform adds the bit); i386 has its own table.
+"""
+from pysentry.platform.task import ABI_I386
+
+AT_FDCWD = -100 & 0xFFFFFFFFFFFFFFFF
+
+# x86-64
+READ, WRITE, OPEN, CLOSE = 0, 1, 2, 3
+MMAP = 9
+PREAD64, PWRITE64, READV, WRITEV = 17, 18, 19, 20
+DUP2 = 33
+FSYNC, FDATASYNC, FTRUNCATE = 74, 75, 77
+CREAT = 85
+PTRACE = 101
+OPENAT = 257
+PPOLL = 271
+DUP3 = 292
+PREADV, PWRITEV = 295, 296
+PREADV2, PWRITEV2 = 327, 328
+IO_URING_SETUP, IO_URING_ENTER, IO_URING_REGISTER = 425, 426, 427
+CLOSE_RANGE = 436
+OPENAT2 = 437
+
+# i386 (int 0x80)
+I386_OLD_MMAP = 90
+I386_PTRACE = 26
+I386_MMAP2 = 192
+I386_OPENAT = 295
+I386_PPOLL_TIME64 = 414
+
+
+def openat(abi):
+    return I386_OPENAT if abi == ABI_I386 else OPENAT
+
+
+def ppoll(abi):
+    # i386's ppoll takes a 32-bit timespec; ppoll_time64 takes the 64-bit one we write.
+    return I386_PPOLL_TIME64 if abi == ABI_I386 else PPOLL

@@ -1,0 +1,118 @@
+"""The syscall table: one declared handling for every syscall number, per ABI.
+
+  SENTRY  the Sentry serves (or inspects) the call: the child stops in it;
+  HOST    the host kernel runs it directly, with no stop;
+  DENY    refused with an errno, in the seccomp filter itself.
+
+io_uring_setup/enter/register are SENTRY on every ABI (x86-64, x32 and i386),
+so the child can never reach the host's io_uring.  The x86-64 table is
+complete; for the compat ABIs everything not listed runs on the host (stage 1:
+their file syscalls are not yet routed through the VFS).
+"""
+import errno
+
+from ptrace.syscall.linux.i386 import SYSCALL_NAMES as _I386_NAMES
+from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _X64_NAMES
+
+from pysentry.platform.task import ABI_I386, ABI_X32, ABI_X86_64
+from pysentry.sentry.iouring.enter import sys_io_uring_enter
+from pysentry.sentry.iouring.register import sys_io_uring_register
+from pysentry.sentry.iouring.setup import sys_io_uring_setup
+from pysentry.sentry.syscalls import file_io, fs
+from pysentry.sentry.syscalls import numbers as n
+
+SENTRY, HOST, DENY = "sentry", "host", "deny"
+
+
+class Entry:
+    __slots__ = ("nr", "name", "disposition", "handler", "errno")
+
+    def __init__(self, nr, name, disposition, handler=None, err=0):
+        self.nr, self.name, self.disposition = nr, name, disposition
+        self.handler, self.errno = handler, err
+
+
+_IO_URING = {
+    n.IO_URING_SETUP: sys_io_uring_setup,
+    n.IO_URING_ENTER: sys_io_uring_enter,
+    n.IO_URING_REGISTER: sys_io_uring_register,
+}
+
+_X64_SENTRY = dict(_IO_URING)
+_X64_SENTRY.update({
+    n.READ: file_io.sys_read, n.WRITE: file_io.sys_write,
+    n.PREAD64: file_io.sys_pread64, n.PWRITE64: file_io.sys_pwrite64,
+    n.READV: file_io.sys_readv, n.WRITEV: file_io.sys_writev,
+    n.PREADV: file_io.sys_preadv, n.PWRITEV: file_io.sys_pwritev,
+    n.PREADV2: file_io.sys_preadv2, n.PWRITEV2: file_io.sys_pwritev2,
+    n.FSYNC: file_io.sys_fsync, n.FDATASYNC: file_io.sys_fdatasync,
+    n.OPEN: fs.sys_open, n.OPENAT: fs.sys_openat, n.CREAT: fs.sys_creat,
+    n.CLOSE: fs.sys_close, n.CLOSE_RANGE: fs.sys_close_range,
+    n.DUP2: fs.sys_dup2, n.DUP3: fs.sys_dup3,
+    n.FTRUNCATE: fs.sys_ftruncate,
+    n.MMAP: fs.sys_mmap,
+})
+
+# Calls that would let the child step outside the sandbox or change the host.
+_X64_DENY = {
+    n.PTRACE: errno.EPERM,           # the child is already traced by the Sentry
+    165: errno.EPERM, 166: errno.EPERM, 155: errno.EPERM,   # mount, umount2, pivot_root
+    161: errno.EPERM,                # chroot: the Sentry's VFS owns the root
+    167: errno.EPERM, 168: errno.EPERM,   # swapon, swapoff
+    169: errno.EPERM,                # reboot
+    175: errno.EPERM, 176: errno.EPERM, 313: errno.EPERM,   # init/delete/finit_module
+    246: errno.EPERM, 320: errno.EPERM,   # kexec_load, kexec_file_load
+    428: errno.EPERM, 429: errno.EPERM, 430: errno.EPERM,   # open_tree, move_mount, fsopen
+    431: errno.EPERM, 432: errno.EPERM, 433: errno.EPERM,   # fsconfig, fsmount, fspick
+}
+
+_X32_SENTRY = dict(_IO_URING)
+_X32_SENTRY[n.MMAP] = fs.sys_mmap
+
+_I386_SENTRY = dict(_IO_URING)
+_I386_SENTRY[n.I386_MMAP2] = fs.sys_mmap
+_I386_SENTRY[n.I386_OLD_MMAP] = fs.sys_mmap
+_I386_DENY = {n.I386_PTRACE: errno.EPERM}
+
+# mmap numbers whose file mappings (not MAP_ANONYMOUS) stop: {nr: flags arg index}
+_FILE_MMAPS = {
+    ABI_X86_64: {n.MMAP: 3},
+    ABI_X32: {n.MMAP: 3},
+    ABI_I386: {n.I386_MMAP2: 3},
+}
+
+
+def _build(names, sentry, deny, limit):
+    table = {}
+    for nr in range(limit):
+        name = names.get(nr, "syscall_%d" % nr)
+        if nr in sentry:
+            table[nr] = Entry(nr, name, SENTRY, sentry[nr])
+        elif nr in deny:
+            table[nr] = Entry(nr, name, DENY, err=deny[nr])
+        else:
+            table[nr] = Entry(nr, name, HOST)
+    return table
+
+
+# 512 and up are x32-only numbers in the x86-64 table.
+TABLES = {
+    ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512),
+    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548),
+    ABI_I386: _build(_I386_NAMES, _I386_SENTRY, _I386_DENY, 470),
+}
+
+
+def lookup(abi, nr):
+    return TABLES[abi].get(nr)
+
+
+def seccomp_spec():
+    """Per-ABI (trace set, deny map, file-mmap map) for platform.seccomp.build_filter."""
+    spec = {}
+    for abi, table in TABLES.items():
+        trace = {e.nr for e in table.values() if e.disposition == SENTRY}
+        trace -= set(_FILE_MMAPS[abi])
+        deny = {e.nr: e.errno for e in table.values() if e.disposition == DENY}
+        spec[abi] = (trace, deny, _FILE_MMAPS[abi])
+    return spec

@@ -1,0 +1,180 @@
+"""File descriptions: the Sentry's view of an open file, shared by every I/O path.
+
+A child fd maps to a FileDescription.  For host-backed files the Sentry holds
+its own fd on the *same* open file description (pidfd_getfd), so the file
+offset, O_APPEND and status flags are the ones the child's fd has; this is what
+keeps read(2) in the child, the Sentry's synchronous syscalls and io_uring
+requests consistent with each other, as they are in Linux where all of them
+go through one struct file.
+
+The same read/write methods serve read(2)/write(2)/pread64/preadv2/... and the
+io_uring READ/WRITE/READV/WRITEV ops.
+"""
+import errno
+import os
+import select
+import stat
+
+from pysentry.mm import iov as iovmod
+
+CHUNK = 1 << 20
+
+# RWF_* flags for preadv2/pwritev2 (include/uapi/linux/fs.h)
+RWF_HIPRI = 0x01
+RWF_DSYNC = 0x02
+RWF_SYNC = 0x04
+RWF_NOWAIT = 0x08
+RWF_APPEND = 0x10
+RWF_NOAPPEND = 0x20
+RWF_ATOMIC = 0x40
+RWF_DONTCACHE = 0x80
+RWF_SUPPORTED = (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
+                 | RWF_NOAPPEND | RWF_ATOMIC | RWF_DONTCACHE)
+
+_KINDS = {
+    stat.S_IFREG: "reg", stat.S_IFDIR: "dir", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "sock",
+    stat.S_IFCHR: "chr", stat.S_IFBLK: "blk", stat.S_IFLNK: "lnk",
+}
+
+
+class FileDescription:
+    """Base class: operations a file does not support fail as in Linux."""
+
+    kind = "other"
+    seekable = False
+
+    def __init__(self):
+        self.refs = 1      # one for the fd-table entry; requests in flight take more
+
+    def get(self):
+        self.refs += 1
+        return self
+
+    def put(self):
+        self.refs -= 1
+        if self.refs == 0:
+            self.release()
+
+    def ready(self, events):
+        return True
+
+    def read(self, mem, iovs, offset, flags=0):
+        raise OSError(errno.EINVAL, "read not supported")
+
+    def write(self, mem, iovs, offset, flags=0):
+        raise OSError(errno.EINVAL, "write not supported")
+
+    def fsync(self, datasync=False):
+        raise OSError(errno.EINVAL, "fsync not supported")
+
+    def poll_fd(self):
+        return None
+
+    def release(self):
+        pass
+
+
+class HostFileDescription(FileDescription):
+    """A file whose storage is the host's, reached through a Sentry-held fd."""
+
+    def __init__(self, fd, path=None):
+        super().__init__()
+        self.fd = fd
+        self.path = path
+        st = os.fstat(fd)
+        self.inode = (st.st_dev, st.st_ino)
+        self.kind = _KINDS.get(stat.S_IFMT(st.st_mode), "other")
+        # Regular files and block devices have a position; pipes, sockets and
+        # ttys are streams where the offset is ignored (FMODE_STREAM).
+        self.seekable = self.kind in ("reg", "blk")
+
+    def poll_fd(self):
+        return self.fd
+
+    def ready(self, events):
+        """Would an operation waiting for `events` (POLLIN/POLLOUT) proceed now?"""
+        p = select.poll()
+        p.register(self.fd, events)
+        return bool(p.poll(0))
+
+    def release(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    # -- data path ------------------------------------------------------------
+    def _check_flags(self, flags):
+        if flags & ~RWF_SUPPORTED:
+            raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")
+
+    def read(self, mem, iovs, offset, flags=0):
+        """Read into child iovecs; offset None means the file position.
+
+        Returns the byte count; raises OSError (EAGAIN with RWF_NOWAIT when no
+        data is ready, EFAULT when nothing could be copied, host errors as is).
+        """
+        self._check_flags(flags)
+        want = iovmod.total_len(iovs)
+        if want == 0:
+            return 0
+        if not self.seekable:
+            # One read: a stream returns what it has; a second read could block.
+            buf = bytearray(min(want, CHUNK))
+            n = os.preadv(self.fd, [buf], -1, flags) if flags else os.readv(self.fd, [buf])
+            return iovmod.scatter(mem, iovs, 0, memoryview(buf)[:n]) if n else 0
+        use_pos = offset is None
+        pos = os.lseek(self.fd, 0, os.SEEK_CUR) if use_pos else offset
+        done = 0
+        buf = bytearray(min(want, CHUNK))
+        while done < want:
+            take = min(want - done, len(buf))
+            view = memoryview(buf)[:take]
+            n = os.preadv(self.fd, [view], pos + done, flags)
+            if n == 0:
+                break
+            try:
+                copied = iovmod.scatter(mem, iovs, done, view[:n])
+            except OSError:
+                if done == 0:
+                    raise
+                break
+            done += copied
+            if copied < n or n < take:
+                break
+        if use_pos and done:
+            os.lseek(self.fd, pos + done, os.SEEK_SET)
+        return done
+
+    def write(self, mem, iovs, offset, flags=0):
+        self._check_flags(flags)
+        want = iovmod.total_len(iovs)
+        if want == 0:
+            return 0
+        done = 0
+        while done < want:
+            take = min(want - done, CHUNK)
+            try:
+                data = iovmod.gather(mem, iovs, done, take)
+            except OSError:
+                if done == 0:
+                    raise
+                break
+            try:
+                if offset is None or not self.seekable:
+                    n = os.pwritev(self.fd, [data], -1, flags) if flags else os.write(self.fd, data)
+                else:
+                    n = os.pwritev(self.fd, [data], offset + done, flags)
+            except BlockingIOError:
+                if done == 0:
+                    raise
+                break
+            done += n
+            if n < take:
+                break
+        return done
+
+    def fsync(self, datasync=False):
+        if datasync:
+            os.fdatasync(self.fd)
+        else:
+            os.fsync(self.fd)
