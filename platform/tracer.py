@@ -133,12 +133,13 @@ class Tracer:
         while self.root_status is None or self.tasks:
             if self.root_status is not None:
                 self._kill_all()
-            self._run_timers()
-            got = self._reap(os.WNOHANG)
-            if got:
-                continue
+            if self._timers:
+                self._run_timers()
             if self._readers == 0 and not self._timers:
-                self._reap(0)
+                # Nothing but ptrace stops to wait for: one blocking waitpid.
+                self._reap_one(0)
+                continue
+            if self._reap_one(os.WNOHANG):
                 continue
             timeout = None
             if self._timers:
@@ -161,21 +162,20 @@ class Tracer:
             if not t.cancelled:
                 t.callback()
 
-    def _reap(self, flags):
-        n = 0
+    def _reap_one(self, flags):
+        """Handle one ptrace event; return False if none was waiting (WNOHANG)."""
         while True:
             try:
                 pid, status = os.waitpid(-1, flags | libc.WALL)
             except ChildProcessError:
                 self.tasks.clear()
-                return n
+                return False
             except InterruptedError:
                 continue
             if pid == 0:
-                return n
-            n += 1
+                return False
             self._dispatch(pid, status)
-            flags |= os.WNOHANG
+            return True
 
     def _kill_all(self):
         for tid in list(self.tasks):
