@@ -76,27 +76,34 @@ def sys_io_uring_setup(kernel, task, stop):
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
     out = (abi.PARAMS_HEAD.pack(sq, cq, flags, sq_cpu, sq_idle, FEATURES, wq_fd, 0, 0, 0)
            + abi.SQ_OFFSETS.pack(*ring.sq_offsets()) + abi.CQ_OFFSETS.pack(*ring.cq_offsets()))
+    return _install_fd(kernel, task, stop, ring, params, out)
+
+
+def _install_fd(kernel, task, stop, ring, params, out):
+    """Open the ring's shared file in the child, then publish the params.
+
+    The path the child opens is staged in the caller's own params buffer
+    (already proven readable, and about to be overwritten with the result):
+    it is addressable from every ABI, including int 0x80 with 32-bit pointers.
+    """
+    path = ring.region.child_path().encode() + b"\0"
     try:
-        task.mem.write(params, out)
+        task.mem.write(params, path)
     except OSError:
         kernel.io_uring.destroy(ring)
         return -errno.EFAULT
-    return _install_fd(kernel, task, stop, ring)
-
-
-def _install_fd(kernel, task, stop, ring):
-    """Open the ring's shared file in the child: the fd io_uring_setup returns."""
-    path = ring.region.child_path().encode() + b"\0"
-    addr = task.scratch(len(path))
-    try:
-        task.mem.write(addr, path)
-    except OSError:
-        kernel.io_uring.destroy(ring)
-        return -errno.ENOMEM
-    fd = yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, addr,
+    fd = yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, params,
                              os.O_RDWR | os.O_CLOEXEC, 0)
     if fd < 0:
         kernel.io_uring.destroy(ring)
         return fd
     kernel.install(task, fd, kernel.io_uring.file_for(ring))
+    try:
+        task.mem.write(params, out)
+    except OSError:
+        # Unreachable in practice (we just wrote there); Linux would not
+        # have installed the fd, so close it again in the child.
+        yield InjectSyscall(numbers.close(stop.abi), fd)
+        task.fdtable.drop(fd)
+        return -errno.EFAULT
     return fd

@@ -25,6 +25,7 @@ CLOSE_RANGE = 436
 OPENAT2 = 437
 
 # i386 (int 0x80)
+I386_CLOSE = 6
 I386_OLD_MMAP = 90
 I386_PTRACE = 26
 I386_MMAP2 = 192
@@ -34,6 +35,10 @@ I386_PPOLL_TIME64 = 414
 
 def openat(abi):
     return I386_OPENAT if abi == ABI_I386 else OPENAT
+
+
+def close(abi):
+    return I386_CLOSE if abi == ABI_I386 else CLOSE
 
 
 def ppoll(abi):

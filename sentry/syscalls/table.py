@@ -95,11 +95,16 @@ def _build(names, sentry, deny, limit):
     return table
 
 
+# python-ptrace's i386 names stop at 319; name the newer calls we serve.
+_I386_NAMES_ALL = dict(_I386_NAMES)
+_I386_NAMES_ALL.update({n.IO_URING_SETUP: "io_uring_setup", n.IO_URING_ENTER: "io_uring_enter",
+                        n.IO_URING_REGISTER: "io_uring_register", 414: "ppoll_time64"})
+
 # 512 and up are x32-only numbers in the x86-64 table.
 TABLES = {
     ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512),
     ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548),
-    ABI_I386: _build(_I386_NAMES, _I386_SENTRY, _I386_DENY, 470),
+    ABI_I386: _build(_I386_NAMES_ALL, _I386_SENTRY, _I386_DENY, 470),
 }
 
 

@@ -1,0 +1,5 @@
+"""pytest configuration: make tests/harness.py importable."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
