@@ -102,5 +102,15 @@ int main(int argc, char **argv)
 	}
 	waitpid(pid, &st, 0);
 	printf("exec'd child exit: %d\n", WEXITSTATUS(st));
+
+	/* vfork + exec, as posix_spawn and shells do. */
+	fflush(stdout);
+	pid = vfork();
+	if (pid == 0) {
+		execl("/proc/self/exe", argv[0], "exec-stage", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	printf("vfork'd child exit: %d\n", WEXITSTATUS(st));
 	return 3;
 }
