@@ -3,7 +3,7 @@ PYTHON ?= python3
 BUILD := build
 CC ?= gcc
 
-.PHONY: deps demo test bench clean
+.PHONY: deps demo test bench conformance clean
 
 # System packages (gcc, liburing-dev, fio) and the pinned Python packages.
 deps:
@@ -28,3 +28,7 @@ include tools/Makefile.bench.inc
 
 clean:
 	rm -rf $(BUILD) tests/build tools/build
+
+# liburing's own test suite, natively and in the sandbox (docs/conformance.md).
+conformance: deps
+	$(PYTHON) tools/conformance.py run --markdown docs/conformance.md

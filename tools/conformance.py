@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""liburing's own test suite as pysentry's conformance yardstick.
+
+Fetches liburing's source from Debian's source package, builds its tests, runs
+every test program natively and under `pysentry run` (each with a timeout),
+and classifies each run:
+
+  pass       exit 0 and nothing said about skipping
+  soft-pass  exit 0 but the program said it skipped or found a feature
+             unsupported -- NOT a pass
+  skip       exit 77 (T_EXIT_SKIP)
+  fail       any other exit status or death by signal
+  timeout    killed after the timeout
+  silent     exit 0 in the sandbox although no SQE ever reached the Sentry
+             while the test's source does submit: it bailed out quietly on
+             something unsupported -- NOT a pass either
+
+Usage:
+  conformance.py run [--only-ratchet] [--markdown docs/conformance.md] [--jobs N]
+  conformance.py check      CI ratchet: every test listed in
+                            tests/conformance/passing.txt must strictly pass
+                            in the sandbox
+Closes with the line `N passed, N failed` for the sandbox column.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+WORK = os.path.join(REPO, "build", "liburing")
+RATCHET = os.path.join(REPO, "tests", "conformance", "passing.txt")
+SRC_LIST = "/etc/apt/sources.list.d/pysentry-deb-src.sources"
+SOFT = re.compile(rb"skip|not supported|unsupported|no support|not available|"
+                  rb"kernel doesn't|kernel does not|requires", re.I)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_source():
+    """Debian's liburing source package, unpacked under build/liburing/."""
+    found = [d for d in os.listdir(WORK) if d.startswith("liburing-")] if os.path.isdir(WORK) else []
+    if found:
+        return os.path.join(WORK, sorted(found)[-1])
+    os.makedirs(WORK, exist_ok=True)
+    probe = subprocess.run(["apt-get", "source", "--print-uris", "liburing"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0 or ".dsc" not in probe.stdout:
+        print("conformance: adding a deb-src entry (%s)" % SRC_LIST, file=sys.stderr)
+        with open(SRC_LIST, "w") as f:
+            f.write("Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n"
+                    "Components: main\n"
+                    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+        sh(["apt-get", "update", "-qq"])
+    sh(["apt-get", "source", "-qq", "liburing"], cwd=WORK, stdout=subprocess.DEVNULL)
+    return ensure_source()
+
+
+def build(src):
+    tests = os.path.join(src, "test")
+    if not any(n.endswith(".t") for n in os.listdir(tests)):
+        print("conformance: building liburing %s and its tests" % os.path.basename(src),
+              file=sys.stderr)
+        sh(["./configure"], cwd=src, stdout=subprocess.DEVNULL)
+        sh(["make", "-j%d" % (os.cpu_count() or 2), "-C", "src"], cwd=src,
+           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sh(["make", "-j%d" % (os.cpu_count() or 2), "-C", "test"], cwd=src,
+           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return sorted(os.path.join(tests, n) for n in os.listdir(tests) if n.endswith(".t"))
+
+
+def classify(proc_rc, output, timed_out):
+    if timed_out:
+        return "timeout"
+    if proc_rc == 77:
+        return "skip"
+    if proc_rc != 0:
+        return "fail"
+    return "soft-pass" if SOFT.search(output) else "pass"
+
+
+_SUBMITS = re.compile(rb"io_uring_submit|io_uring_enter|io_uring_wait_cqe|io_uring_get_events")
+
+
+def _source_submits(path):
+    base = path[:-2]
+    for ext in (".c", ".cc"):
+        if os.path.exists(base + ext):
+            with open(base + ext, "rb") as f:
+                return bool(_SUBMITS.search(f.read()))
+    return True
+
+
+def run_one(path, sandbox, timeout):
+    cmd = [path]
+    with tempfile.TemporaryDirectory(prefix="lu-") as cwd:
+        trace = os.path.join(cwd, ".pysentry-trace")
+        if sandbox:
+            cmd = [sys.executable, "-m", "pysentry", "run", "--trace-uring",
+                   "--trace-file", trace, "--"] + cmd
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=timeout, env=dict(os.environ, PYTHONPATH=REPO),
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            return "timeout", e.stdout or b"", timeout
+        verdict = classify(p.returncode, p.stdout, False)
+        if sandbox and verdict == "pass" and _source_submits(path):
+            with open(trace, "rb") as f:
+                if b"] sqe " not in f.read():
+                    verdict = "silent"
+        return verdict, p.stdout, time.monotonic() - t0
+
+
+def load_ratchet():
+    if not os.path.exists(RATCHET):
+        return []
+    with open(RATCHET) as f:
+        return [ln.split()[0] for ln in f if ln.strip() and not ln.startswith("#")]
+
+
+def run(args):
+    src = ensure_source()
+    progs = build(src)
+    if args.only:
+        progs = [p for p in progs if os.path.basename(p)[:-2] in args.only]
+    names = [os.path.basename(p)[:-2] for p in progs]
+    results = {}
+
+    def job(p):
+        name = os.path.basename(p)[:-2]
+        native = run_one(p, False, args.timeout) if not args.sandbox_only else ("-", b"", 0)
+        sandbox = run_one(p, True, args.timeout)
+        return name, native, sandbox
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for name, native, sandbox in pool.map(job, progs):
+            results[name] = (native, sandbox)
+            print("%-28s native=%-9s sandbox=%-9s (%.1fs)" % (name, native[0], sandbox[0],
+                                                            sandbox[2]), flush=True)
+            if args.verbose and sandbox[0] != "pass":
+                print(sandbox[1].decode(errors="replace")[-800:])
+    npass = sum(1 for n in names if results[n][1][0] == "pass")
+    native_pass = sum(1 for n in names if results[n][0][0] == "pass")
+    if args.markdown:
+        write_markdown(args.markdown, os.path.basename(src), names, results, native_pass, npass)
+    if args.write_ratchet:
+        write_ratchet(names, results)
+    print("native strict passes: %d of %d" % (native_pass, len(names)))
+    print("%d passed, %d failed" % (npass, len(names) - npass))
+    return 0
+
+
+def write_ratchet(names, results):
+    # Only tests that pass here are added; confirm new entries with `check`
+    # a few times before committing (a race can make a quiet test pass once).
+    keep = set(load_ratchet())
+    keep |= {n for n in names if results[n][1][0] == "pass"}
+    os.makedirs(os.path.dirname(RATCHET), exist_ok=True)
+    with open(RATCHET, "w") as f:
+        f.write("# liburing tests that strictly pass under pysentry; CI keeps them passing.\n"
+                "# This list only grows (tools/conformance.py run --write-ratchet).\n")
+        for n in sorted(keep):
+            f.write(n + "\n")
+
+
+def write_markdown(path, version, names, results, native_pass, npass):
+    with open(path, "w") as f:
+        f.write("# Conformance: liburing's test suite under pysentry\n\n")
+        f.write("Generated by `tools/conformance.py run --markdown %s` from Debian's %s.\n"
+                "A *soft pass* exits 0 but says it skipped or found something unsupported; "
+                "it does not count as a pass.\n\n" % (path, version))
+        f.write("**Native strict passes: %d of %d. pysentry strict passes: %d of %d.**\n\n"
+                % (native_pass, len(names), npass, len(names)))
+        f.write("| test | native | pysentry |\n|---|---|---|\n")
+        for n in names:
+            f.write("| %s | %s | %s |\n" % (n, results[n][0][0], results[n][1][0]))
+
+
+def check(args):
+    """The ratchet: listed tests must keep passing strictly in the sandbox."""
+    names = load_ratchet()
+    args.only = names
+    args.sandbox_only = True
+    args.markdown = None
+    args.write_ratchet = False
+    src = ensure_source()
+    progs = [p for p in build(src) if os.path.basename(p)[:-2] in names]
+    missing = set(names) - {os.path.basename(p)[:-2] for p in progs}
+    failed = sorted(missing)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for p, res in zip(progs, pool.map(lambda p: run_one(p, True, args.timeout), progs)):
+            name = os.path.basename(p)[:-2]
+            if res[0] != "pass":
+                # One retry absorbs host timing noise; a real regression fails twice.
+                print("%-28s %s, retrying once" % (name, res[0]), flush=True)
+                res = run_one(p, True, args.timeout)
+            print("%-28s %s" % (name, res[0]), flush=True)
+            if res[0] != "pass":
+                failed.append(name)
+                print(res[1].decode(errors="replace")[-1500:])
+    print("%d passed, %d failed" % (len(names) - len(failed), len(failed)))
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["run", "check"])
+    ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", nargs="*", help="run only these tests")
+    ap.add_argument("--sandbox-only", action="store_true")
+    ap.add_argument("--markdown", metavar="FILE")
+    ap.add_argument("--write-ratchet", action="store_true",
+                    help="add the tests that passed in the sandbox to the ratchet list")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    if shutil.which("gcc") is None:
+        sys.exit("conformance: gcc is needed (make deps)")
+    return run(args) if args.command == "run" else check(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
