@@ -15,6 +15,10 @@ the Sentry's VFS; everything else runs on the host.
 """
 
 RUN_EPILOG = """\
+The sandbox lives as long as the program's first process: when it exits,
+processes it left behind are killed, and if pysentry itself is interrupted or
+killed, so is the whole program.
+
 exit status: the program's own; 128+N if it was killed by signal N (as a
 shell reports it); 127 if it could not be started; 126 if not executable.
 

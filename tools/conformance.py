@@ -112,13 +112,32 @@ def run_one(path, sandbox, timeout):
                                timeout=timeout, env=dict(os.environ, PYTHONPATH=REPO),
                                stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
-            return "timeout", e.stdout or b"", timeout
+            return "timeout", e.stdout or b"", timeout, _missing(trace)
         verdict = classify(p.returncode, p.stdout, False)
         if sandbox and verdict == "pass" and _source_submits(path):
             with open(trace, "rb") as f:
                 if b"] sqe " not in f.read():
                     verdict = "silent"
-        return verdict, p.stdout, time.monotonic() - t0
+        return verdict, p.stdout, time.monotonic() - t0, _missing(trace)
+
+
+_UNIMPL_OP = re.compile(r"op=(\w+)\(unimplemented\)")
+_SETUP_FAIL = re.compile(r"setup tid=\d+ entries=\d+ flags=(\S+) failed res=-22")
+_REG_FAIL = re.compile(r"register tid=\d+ op=(\w+) nr_args=\d+ res=-22")
+
+
+def _missing(trace):
+    """What the sandbox was asked for and does not implement, from its trace."""
+    try:
+        with open(trace) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    found = []
+    for kind, rx in (("op", _UNIMPL_OP), ("setup", _SETUP_FAIL), ("register", _REG_FAIL)):
+        for name in sorted(set(rx.findall(text))):
+            found.append("%s %s" % (kind, name))
+    return ", ".join(found)
 
 
 def load_ratchet():
@@ -138,7 +157,7 @@ def run(args):
 
     def job(p):
         name = os.path.basename(p)[:-2]
-        native = run_one(p, False, args.timeout) if not args.sandbox_only else ("-", b"", 0)
+        native = run_one(p, False, args.timeout) if not args.sandbox_only else ("-", b"", 0, "")
         sandbox = run_one(p, True, args.timeout)
         return name, native, sandbox
 
@@ -181,9 +200,14 @@ def write_markdown(path, version, names, results, native_pass, npass):
                 "it does not count as a pass.\n\n" % (path, version))
         f.write("**Native strict passes: %d of %d. pysentry strict passes: %d of %d.**\n\n"
                 % (native_pass, len(names), npass, len(names)))
-        f.write("| test | native | pysentry |\n|---|---|---|\n")
+        f.write("The last column is what the test asked of the Sentry that it does not "
+                "implement yet, read from its io_uring trace (unimplemented opcodes, setup "
+                "flags and register opcodes refused with EINVAL).\n\n")
+        f.write("| test | native | pysentry | missing in pysentry |\n|---|---|---|---|\n")
         for n in names:
-            f.write("| %s | %s | %s |\n" % (n, results[n][0][0], results[n][1][0]))
+            sandbox = results[n][1]
+            why = (sandbox[3] or "not diagnosed") if sandbox[0] not in ("pass", "skip") else ""
+            f.write("| %s | %s | %s | %s |\n" % (n, results[n][0][0], sandbox[0], why))
 
 
 def check(args):

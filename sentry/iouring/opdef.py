@@ -35,6 +35,4 @@ OPS = {
 }
 
 
-def op_name(opcode):
-    d = OPS.get(opcode)
-    return d.name if d else "OP_%d" % opcode
+op_name = abi.op_name

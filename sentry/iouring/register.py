@@ -33,6 +33,14 @@ HANDLERS = {
 
 
 def sys_io_uring_register(kernel, task, stop):
+    res = _register(kernel, task, stop)
+    if kernel.io_uring.trace is not None:
+        kernel.io_uring.trace.register(task, stop.args[1] & 0xFFFFFFFF,
+                                       stop.args[3] & 0xFFFFFFFF, res)
+    return res
+
+
+def _register(kernel, task, stop):
     fd = stop.args[0] & 0xFFFFFFFF
     opcode = stop.args[1] & 0xFFFFFFFF
     arg, nr_args = stop.args[2], stop.args[3] & 0xFFFFFFFF

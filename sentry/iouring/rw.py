@@ -8,7 +8,7 @@ instead of blocking (what IORING_FEAT_FAST_POLL advertises).
 import errno
 
 from pysentry.mm import iov as iovmod
-from pysentry.mm.child_memory import MAX_RW_COUNT
+from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi
 from pysentry.vfs.file import RWF_NOWAIT
 
@@ -25,6 +25,11 @@ def _prep_common(req):
 
 def prep_single(req):
     _prep_common(req)
+    if req.flags & abi.IOSQE_BUFFER_SELECT:
+        return
+    # import_ubuf(): the whole range must lie in user space, else -EFAULT.
+    if not access_ok(req.addr, req.len):
+        raise OSError(errno.EFAULT, "buffer outside user space")
     req.iovs = [(req.addr, min(req.len, MAX_RW_COUNT))]
 
 

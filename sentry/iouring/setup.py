@@ -72,6 +72,8 @@ def sys_io_uring_setup(kernel, task, stop):
     try:
         sq, cq = ring_sizes(entries, flags, cq_req)
     except OSError as e:
+        if kernel.io_uring.trace is not None:
+            kernel.io_uring.trace.setup_failed(task, entries, flags, -e.errno)
         return -e.errno
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
     out = (abi.PARAMS_HEAD.pack(sq, cq, flags, sq_cpu, sq_idle, FEATURES, wq_fd, 0, 0, 0)

@@ -1,7 +1,8 @@
 """A human-readable trace of io_uring traffic (`pysentry run --trace-uring`)."""
 import sys
 
-from pysentry.sentry.iouring.opdef import op_name
+from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.opdef import OPS, op_name
 
 
 class UringTrace:
@@ -16,9 +17,18 @@ class UringTrace:
         self._emit("setup tid=%d sq_entries=%d cq_entries=%d flags=%#x"
                    % (task.tid, ring.sq_entries, ring.cq_entries, ring.flags))
 
+    def setup_failed(self, task, entries, flags, res):
+        self._emit("setup tid=%d entries=%d flags=%s failed res=%d"
+                   % (task.tid, entries, abi.setup_flag_names(flags), res))
+
+    def register(self, task, opcode, nr_args, res):
+        self._emit("register tid=%d op=%s nr_args=%d res=%d"
+                   % (task.tid, abi.register_name(opcode & 0xFF), nr_args, res))
+
     def sqe(self, ring, req):
-        self._emit("sqe tid=%d op=%s flags=%#x fd=%d off=%d addr=%#x len=%d user_data=%d"
-                   % (req.task.tid, op_name(req.opcode), req.flags, req.fd,
+        self._emit("sqe tid=%d op=%s%s flags=%#x fd=%d off=%d addr=%#x len=%d user_data=%d"
+                   % (req.task.tid, op_name(req.opcode),
+                      "" if req.opcode in OPS else "(unimplemented)", req.flags, req.fd,
                       req.off if req.off < 1 << 63 else req.off - (1 << 64),
                       req.addr, req.len, req.user_data))
 
