@@ -70,3 +70,10 @@ def test_stdlib_platform_is_not_shadowed_from_the_repo_root():
     out = subprocess.run([sys.executable, "-c", "import platform; print(platform.system())"],
                          cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Linux"
+
+
+def test_c_copy_path_is_built_and_used():
+    from pysentry.mm import native_io
+    from pysentry.vfs import file as vfsfile
+    assert native_io.lib is not None, "the C hot path failed to build"
+    assert vfsfile._BOUNCE is not None

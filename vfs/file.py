@@ -16,8 +16,11 @@ import select
 import stat
 
 from pysentry.mm import iov as iovmod
+from pysentry.mm import native_io
 
 CHUNK = 1 << 20
+# One bounce buffer for the C path: the Sentry serves one request at a time.
+_BOUNCE = native_io.ffi.new("char[]", CHUNK) if native_io.lib is not None else None
 
 # RWF_* flags for preadv2/pwritev2 (include/uapi/linux/fs.h)
 RWF_HIPRI = 0x01
@@ -122,6 +125,13 @@ class HostFileDescription(FileDescription):
             buf = bytearray(min(want, CHUNK))
             n = os.preadv(self.fd, [buf], -1, flags) if flags else os.readv(self.fd, [buf])
             return iovmod.scatter(mem, iovs, 0, memoryview(buf)[:n]) if n else 0
+        if _BOUNCE is not None and offset is not None and len(iovs) == 1 and want <= CHUNK:
+            # Hot path in C: pread + process_vm_writev in one call.
+            n = native_io.lib.ps_read_to_child(self.fd, mem.pid, iovs[0][0], want, offset,
+                                               flags, _BOUNCE)
+            if n < 0:
+                raise OSError(-n, os.strerror(-n))
+            return n
         use_pos = offset is None
         pos = os.lseek(self.fd, 0, os.SEEK_CUR) if use_pos else offset
         done = 0
@@ -150,6 +160,13 @@ class HostFileDescription(FileDescription):
         want = iovmod.total_len(iovs)
         if want == 0:
             return 0
+        if (_BOUNCE is not None and offset is not None and self.seekable and len(iovs) == 1
+                and want <= CHUNK):
+            n = native_io.lib.ps_write_from_child(self.fd, mem.pid, iovs[0][0], want, offset,
+                                                  flags, _BOUNCE)
+            if n < 0:
+                raise OSError(-n, os.strerror(-n))
+            return n
         done = 0
         while done < want:
             take = min(want - done, CHUNK)
