@@ -89,7 +89,7 @@ def test_wait_timeouts_signals_and_sigmask_match_linux():
 
 
 # The opcodes the Sentry implements; later stages extend this set.
-IMPLEMENTED_OPS = [0, 1, 2, 3, 22, 23]
+IMPLEMENTED_OPS = [0, 1, 2, 3, 4, 5, 22, 23]
 
 
 def test_probe_matches_linux_for_implemented_ops():
@@ -102,6 +102,19 @@ def test_probe_matches_linux_for_implemented_ops():
 def test_probe_claims_exactly_what_is_implemented():
     out = check(run_sandbox("probe", "--all"))
     assert out == "supported: %s\n" % " ".join(map(str, IMPLEMENTED_OPS))
+
+
+def test_fixed_files_and_buffers_match_linux(tmp_path):
+    out = same_as_native("fixed_rsrc", tmp_path / "s.dat", native_args=[tmp_path / "n.dat"])
+    assert "register 3 files: 0" in out
+    assert "register again: -16" in out
+    assert "register a read-only buffer: -14" in out
+    assert "write_fixed via fixed file 0: 8192" in out
+    assert "read_fixed via fixed file 2: 4000 match=1" in out
+    assert "read_fixed past the buffer end: -14" in out
+    assert "fixed file slot 1 is empty: -9" in out
+    assert "fixed file after close(2): 10" in out
+    assert "unregister buffers again: -6" in out
 
 
 def test_cq_overflow_loses_no_completion():

@@ -17,13 +17,17 @@ def prep(req):
 
 def issue(req, kernel):
     flags = req.op_flags
-    if flags & abi.NOP_FIXED_FILE:
-        # No registered file table exists, so every index is out of range.
-        return -errno.EBADF
     if flags & abi.NOP_FILE:
-        kernel.lookup_file(req.task, req.fd).put()
+        if flags & abi.NOP_FIXED_FILE:
+            if req.ring.file_table is None:
+                return -errno.EBADF
+            req.ring.file_table.get(req.fd).put()
+        else:
+            kernel.lookup_file(req.task, req.fd).put()
     if flags & abi.NOP_FIXED_BUFFER:
-        return -errno.EFAULT      # no registered buffers: the index is invalid
+        table = req.ring.buffer_table
+        if table is None or not table.has(req.buf_index):
+            return -errno.EFAULT
     if flags & abi.NOP_INJECT_RESULT:
         res = req.len
         return res - (1 << 32) if res & 0x80000000 else res

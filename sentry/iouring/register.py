@@ -1,12 +1,13 @@
-"""io_uring_register(2).  Stage 1 implements IORING_REGISTER_PROBE.
+"""io_uring_register(2): the probe, fixed files and fixed buffers.
 
-Every other opcode fails with EINVAL, which is what a kernel that does not
-know the opcode returns, so callers fall back instead of relying on it.
+An opcode without a handler fails with EINVAL, which is what a kernel that
+does not know the opcode returns, so callers fall back instead of relying on
+it.
 """
 import errno
 import struct
 
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, filetable, rsrc
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
 
@@ -29,6 +30,13 @@ def _probe(kernel, task, ring, arg, nr_args):
 
 HANDLERS = {
     abi.REGISTER_PROBE: _probe,
+    0: rsrc.register_buffers,               # IORING_REGISTER_BUFFERS
+    1: rsrc.unregister_buffers,             # IORING_UNREGISTER_BUFFERS
+    2: filetable.register_files,            # IORING_REGISTER_FILES
+    3: filetable.unregister_files,          # IORING_UNREGISTER_FILES
+    6: filetable.files_update,              # IORING_REGISTER_FILES_UPDATE
+    13: filetable.register_files2,          # IORING_REGISTER_FILES2
+    14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
 }
 
 

@@ -57,6 +57,8 @@ class Ring:
         self.deferred = collections.deque()
         self.drain_active = None
         self.pending = {}       # request waiting for readiness -> poller token
+        self.file_table = None      # registered files (filetable.py)
+        self.buffer_table = None    # registered buffers (mm/registered_buffers.py)
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
 
@@ -157,6 +159,9 @@ class Ring:
     # -- lifetime ----------------------------------------------------------------------
     def release(self):
         self.closed = True
+        if self.file_table is not None:
+            self.file_table.release()
+            self.file_table = None
         try:
             self.u32.release()
         except BufferError:

@@ -41,6 +41,30 @@ def prep_vector(req):
     req.iovs = iovmod.read_iovecs(req.task.mem, req.addr, req.len, req.ring.compat)
 
 
+def prep_fixed(req):
+    _prep_common(req)
+
+
+def _fixed_iovs(req):
+    """READ_FIXED/WRITE_FIXED: the range must lie in registered buffer buf_index."""
+    table = req.ring.buffer_table
+    if table is None:
+        raise OSError(errno.EFAULT, "no registered buffers")
+    req.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT))]
+
+
+def issue_read_fixed(req, kernel):
+    if req.iovs is None:
+        _fixed_iovs(req)
+    return _transfer(req, req.file.read, POLLIN)
+
+
+def issue_write_fixed(req, kernel):
+    if req.iovs is None:
+        _fixed_iovs(req)
+    return _transfer(req, req.file.write, POLLOUT)
+
+
 def _offset(req):
     if req.off == _OFF_CUR or not req.file.seekable:
         return None

@@ -108,8 +108,11 @@ def issue(kernel, req):
     try:
         if req.opdef.needs_file and req.file is None:
             if req.flags & abi.IOSQE_FIXED_FILE:
-                raise OSError(errno.EBADF, "no registered files")
-            req.file = kernel.lookup_file(req.task, req.fd)
+                if ring.file_table is None:
+                    raise OSError(errno.EBADF, "no registered files")
+                req.file = ring.file_table.get(req.fd)
+            else:
+                req.file = kernel.lookup_file(req.task, req.fd)
         res = req.opdef.issue(req, kernel)
     except OSError as e:
         res = -e.errno

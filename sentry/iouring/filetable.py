@@ -1,0 +1,150 @@
+"""Registered ("fixed") files: IORING_REGISTER_FILES and friends.
+
+Mirrors io_uring/filetable.c and rsrc.c: a table of file descriptions the ring
+holds its own references to, addressed by index with IOSQE_FIXED_FILE.  An
+empty slot (registered as -1, or sparse) makes a request fail with -EBADF.
+"""
+import errno
+import struct
+
+from pysentry.sentry.iouring.file import IoUringFileDescription
+
+# Linux caps the table at the task's RLIMIT_NOFILE and at 1 << 20
+# (IORING_MAX_FIXED_FILES).
+MAX_FIXED_FILES = 1 << 20
+FILES_SKIP = -2
+RSRC_REGISTER_SPARSE = 1 << 0
+RSRC_REGISTER = struct.Struct("<IIQQQ")        # nr, flags, resv2, data, tags
+RSRC_UPDATE2 = struct.Struct("<IIQQII")        # offset, resv, data, tags, nr, resv2
+FILES_UPDATE = struct.Struct("<IIQ")           # offset, resv, fds
+
+
+class FileTable:
+    def __init__(self, size):
+        self.slots = [None] * size
+
+    def __len__(self):
+        return len(self.slots)
+
+    def get(self, index):
+        """The description at index with a reference taken; EBADF if none."""
+        if index < 0 or index >= len(self.slots) or self.slots[index] is None:
+            raise OSError(errno.EBADF, "no such fixed file")
+        return self.slots[index].get()
+
+    def set(self, index, desc):
+        old = self.slots[index]
+        self.slots[index] = desc
+        if old is not None:
+            old.put()
+
+    def release(self):
+        for i in range(len(self.slots)):
+            self.set(i, None)
+
+
+def _read_fds(task, addr, count):
+    raw = task.mem.read(addr, 4 * count)
+    return struct.unpack("<%di" % count, raw)
+
+
+def _file_for(kernel, task, fd):
+    desc = kernel.lookup_file(task, fd)
+    if isinstance(desc, IoUringFileDescription):
+        desc.put()
+        raise OSError(errno.EBADF, "an io_uring cannot be a fixed file")
+    return desc
+
+
+def _fill(kernel, task, table, start, fds):
+    """Install fds at start..; -1 clears a slot, FILES_SKIP leaves it."""
+    done = 0
+    for i, fd in enumerate(fds):
+        if fd == FILES_SKIP:
+            done += 1
+            continue
+        table.set(start + i, None if fd == -1 else _file_for(kernel, task, fd))
+        done += 1
+    return done
+
+
+def register(kernel, task, ring, fds_addr, nr, sparse=False, tags=0):
+    if ring.file_table is not None:
+        raise OSError(errno.EBUSY, "files already registered")
+    if nr == 0:
+        raise OSError(errno.EINVAL, "no files")
+    if nr > MAX_FIXED_FILES:
+        raise OSError(errno.EMFILE, "too many files")
+    if tags:
+        raise OSError(errno.EINVAL, "resource tags are not supported")
+    table = FileTable(nr)
+    if not sparse:
+        try:
+            _fill(kernel, task, table, 0, _read_fds(task, fds_addr, nr))
+        except OSError:
+            table.release()
+            raise
+    ring.file_table = table
+    return 0
+
+
+def register_files(kernel, task, ring, arg, nr_args):
+    return register(kernel, task, ring, arg, nr_args)
+
+
+def register_files2(kernel, task, ring, arg, nr_args):
+    if nr_args != RSRC_REGISTER.size:
+        raise OSError(errno.EINVAL, "bad struct size")
+    nr, flags, resv2, data, tags = RSRC_REGISTER.unpack(task.mem.read(arg, RSRC_REGISTER.size))
+    if resv2 or flags & ~RSRC_REGISTER_SPARSE:
+        raise OSError(errno.EINVAL, "reserved fields")
+    sparse = bool(flags & RSRC_REGISTER_SPARSE)
+    if sparse and data:
+        raise OSError(errno.EINVAL, "sparse with data")
+    return register(kernel, task, ring, data, nr, sparse=sparse, tags=tags)
+
+
+def unregister_files(kernel, task, ring, arg, nr_args):
+    if arg or nr_args:
+        raise OSError(errno.EINVAL, "unregister takes no argument")
+    if ring.file_table is None:
+        raise OSError(errno.ENXIO, "no files registered")
+    ring.file_table.release()
+    ring.file_table = None
+    return 0
+
+
+def update(kernel, task, ring, offset, fds_addr, nr, tags=0):
+    if ring.file_table is None:
+        raise OSError(errno.ENXIO, "no files registered")
+    if tags:
+        raise OSError(errno.EINVAL, "resource tags are not supported")
+    if offset + nr > len(ring.file_table):
+        raise OSError(errno.EINVAL, "update past the table")
+    fds = _read_fds(task, fds_addr, nr)
+    done = 0
+    for i, fd in enumerate(fds):
+        try:
+            done += _fill(kernel, task, ring.file_table, offset + i, [fd])
+        except OSError:
+            if done == 0:
+                raise
+            break
+    return done
+
+
+def files_update(kernel, task, ring, arg, nr_args):
+    offset, resv, fds = FILES_UPDATE.unpack(task.mem.read(arg, FILES_UPDATE.size))
+    if resv:
+        raise OSError(errno.EINVAL, "reserved field")
+    return update(kernel, task, ring, offset, fds, nr_args)
+
+
+def files_update2(kernel, task, ring, arg, nr_args):
+    if nr_args != RSRC_UPDATE2.size:
+        raise OSError(errno.EINVAL, "bad struct size")
+    offset, resv, data, tags, nr, resv2 = RSRC_UPDATE2.unpack(
+        task.mem.read(arg, RSRC_UPDATE2.size))
+    if resv or resv2:
+        raise OSError(errno.EINVAL, "reserved fields")
+    return update(kernel, task, ring, offset, data, nr, tags)
