@@ -117,6 +117,15 @@ def test_fixed_files_and_buffers_match_linux(tmp_path):
     assert "unregister buffers again: -6" in out
 
 
+def test_registered_eventfd_matches_linux():
+    out = same_as_native("eventfd_notify")
+    assert "register a pipe: -22" in out
+    assert "after a nop, eventfd signalled: 1" in out
+    assert "eventfd readable after async completion: 1" in out
+    assert "disabled: signalled=0" in out
+    assert "after unregister: signalled=0" in out
+
+
 def test_cq_overflow_loses_no_completion():
     out = same_as_native("overflow_nodrop")
     assert "overflow flag set: 1" in out

@@ -7,7 +7,7 @@ it.
 import errno
 import struct
 
-from pysentry.sentry.iouring import abi, filetable, rsrc
+from pysentry.sentry.iouring import abi, eventfd, filetable, rsrc
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
 
@@ -34,6 +34,9 @@ HANDLERS = {
     1: rsrc.unregister_buffers,             # IORING_UNREGISTER_BUFFERS
     2: filetable.register_files,            # IORING_REGISTER_FILES
     3: filetable.unregister_files,          # IORING_UNREGISTER_FILES
+    4: eventfd.register_eventfd,            # IORING_REGISTER_EVENTFD
+    5: eventfd.unregister_eventfd,          # IORING_UNREGISTER_EVENTFD
+    7: eventfd.register_eventfd_async,      # IORING_REGISTER_EVENTFD_ASYNC
     6: filetable.files_update,              # IORING_REGISTER_FILES_UPDATE
     13: filetable.register_files2,          # IORING_REGISTER_FILES2
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2

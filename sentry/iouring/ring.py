@@ -22,6 +22,7 @@ _U32 = 0xFFFFFFFF
 SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 64, 128, 192
 SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 256, 260, 264, 268
 CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQ_FLAGS = 272, 276, 280, 284
+CQ_EVENTFD_DISABLED = 1 << 0
 CQES = 320
 
 
@@ -57,6 +58,9 @@ class Ring:
         self.deferred = collections.deque()
         self.drain_active = None
         self.pending = {}       # request waiting for readiness -> poller token
+        self.posted = 0             # CQEs posted, and how many the eventfd has seen
+        self.signalled = 0
+        self.eventfd = None         # IORING_REGISTER_EVENTFD (eventfd.py)
         self.file_table = None      # registered files (filetable.py)
         self.buffer_table = None    # registered buffers (mm/registered_buffers.py)
         self.tracer = None      # set by the kernel: how to wake parked tasks
@@ -108,6 +112,7 @@ class Ring:
 
     def post(self, user_data, res, cflags=0):
         """Post one completion; queue it in the overflow backlog if the CQ is full."""
+        self.posted += 1
         if self.trace is not None:
             self.trace.cqe(self, user_data, res, cflags)
         if self.overflow or self._cq_space() == 0:
@@ -146,7 +151,10 @@ class Ring:
 
     # -- waiters -------------------------------------------------------------------
     def notify(self):
-        """Wake parked io_uring_enter callers whose wait condition now holds."""
+        """A batch of completions is done: signal the eventfd, wake waiters."""
+        if self.eventfd is not None and self.posted != self.signalled:
+            self.signalled = self.posted
+            self.eventfd.signal(self)
         if not self.waiters:
             return
         self.flush_overflow()
@@ -162,6 +170,9 @@ class Ring:
         if self.file_table is not None:
             self.file_table.release()
             self.file_table = None
+        if self.eventfd is not None:
+            self.eventfd.release()
+            self.eventfd = None
         try:
             self.u32.release()
         except BufferError:
