@@ -1,120 +1,431 @@
 #!/usr/bin/env python3
-"""pysentry benchmark: 4 KiB random reads from a page-cache file.
+"""pysentry benchmark: 4 KiB random reads from a file in the page cache.
 
-Measures pread(2) ("psync") and io_uring at queue depth 1 and 32, natively and
-under `pysentry run`, in one run, and prints them side by side.  The figures
-that matter are the ratios *within* each column -- io_uring vs the synchronous
-syscall in the same environment -- which is how Linux judges io_uring.
-Each cell is the best of --repeat runs.
+One run measures three ways of reading -- pread(2) in a loop ("psync"), and
+io_uring at queue depth 1 and 32 (liburing, refill every free slot, one
+io_uring_submit_and_wait per batch) -- each natively and under
+`python -m pysentry run --`, and prints them side by side:
+
+  rows     psync, uring qd1, uring qd32
+  columns  native IOPS, sandbox IOPS, sandbox / native
+
+followed by the ratios that matter, judged the way Linux judges io_uring:
+io_uring against the synchronous syscall *in the same environment*
+(uring qd1 / psync and uring qd32 / psync, natively and in the sandbox).
+
+Each cell is the BEST (highest IOPS) of --repeat runs; the median and every
+sample are kept in the --json output.  Runs are interleaved round-robin so
+that background load hits every cell alike.  IOPS come from the program's
+own clock around the timed loop (pysentry start-up and ring setup are not
+counted); every read is verified against the block it was issued for.
+
+If a sandbox run fails or times out, its error is printed, the cell reads
+FAILED, its remaining repeats are skipped, and the exit status is 1.
+
+Options can also be given in the environment (flags win):
+  PYSENTRY_BENCH_OPS_NATIVE, PYSENTRY_BENCH_OPS_SANDBOX, PYSENTRY_BENCH_REPEAT,
+  PYSENTRY_BENCH_TIMEOUT, PYSENTRY_BENCH_BUDGET, PYSENTRY_BENCH_FILE
 """
 import argparse
+import ctypes
+import datetime
 import json
 import os
-import re
+import platform as py_platform  # the stdlib module, not pysentry's platform/
+import shlex
+import signal
+import statistics
+import struct
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BUILD = os.path.join(REPO, "build")
-MODES = [("psync", "psync", 1), ("uring qd1", "uring", 1), ("uring qd32", "uring", 32)]
+SRC = os.path.join(HERE, "bench", "randread.c")
+BUILD = os.path.join(REPO, "build", "bench")
+BLOCK = 4096
+MAGIC = b"PSBENCH\0"
+
+# (row label, randread mode, queue depth)
+CASES = [("psync", "psync", 1), ("uring qd1", "uring", 1), ("uring qd32", "uring", 32)]
+WHERE = ("native", "sandbox")
 
 
-def build():
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def env_int(name, default):
+    v = os.environ.get(name)
+    return int(v) if v not in (None, "") else default
+
+
+# ---------------------------------------------------------------- build
+
+def build(cc):
+    """Compile randread.c into build/bench/ (again only if the source changed)."""
     os.makedirs(BUILD, exist_ok=True)
     out = os.path.join(BUILD, "randread")
-    subprocess.run(["gcc", "-O2", "-Wall", "-o", out, os.path.join(HERE, "bench", "randread.c"),
-                    "-luring"], check=True)
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(SRC):
+        return out
+    cmd = [cc, "-O2", "-Wall", "-Wextra", "-o", out, SRC, "-luring"]
+    log("build: " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
     return out
 
 
+# ---------------------------------------------------------------- test file
+
+def block_header(i):
+    return MAGIC + struct.pack("<Q", i)
+
+
+def file_ok(path, size):
+    """Right size and the per-block headers randread --verify expects."""
+    try:
+        if os.path.getsize(path) != size:
+            return False
+        nblocks = size // BLOCK
+        with open(path, "rb") as f:
+            for i in sorted({0, 1, nblocks // 3, nblocks // 2, nblocks - 1}):
+                f.seek(i * BLOCK)
+                if f.read(16) != block_header(i):
+                    return False
+        return True
+    except OSError:
+        return False
+
+
 def make_file(path, mib):
-    if not os.path.exists(path) or os.path.getsize(path) != mib << 20:
-        with open(path, "wb") as f:
-            for _ in range(mib):
-                f.write(os.urandom(1 << 20))
-    with open(path, "rb") as f:           # warm the page cache
+    """A regular file of `mib` MiB: every 4 KiB block is "PSBENCH\\0", its
+    index (u64 LE), then random bytes.  Rewritten only if missing or stale."""
+    size = mib << 20
+    if file_ok(path, size):
+        return False
+    log("file: writing %s (%d MiB)" % (path, mib))
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    per_chunk = (1 << 20) // BLOCK
+    with open(tmp, "wb") as f:
+        for chunk in range(mib):
+            data = bytearray(os.urandom(1 << 20))
+            for j in range(per_chunk):
+                data[j * BLOCK:j * BLOCK + 16] = block_header(chunk * per_chunk + j)
+            f.write(data)
+    os.replace(tmp, path)
+    return True
+
+
+def warm(path):
+    """Read the whole file once so it sits in the page cache."""
+    with open(path, "rb", buffering=0) as f:
         while f.read(1 << 20):
             pass
 
 
-def measure(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, PYTHONPATH=REPO), cwd=REPO)
-    m = re.search(r"iops=(\d+)", proc.stdout)
-    if proc.returncode != 0 or not m:
-        raise RuntimeError("%s failed (exit %d): %s" % (cmd[0], proc.returncode,
-                                                        proc.stderr.strip()[-400:]))
-    return int(m.group(1))
+def resident_fraction(path):
+    """Fraction of the file's pages in the page cache (mincore), or None."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+        size = os.path.getsize(path)
+        page = os.sysconf("SC_PAGE_SIZE")
+        npages = (size + page - 1) // page
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+            if addr in (None, ctypes.c_void_p(-1).value):
+                return None
+            try:
+                vec = (ctypes.c_ubyte * npages)()
+                if libc.mincore(addr, size, vec) != 0:
+                    return None
+                return sum(b & 1 for b in vec) / npages
+            finally:
+                libc.munmap(addr, size)
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        return None
 
+
+# ---------------------------------------------------------------- running
+
+class RunFailed(Exception):
+    pass
+
+
+def parse_line(out):
+    """The last `mode=... iops=...` line of randread's stdout, as a dict."""
+    for line in reversed(out.splitlines()):
+        if line.startswith("mode=") and "iops=" in line:
+            return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    return None
+
+
+def run_once(cmd, ops, timeout):
+    """Run one measurement; return the parsed result line or raise RunFailed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    t0 = time.monotonic()
+    # Own session, so a timeout can take down pysentry and its tracee together.
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        raise RunFailed("timed out after %.0f s%s" % (timeout, tail(err)))
+    wall = time.monotonic() - t0
+    res = parse_line(out)
+    if proc.returncode != 0:
+        raise RunFailed("exit status %d%s" % (proc.returncode, tail(err or out)))
+    if res is None:
+        raise RunFailed("no result line in output%s" % tail(out + err))
+    try:
+        res = {k: (float(v) if k == "secs" else int(v) if v.lstrip("-").isdigit() else v)
+               for k, v in res.items()}
+        if res["ops"] != ops:
+            raise RunFailed("asked for %d ops, program reports %s" % (ops, res["ops"]))
+        if res.get("verified") != ops:
+            raise RunFailed("only %s of %d reads verified" % (res.get("verified"), ops))
+    except (KeyError, ValueError) as e:
+        raise RunFailed("malformed result line (%s)%s" % (e, tail(out)))
+    res["wall"] = round(wall, 3)
+    return res
+
+
+def tail(text, n=800):
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if len(text) > n:
+        text = "..." + text[-n:]
+    return ":\n    " + text.replace("\n", "\n    ")
+
+
+# ---------------------------------------------------------------- formatting
+
+def fmt_iops(v):
+    return "FAILED" if v is None else "{:,}".format(v)
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "n/a"
+    if r >= 0.095:
+        return "%.2fx" % r
+    return "%.2gx (1/%.0f)" % (r, 1 / r)
+
+
+def render_text(rows, keys, meta):
+    lines = []
+    w = [14, 14, 15, 20]
+    hdr = ("4K randread", "native IOPS", "sandbox IOPS", "sandbox / native")
+    lines.append("%-*s %*s %*s %*s" % (w[0], hdr[0], w[1], hdr[1], w[2], hdr[2], w[3], hdr[3]))
+    for r in rows:
+        lines.append("%-*s %*s %*s %*s" % (w[0], r[0], w[1], r[1], w[2], r[2], w[3], r[3]))
+    lines.append("")
+    lines.append("%-*s %*s %*s" % (w[0] + 8, "ratio within one env", w[1] - 4, "native", w[2] - 4,
+                                   "sandbox"))
+    for k in keys:
+        lines.append("%-*s %*s %*s" % (w[0] + 8, k[0], w[1] - 4, k[1], w[2] - 4, k[2]))
+    lines.append("")
+    lines.append("best of %d runs per cell; %d ops native, %d ops sandbox; "
+                 "4 KiB reads, %d MiB page-cached file" % (meta["repeat"], meta["ops_native"],
+                                                           meta["ops_sandbox"], meta["size_mib"]))
+    return "\n".join(lines)
+
+
+def render_markdown(rows, keys, meta):
+    lines = ["Measured %s on %s (%d CPUs, Linux %s, Python %s); best of %d runs per "
+             "cell, %d reads natively and %d in the sandbox, 4 KiB at random aligned "
+             "offsets in a %d MiB file in the page cache."
+             % (meta["date"], meta["cpu"], meta["cpus"], meta["kernel"], meta["python"],
+                meta["repeat"], meta["ops_native"], meta["ops_sandbox"], meta["size_mib"]),
+             "",
+             "| 4 KiB random read | native IOPS | pysentry IOPS | pysentry / native |",
+             "|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append("| %s | %s | %s | %s |" % r)
+    lines += ["", "| ratio within one environment | native | pysentry |", "|---|---:|---:|"]
+    for k in keys:
+        lines.append("| %s | %s | %s |" % k)
+    return "\n".join(lines)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return py_platform.machine()
+
+
+# ---------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--file", default="/var/tmp/pysentry-bench.dat")
-    ap.add_argument("--size-mib", type=int, default=64)
-    ap.add_argument("--ops-native", type=int, default=200000)
-    ap.add_argument("--ops-sandbox", type=int, default=20000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    ap.add_argument("--markdown", action="store_true", help="print a markdown table")
+    ap.add_argument("--file", default=os.environ.get("PYSENTRY_BENCH_FILE",
+                                                     "/var/tmp/pysentry-bench.dat"),
+                    help="test file (regular file; default %(default)s)")
+    ap.add_argument("--size-mib", type=int, default=64, help="test file size (default 64)")
+    ap.add_argument("--ops-native", type=int, default=env_int("PYSENTRY_BENCH_OPS_NATIVE", 200000),
+                    help="timed reads per native run (default %(default)s)")
+    ap.add_argument("--ops-sandbox", type=int, default=env_int("PYSENTRY_BENCH_OPS_SANDBOX", 5000),
+                    help="timed reads per sandbox run (default %(default)s)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed reads before each timed loop (default ops/10)")
+    ap.add_argument("--repeat", type=int, default=env_int("PYSENTRY_BENCH_REPEAT", 3),
+                    help="runs per cell, the best is reported (default %(default)s)")
+    ap.add_argument("--timeout", type=float, default=env_int("PYSENTRY_BENCH_TIMEOUT", 40),
+                    help="seconds before one run is killed (default %(default)s)")
+    ap.add_argument("--budget", type=float, default=env_int("PYSENTRY_BENCH_BUDGET", 170),
+                    help="seconds for all sandbox runs together; once spent, cells keep "
+                         "the runs they have and cells without one are FAILED "
+                         "(default %(default)s)")
+    ap.add_argument("--sandbox-cmd", default="%s -m pysentry run --" % shlex.quote(sys.executable),
+                    help="command prefix for sandboxed runs (default: %(default)s)")
+    ap.add_argument("--native-only", action="store_true", help="skip the sandbox column")
+    ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print markdown tables (for docs/performance.md) instead of text")
     args = ap.parse_args()
+    if args.repeat < 1 or args.ops_native < 1 or args.ops_sandbox < 1:
+        ap.error("--repeat and --ops-* must be >= 1")
 
-    prog = build()
+    prog = build(args.cc)
     make_file(args.file, args.size_mib)
-    results, failed = {}, False
-    for label, mode, qd in MODES:
-        for where in ("native", "sandbox"):
+    warm(args.file)
+    res_frac = resident_fraction(args.file)
+    if res_frac is not None:
+        log("file: %s, %.0f%% in the page cache" % (args.file, 100 * res_frac))
+        if res_frac < 0.99:
+            log("warning: the test file is not fully cached; figures include disk reads")
+
+    sandbox_prefix = shlex.split(args.sandbox_cmd)
+    wheres = ("native",) if args.native_only else WHERE
+    cells = {}  # (label, where) -> {"samples": [...], "error": str|None, "cmd": [...]}
+    for label, mode, qd in CASES:
+        for where in wheres:
             ops = args.ops_native if where == "native" else args.ops_sandbox
-            cmd = [prog, args.file, mode, str(ops), str(qd)]
+            warmup = args.warmup if args.warmup is not None else ops // 10
+            cmd = [prog, args.file, mode, "--qd", str(qd), "--ops", str(ops),
+                   "--warmup", str(warmup), "--verify"]
             if where == "sandbox":
-                cmd = [sys.executable, "-m", "pysentry", "run", "--"] + cmd
+                cmd = sandbox_prefix + cmd
+            cells[(label, where)] = {"cmd": cmd, "ops": ops, "samples": [], "runs": [],
+                                     "error": None}
+
+    deadline = time.monotonic() + args.budget
+    for rep in range(args.repeat):
+        for (label, where), cell in cells.items():
+            if cell["error"]:
+                continue
+            # The budget bounds the sandbox runs; native runs take ~0.1 s each.
+            left = deadline - time.monotonic() if where == "sandbox" else args.timeout
+            if left <= 1:
+                # Out of time: a cell keeps the runs it has; one with none fails.
+                if not cell["samples"]:
+                    cell["error"] = "not run: the %.0f s time budget was spent" % args.budget
+                log("[%-7s] %-10s run %d/%d: skipped, the %.0f s time budget was spent"
+                    % (where, label, rep + 1, args.repeat, args.budget))
+                continue
             try:
-                best = max(measure(cmd) for _ in range(args.repeat))
-            except (RuntimeError, subprocess.TimeoutExpired) as e:
-                print("error: %s %s: %s" % (label, where, e), file=sys.stderr)
-                best, failed = None, True
-            results[(label, where)] = best
-            print("  measured %-10s %-7s %s IOPS" % (label, where, best), file=sys.stderr)
+                r = run_once(cell["cmd"], cell["ops"], min(args.timeout, left))
+            except (RunFailed, OSError) as e:
+                cell["error"] = str(e)
+                log("[%-7s] %-10s run %d/%d: FAILED: %s\n    command: %s"
+                    % (where, label, rep + 1, args.repeat, e, shlex.join(cell["cmd"])))
+                continue
+            cell["samples"].append(r["iops"])
+            cell["runs"].append(r)
+            log("[%-7s] %-10s run %d/%d: %12s IOPS  (%.3f s timed, %.2f s wall)"
+                % (where, label, rep + 1, args.repeat, "{:,}".format(r["iops"]),
+                   r["secs"], r["wall"]))
 
-    def cell(v):
-        return "FAILED" if v is None else "{:,}".format(v)
-
-    def ratio(a, b):
-        return "n/a" if not a or not b else "%.2fx" % (a / b)
+    def best(label, where):
+        c = cells.get((label, where))
+        if c is None or c["error"] or not c["samples"]:
+            return None
+        return max(c["samples"])
 
     rows = []
-    for label, _, _ in MODES:
-        n, s = results[(label, "native")], results[(label, "sandbox")]
-        rows.append((label, cell(n), cell(s), ratio(s, n)))
-    ps_n, ps_s = results[("psync", "native")], results[("psync", "sandbox")]
-    key = [("uring qd1 / psync", ratio(results[("uring qd1", "native")], ps_n),
-            ratio(results[("uring qd1", "sandbox")], ps_s)),
-           ("uring qd32 / psync", ratio(results[("uring qd32", "native")], ps_n),
-            ratio(results[("uring qd32", "sandbox")], ps_s))]
-    if args.markdown:
-        print("| 4 KiB random read | native IOPS | pysentry IOPS | pysentry / native |")
-        print("|---|---:|---:|---:|")
-        for r in rows:
-            print("| %s | %s | %s | %s |" % r)
-        print()
-        print("| ratio within one environment | native | pysentry |")
-        print("|---|---:|---:|")
-        for r in key:
-            print("| %s | %s | %s |" % r)
-    else:
-        print("%-12s %14s %14s %18s" % ("4K randread", "native IOPS", "pysentry IOPS",
-                                        "pysentry/native"))
-        for r in rows:
-            print("%-12s %14s %14s %18s" % r)
-        print()
-        print("%-20s %10s %10s" % ("within one env", "native", "pysentry"))
-        for r in key:
-            print("%-20s %10s %10s" % r)
+    for label, _, _ in CASES:
+        n, s = best(label, "native"), best(label, "sandbox")
+        rows.append((label, fmt_iops(n),
+                     "skipped" if args.native_only else fmt_iops(s),
+                     fmt_ratio(ratio(s, n))))
+    key_defs = [("uring qd1 / psync", "uring qd1"), ("uring qd32 / psync", "uring qd32")]
+    key_vals = {}
+    keys = []
+    for name, label in key_defs:
+        nr = ratio(best(label, "native"), best("psync", "native"))
+        sr = ratio(best(label, "sandbox"), best("psync", "sandbox"))
+        key_vals[name] = {"native": nr, "sandbox": sr}
+        keys.append((name, fmt_ratio(nr), fmt_ratio(sr)))
+
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count() or 0,
+        "kernel": os.uname().release,
+        "python": py_platform.python_version(),
+        "repeat": args.repeat,
+        "statistic": "best (max IOPS) of repeat runs",
+        "ops_native": args.ops_native,
+        "ops_sandbox": args.ops_sandbox,
+        "size_mib": args.size_mib,
+        "block": BLOCK,
+        "file": args.file,
+        "page_cache_resident": res_frac,
+    }
+    print(render_markdown(rows, keys, meta) if args.markdown else render_text(rows, keys, meta))
+    short = ["%s/%s (%d)" % (k + (len(c["samples"]),)) for k, c in cells.items()
+             if c["samples"] and len(c["samples"]) < args.repeat]
+    if short:
+        print("\nfewer than %d runs (time budget): %s" % (args.repeat, ", ".join(short)))
+
+    failed = [k for k, c in cells.items() if c["error"]]
     if args.json:
+        out = {"meta": meta, "cells": {}, "ratios": key_vals}
+        for (label, where), c in cells.items():
+            out["cells"].setdefault(label, {})[where] = {
+                "best_iops": best(label, where),
+                "median_iops": statistics.median(c["samples"]) if c["samples"] else None,
+                "samples": c["samples"],
+                "ops": c["ops"],
+                "enters": [r.get("enters") for r in c["runs"]],
+                "command": c["cmd"],
+                "error": c["error"],
+            }
         with open(args.json, "w") as f:
-            json.dump({"%s/%s" % k: v for k, v in results.items()}, f, indent=2)
-    return 1 if failed else 0
+            json.dump(out, f, indent=2)
+            f.write("\n")
+        log("json: wrote %s" % args.json)
+    if failed:
+        log("bench: %d cell(s) FAILED: %s" % (len(failed),
+                                              ", ".join("%s/%s" % k for k in failed)))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ class IoUringFileDescription(FileDescription):
         self.ring = ring
         ring.refs += 1
 
+    def poll_fd(self):
+        """An fd the Sentry's loop can wait on for this ring's readiness."""
+        return self.ring.kick_fd() if self.ring is not None else None
+
     def release(self):
         ring, self.ring = self.ring, None
         if ring is not None:

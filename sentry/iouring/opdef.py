@@ -5,7 +5,7 @@ an entry is not implemented, completes with -EINVAL (as an unknown opcode does
 in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
-from pysentry.sentry.iouring import abi, nop, rw, sync
+from pysentry.sentry.iouring import abi, nop, poll, rw, sync
 
 
 class OpDef:
@@ -28,6 +28,8 @@ OPS = {
     abi.OP_WRITEV: OpDef("WRITEV", rw.prep_vector, rw.issue_write, needs_file=True,
                          short_fails_link=True),
     abi.OP_FSYNC: OpDef("FSYNC", sync.prep, sync.issue, needs_file=True),
+    abi.OP_POLL_ADD: OpDef("POLL_ADD", poll.prep_add, poll.issue_add, needs_file=True),
+    abi.OP_POLL_REMOVE: OpDef("POLL_REMOVE", poll.prep_remove, poll.issue_remove),
     abi.OP_READ_FIXED: OpDef("READ_FIXED", rw.prep_fixed, rw.issue_read_fixed, needs_file=True,
                              short_fails_link=True),
     abi.OP_WRITE_FIXED: OpDef("WRITE_FIXED", rw.prep_fixed, rw.issue_write_fixed,

@@ -11,7 +11,8 @@ class Request:
     __slots__ = ("ring", "task", "opcode", "flags", "ioprio", "fd", "off", "addr", "len",
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
-                 "init_error", "poll_events", "nowait_added")
+                 "init_error", "poll_events", "nowait_added", "poll_mask", "poll_multi",
+                 "poll_level")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,

@@ -12,6 +12,7 @@ Completions that do not fit go to an overflow backlog and are flushed in order
 (IORING_FEAT_NODROP): none is ever dropped.
 """
 import collections
+import os
 
 from pysentry.mm.shm import SharedRegion, page_align
 from pysentry.sentry.iouring import abi
@@ -58,6 +59,8 @@ class Ring:
         self.deferred = collections.deque()
         self.drain_active = None
         self.pending = {}       # request waiting for readiness -> poller token
+        self.multishot = {}     # multishot poll request -> its poller watch
+        self._kick = -1
         self.posted = 0             # CQEs posted, and how many the eventfd has seen
         self.signalled = 0
         self.eventfd = None         # IORING_REGISTER_EVENTFD (eventfd.py)
@@ -150,8 +153,33 @@ class Ring:
         self.u32[SQ_FLAGS // 4] = self.sq_flags
 
     # -- waiters -------------------------------------------------------------------
+    def kick_fd(self):
+        """An eventfd made readable by every notify(): lets a poll request on
+        this ring's fd wait in the Sentry's loop like on any other file."""
+        if self._kick < 0:
+            self._kick = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        return self._kick
+
+    def drain_kick(self):
+        if self._kick >= 0:
+            try:
+                os.eventfd_read(self._kick)
+            except BlockingIOError:
+                pass
+
+    def poll_revents(self):
+        """What poll(2) on an io_uring fd reports (io_uring_poll)."""
+        mask = 0
+        if self.sq_ready() < self.sq_entries:
+            mask |= 0x004 | 0x100          # POLLOUT | POLLWRNORM
+        if self.events_available():
+            mask |= 0x001 | 0x040          # POLLIN | POLLRDNORM
+        return mask
+
     def notify(self):
         """A batch of completions is done: signal the eventfd, wake waiters."""
+        if self._kick >= 0:
+            os.eventfd_write(self._kick, 1)
         if self.eventfd is not None and self.posted != self.signalled:
             self.signalled = self.posted
             self.eventfd.signal(self)
@@ -173,6 +201,9 @@ class Ring:
         if self.eventfd is not None:
             self.eventfd.release()
             self.eventfd = None
+        if self._kick >= 0:
+            os.close(self._kick)
+            self._kick = -1
         try:
             self.u32.release()
         except BufferError:

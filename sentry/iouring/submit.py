@@ -17,6 +17,7 @@ import errno
 
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.opdef import OPS
+from pysentry.sentry.iouring.poll import MULTISHOT, detach
 from pysentry.sentry.iouring.request import Request
 
 
@@ -116,6 +117,8 @@ def issue(kernel, req):
         res = req.opdef.issue(req, kernel)
     except OSError as e:
         res = -e.errno
+    if res is MULTISHOT:
+        return                  # completes itself later (poll.py)
     if res is None:
         ring.pending[req] = kernel.poller.wait(req.file.poll_fd(), req.poll_events,
                                                lambda: _retry(kernel, req))
@@ -159,15 +162,14 @@ def complete(kernel, req, res):
 
 def cancel_task(kernel, ring, task):
     """The submitting task is gone: its waiting requests end with -ECANCELED."""
-    for req in [r for r in ring.pending if r.task is task]:
-        kernel.poller.cancel(req.file.poll_fd(), ring.pending.pop(req))
+    for req in [r for r in list(ring.pending) + list(ring.multishot) if r.task is task]:
+        detach(kernel, req)
         complete(kernel, req, -errno.ECANCELED)
     ring.notify()
 
 
 def cancel_all(kernel, ring):
     """The ring is going away: requests still waiting are dropped (no one can reap them)."""
-    for req, token in list(ring.pending.items()):
-        kernel.poller.cancel(req.file.poll_fd(), token)
+    for req in list(ring.pending) + list(ring.multishot):
+        detach(kernel, req)
         req.release()
-    ring.pending.clear()

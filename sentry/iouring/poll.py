@@ -1,0 +1,149 @@
+"""POLL_ADD and POLL_REMOVE (io_uring/poll.c).
+
+A one-shot poll completes with the ready events as its result.  A multishot
+poll (IORING_POLL_ADD_MULTI) posts a CQE flagged IORING_CQE_F_MORE for every
+new readiness report -- edge-triggered unless IORING_POLL_ADD_LEVEL -- and,
+as in Linux, ends with a final CQE without F_MORE when the CQ ring has no room
+(multishot CQEs may not overflow) or when it is removed.  Files that cannot be
+waited on (regular files, directories) are always ready, like vfs_poll's
+DEFAULT_POLLMASK.
+"""
+import errno
+import select
+
+from pysentry.sentry.iouring import abi
+
+POLL_ADD_MULTI = 1 << 0
+POLL_UPDATE_EVENTS = 1 << 1
+POLL_UPDATE_USER_DATA = 1 << 2
+POLL_ADD_LEVEL = 1 << 3
+CQE_F_MORE = 1 << 1
+
+# Always reported, whatever was asked for (IO_POLL_UNMASK).
+_UNMASK = select.POLLERR | select.POLLHUP | select.POLLNVAL | select.POLLRDHUP
+_CONTROL = select.EPOLLONESHOT | select.EPOLLET | select.EPOLLEXCLUSIVE
+DEFAULT_POLLMASK = select.POLLIN | select.POLLOUT | select.POLLRDNORM | select.POLLWRNORM
+MULTISHOT = object()    # issue() result: the request stays in flight by itself
+
+
+def _parse(req, flags):
+    req.poll_multi = bool(flags & POLL_ADD_MULTI)
+    req.poll_level = bool(flags & POLL_ADD_LEVEL)
+    req.poll_mask = (req.op_flags & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
+
+
+def prep_add(req):
+    if req.buf_index or req.off or req.addr:
+        raise OSError(errno.EINVAL, "reserved poll fields")
+    flags = req.len
+    if flags & ~(POLL_ADD_MULTI | POLL_ADD_LEVEL):
+        raise OSError(errno.EINVAL, "unknown poll flags")
+    if flags & POLL_ADD_MULTI and req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
+        raise OSError(errno.EINVAL, "multishot poll cannot skip its CQEs")
+    _parse(req, flags)
+
+
+def _revents(req):
+    f = req.file
+    if f.kind in ("reg", "dir", "blk"):
+        return DEFAULT_POLLMASK & req.poll_mask
+    if f.kind == "io_uring":
+        # Only a later notify() of that ring can change the answer: forget
+        # older kicks, then look.
+        f.ring.drain_kick()
+        return f.ring.poll_revents() & req.poll_mask
+    p = select.poll()
+    p.register(f.poll_fd(), req.poll_mask & 0xFFFF)
+    ready = p.poll(0)
+    return ready[0][1] & req.poll_mask if ready else 0
+
+
+def issue_add(req, kernel):
+    mask = _revents(req)
+    if req.file.kind in ("reg", "dir", "blk"):
+        return mask
+    if not req.poll_multi:
+        if mask:
+            return mask
+        # Wait for readiness, then issue again (a ring's kick fd is POLLIN).
+        req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.poll_mask
+        return None
+    ring = req.ring
+    if req.file.kind == "io_uring":
+        # The kick eventfd only says "look again": compute the real events.
+        def on_event(_ev):
+            _multishot_event(kernel, req, _revents(req))
+        events = select.POLLIN
+    else:
+        def on_event(ev):
+            _multishot_event(kernel, req, ev)
+        events = req.poll_mask
+    ring.multishot[req] = kernel.poller.watch(req.file.poll_fd(), events, on_event,
+                                              edge=not req.poll_level)
+    return MULTISHOT
+
+
+def _multishot_event(kernel, req, events):
+    from pysentry.sentry.iouring import submit
+    ring = req.ring
+    mask = events & req.poll_mask
+    if not mask or req not in ring.multishot:
+        return
+    if ring.overflow or ring.cq_ready() >= ring.cq_entries:
+        # No room: a multishot CQE may not overflow, so the poll ends here.
+        ring.multishot.pop(req).close()
+        submit.complete(kernel, req, mask)
+    else:
+        ring.post(req.user_data, mask, CQE_F_MORE)
+    ring.notify()
+
+
+def prep_remove(req):
+    if req.buf_index or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved poll fields")
+    flags = req.len
+    if flags & ~(POLL_UPDATE_EVENTS | POLL_UPDATE_USER_DATA | POLL_ADD_MULTI):
+        raise OSError(errno.EINVAL, "unknown poll remove flags")
+    if flags == POLL_ADD_MULTI:
+        raise OSError(errno.EINVAL, "MULTI means nothing without an update")
+    if not flags & POLL_UPDATE_USER_DATA and req.off:
+        raise OSError(errno.EINVAL, "new user_data without UPDATE_USER_DATA")
+    if not flags & POLL_UPDATE_EVENTS and req.op_flags:
+        raise OSError(errno.EINVAL, "events without UPDATE_EVENTS")
+
+
+def find_poll(ring, user_data):
+    for req in list(ring.multishot) + list(ring.pending):
+        if req.opcode == abi.OP_POLL_ADD and req.user_data == user_data:
+            return req
+    return None
+
+
+def detach(kernel, req):
+    """Stop a waiting poll request from being completed by readiness."""
+    ring = req.ring
+    watch = ring.multishot.pop(req, None)
+    if watch is not None:
+        watch.close()
+    token = ring.pending.pop(req, None)
+    if token is not None:
+        kernel.poller.cancel(req.file.poll_fd(), token)
+
+
+def issue_remove(req, kernel):
+    from pysentry.sentry.iouring import submit
+    target = find_poll(req.ring, req.addr)
+    if target is None:
+        return -errno.ENOENT
+    detach(kernel, target)
+    flags = req.len
+    if not flags & (POLL_UPDATE_EVENTS | POLL_UPDATE_USER_DATA):
+        submit.complete(kernel, target, -errno.ECANCELED)
+        return 0
+    if flags & POLL_UPDATE_EVENTS:
+        target.op_flags = req.op_flags
+        _parse(target, flags & POLL_ADD_MULTI | (POLL_ADD_LEVEL if target.poll_level else 0))
+    if flags & POLL_UPDATE_USER_DATA:
+        target.user_data = req.off
+    submit.issue(kernel, target)          # re-arm with the new settings
+    return 0
