@@ -13,8 +13,8 @@ followed by the ratios that matter, judged the way Linux judges io_uring:
 io_uring against the synchronous syscall *in the same environment*
 (uring qd1 / psync and uring qd32 / psync, natively and in the sandbox).
 
-Each cell is the BEST (highest IOPS) of --repeat runs; the median and every
-sample are kept in the --json output.  Runs are interleaved round-robin so
+Each cell is the BEST (highest IOPS) of --repeat runs (--stat median for the
+median); best, median and every sample are kept in the --json output.  Runs are interleaved round-robin so
 that background load hits every cell alike.  IOPS come from the program's
 own clock around the timed loop (pysentry start-up and ring setup are not
 counted); every read is verified against the block it was issued for.
@@ -56,9 +56,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def env_int(name, default):
+def env_num(name, default, kind=int):
     v = os.environ.get(name)
-    return int(v) if v not in (None, "") else default
+    return kind(v) if v not in (None, "") else default
 
 
 # ---------------------------------------------------------------- build
@@ -244,18 +244,18 @@ def render_text(rows, keys, meta):
     for k in keys:
         lines.append("%-*s %*s %*s" % (w[0] + 8, k[0], w[1] - 4, k[1], w[2] - 4, k[2]))
     lines.append("")
-    lines.append("best of %d runs per cell; %d ops native, %d ops sandbox; "
-                 "4 KiB reads, %d MiB page-cached file" % (meta["repeat"], meta["ops_native"],
+    lines.append("%s of %d runs per cell; %d ops native, %d ops sandbox; "
+                 "4 KiB reads, %d MiB page-cached file" % (meta["statistic"], meta["repeat"], meta["ops_native"],
                                                            meta["ops_sandbox"], meta["size_mib"]))
     return "\n".join(lines)
 
 
 def render_markdown(rows, keys, meta):
-    lines = ["Measured %s on %s (%d CPUs, Linux %s, Python %s); best of %d runs per "
+    lines = ["Measured %s on %s (%d CPUs, Linux %s, Python %s); %s of %d runs per "
              "cell, %d reads natively and %d in the sandbox, 4 KiB at random aligned "
              "offsets in a %d MiB file in the page cache."
              % (meta["date"], meta["cpu"], meta["cpus"], meta["kernel"], meta["python"],
-                meta["repeat"], meta["ops_native"], meta["ops_sandbox"], meta["size_mib"]),
+                meta["statistic"], meta["repeat"], meta["ops_native"], meta["ops_sandbox"], meta["size_mib"]),
              "",
              "| 4 KiB random read | native IOPS | pysentry IOPS | pysentry / native |",
              "|---|---:|---:|---:|"]
@@ -287,17 +287,19 @@ def main():
                                                      "/var/tmp/pysentry-bench.dat"),
                     help="test file (regular file; default %(default)s)")
     ap.add_argument("--size-mib", type=int, default=64, help="test file size (default 64)")
-    ap.add_argument("--ops-native", type=int, default=env_int("PYSENTRY_BENCH_OPS_NATIVE", 200000),
+    ap.add_argument("--ops-native", type=int, default=env_num("PYSENTRY_BENCH_OPS_NATIVE", 200000),
                     help="timed reads per native run (default %(default)s)")
-    ap.add_argument("--ops-sandbox", type=int, default=env_int("PYSENTRY_BENCH_OPS_SANDBOX", 5000),
+    ap.add_argument("--ops-sandbox", type=int, default=env_num("PYSENTRY_BENCH_OPS_SANDBOX", 5000),
                     help="timed reads per sandbox run (default %(default)s)")
     ap.add_argument("--warmup", type=int, default=None,
                     help="untimed reads before each timed loop (default ops/10)")
-    ap.add_argument("--repeat", type=int, default=env_int("PYSENTRY_BENCH_REPEAT", 3),
+    ap.add_argument("--repeat", type=int, default=env_num("PYSENTRY_BENCH_REPEAT", 3),
                     help="runs per cell, the best is reported (default %(default)s)")
-    ap.add_argument("--timeout", type=float, default=env_int("PYSENTRY_BENCH_TIMEOUT", 40),
+    ap.add_argument("--stat", choices=("best", "median"), default="best",
+                    help="what a cell shows of its runs (default %(default)s)")
+    ap.add_argument("--timeout", type=float, default=env_num("PYSENTRY_BENCH_TIMEOUT", 40.0, float),
                     help="seconds before one run is killed (default %(default)s)")
-    ap.add_argument("--budget", type=float, default=env_int("PYSENTRY_BENCH_BUDGET", 170),
+    ap.add_argument("--budget", type=float, default=env_num("PYSENTRY_BENCH_BUDGET", 150.0, float),
                     help="seconds for all sandbox runs together; once spent, cells keep "
                          "the runs they have and cells without one are FAILED "
                          "(default %(default)s)")
@@ -362,11 +364,11 @@ def main():
                 % (where, label, rep + 1, args.repeat, "{:,}".format(r["iops"]),
                    r["secs"], r["wall"]))
 
-    def best(label, where):
+    def best(label, where, stat=args.stat):
         c = cells.get((label, where))
         if c is None or c["error"] or not c["samples"]:
             return None
-        return max(c["samples"])
+        return max(c["samples"]) if stat == "best" else int(statistics.median(c["samples"]))
 
     rows = []
     for label, _, _ in CASES:
@@ -390,7 +392,7 @@ def main():
         "kernel": os.uname().release,
         "python": py_platform.python_version(),
         "repeat": args.repeat,
-        "statistic": "best (max IOPS) of repeat runs",
+        "statistic": args.stat,
         "ops_native": args.ops_native,
         "ops_sandbox": args.ops_sandbox,
         "size_mib": args.size_mib,
@@ -409,8 +411,8 @@ def main():
         out = {"meta": meta, "cells": {}, "ratios": key_vals}
         for (label, where), c in cells.items():
             out["cells"].setdefault(label, {})[where] = {
-                "best_iops": best(label, where),
-                "median_iops": statistics.median(c["samples"]) if c["samples"] else None,
+                "best_iops": best(label, where, "best"),
+                "median_iops": best(label, where, "median"),
                 "samples": c["samples"],
                 "ops": c["ops"],
                 "enters": [r.get("enters") for r in c["runs"]],
