@@ -89,7 +89,7 @@ def test_wait_timeouts_signals_and_sigmask_match_linux():
 
 
 # The opcodes the Sentry implements; later stages extend this set.
-IMPLEMENTED_OPS = [0, 1, 2, 3, 4, 5, 6, 7, 22, 23]
+IMPLEMENTED_OPS = [0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 14, 15, 22, 23]
 
 
 def test_probe_matches_linux_for_implemented_ops():
@@ -134,6 +134,19 @@ def test_poll_add_remove_multishot_match_linux():
     assert "multishot event 2: user_data=8 res=0x1 more=1" in out
     assert "after update: user_data=80 res=0x1 more=1" in out
     assert "bad fd: user_data=13 res=0xfffffff7 more=0" in out
+
+
+def test_timeouts_link_timeouts_and_cancel_match_linux():
+    out = same_as_native("timeouts")
+    assert "timeout: user_data=1 res=-62 more=0" in out
+    assert "waited-enough=1" in out
+    assert "count: user_data=2 res=0 more=0" in out
+    assert "remove: user_data=5 res=-125 more=0" in out
+    assert "link timeout fires: user_data=20 res=-125 more=0" in out
+    assert "link timeout fires: user_data=21 res=-62 more=0" in out
+    assert "link timeout cancelled: user_data=23 res=-125 more=0" in out
+    assert "cancel all by fd: user_data=34 res=2 more=0" in out
+    assert "timeouts do not count: user_data=41 res=-62 more=0" in out
 
 
 def test_cq_overflow_loses_no_completion():

@@ -5,7 +5,7 @@ an entry is not implemented, completes with -EINVAL (as an unknown opcode does
 in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
-from pysentry.sentry.iouring import abi, nop, poll, rw, sync
+from pysentry.sentry.iouring import abi, cancel, nop, poll, rw, sync, timeout
 
 
 class OpDef:
@@ -30,6 +30,11 @@ OPS = {
     abi.OP_FSYNC: OpDef("FSYNC", sync.prep, sync.issue, needs_file=True),
     abi.OP_POLL_ADD: OpDef("POLL_ADD", poll.prep_add, poll.issue_add, needs_file=True),
     abi.OP_POLL_REMOVE: OpDef("POLL_REMOVE", poll.prep_remove, poll.issue_remove),
+    abi.OP_TIMEOUT: OpDef("TIMEOUT", timeout.prep_timeout, timeout.issue_timeout),
+    abi.OP_TIMEOUT_REMOVE: OpDef("TIMEOUT_REMOVE", timeout.prep_remove, timeout.issue_remove),
+    abi.OP_ASYNC_CANCEL: OpDef("ASYNC_CANCEL", cancel.prep, cancel.issue),
+    abi.OP_LINK_TIMEOUT: OpDef("LINK_TIMEOUT", timeout.prep_link_timeout,
+                               timeout.issue_link_timeout),
     abi.OP_READ_FIXED: OpDef("READ_FIXED", rw.prep_fixed, rw.issue_read_fixed, needs_file=True,
                              short_fails_link=True),
     abi.OP_WRITE_FIXED: OpDef("WRITE_FIXED", rw.prep_fixed, rw.issue_write_fixed,

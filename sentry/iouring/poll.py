@@ -12,6 +12,7 @@ import errno
 import select
 
 from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.request import INFLIGHT
 
 POLL_ADD_MULTI = 1 << 0
 POLL_UPDATE_EVENTS = 1 << 1
@@ -23,7 +24,6 @@ CQE_F_MORE = 1 << 1
 _UNMASK = select.POLLERR | select.POLLHUP | select.POLLNVAL | select.POLLRDHUP
 _CONTROL = select.EPOLLONESHOT | select.EPOLLET | select.EPOLLEXCLUSIVE
 DEFAULT_POLLMASK = select.POLLIN | select.POLLOUT | select.POLLRDNORM | select.POLLWRNORM
-MULTISHOT = object()    # issue() result: the request stays in flight by itself
 
 
 def _parse(req, flags):
@@ -80,7 +80,7 @@ def issue_add(req, kernel):
         events = req.poll_mask
     ring.multishot[req] = kernel.poller.watch(req.file.poll_fd(), events, on_event,
                                               edge=not req.poll_level)
-    return MULTISHOT
+    return INFLIGHT
 
 
 def _multishot_event(kernel, req, events):
@@ -119,23 +119,12 @@ def find_poll(ring, user_data):
     return None
 
 
-def detach(kernel, req):
-    """Stop a waiting poll request from being completed by readiness."""
-    ring = req.ring
-    watch = ring.multishot.pop(req, None)
-    if watch is not None:
-        watch.close()
-    token = ring.pending.pop(req, None)
-    if token is not None:
-        kernel.poller.cancel(req.file.poll_fd(), token)
-
-
 def issue_remove(req, kernel):
-    from pysentry.sentry.iouring import submit
+    from pysentry.sentry.iouring import cancel, submit
     target = find_poll(req.ring, req.addr)
     if target is None:
         return -errno.ENOENT
-    detach(kernel, target)
+    cancel.detach(kernel, target)
     flags = req.len
     if not flags & (POLL_UPDATE_EVENTS | POLL_UPDATE_USER_DATA):
         submit.complete(kernel, target, -errno.ECANCELED)

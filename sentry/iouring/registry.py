@@ -4,7 +4,7 @@ A child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to the ring's shared file; the Sentry recognises it
 by that file's inode when it first meets the fd.
 """
-from pysentry.sentry.iouring import submit
+from pysentry.sentry.iouring import submit, timeout
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ring import Ring
 
@@ -20,6 +20,7 @@ class IoUringRegistry:
         ring.tracer = self.kernel.tracer
         ring.trace = self.trace
         ring.submitter_tid = creator.tid
+        ring.on_notify = lambda: timeout.flush_counted(self.kernel, ring)
         self.by_inode[ring.region.inode] = ring
         if self.trace is not None:
             self.trace.setup(ring, creator)

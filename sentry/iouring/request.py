@@ -6,13 +6,18 @@ submitting from changing a request in flight.
 """
 from pysentry.sentry.iouring import abi
 
+# Returned by an op's issue(): the request stays in flight and completes
+# itself later (multishot polls, timeouts).
+INFLIGHT = object()
+
 
 class Request:
     __slots__ = ("ring", "task", "opcode", "flags", "ioprio", "fd", "off", "addr", "len",
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
                  "init_error", "poll_events", "nowait_added", "poll_mask", "poll_multi",
-                 "poll_level")
+                 "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
+                 "tm_target", "tm_fired_count", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -29,6 +34,11 @@ class Request:
         self.init_error = 0
         self.poll_events = 0
         self.nowait_added = False
+        self.tm_flags = 0
+        self.tm_timer = None
+        self.tm_fired = False
+        self.tm_target = None
+        self.tm_fired_count = 0
 
     @property
     def links_next(self):

@@ -60,6 +60,10 @@ class Ring:
         self.drain_active = None
         self.pending = {}       # request waiting for readiness -> poller token
         self.multishot = {}     # multishot poll request -> its poller watch
+        self.timeouts = {}      # TIMEOUT requests waiting (timeout.py)
+        self.link_timeouts = {}  # armed LINK_TIMEOUT -> the request it guards
+        self.cq_count = 0       # CQEs posted that count for TIMEOUT's `off`
+        self.on_notify = None   # set by the registry: count-based timeouts
         self._kick = -1
         self.posted = 0             # CQEs posted, and how many the eventfd has seen
         self.signalled = 0
@@ -113,9 +117,14 @@ class Ring:
         queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
         return self.cq_entries - queued if queued <= self.cq_entries else 0
 
-    def post(self, user_data, res, cflags=0):
-        """Post one completion; queue it in the overflow backlog if the CQ is full."""
+    def post(self, user_data, res, cflags=0, counts=True):
+        """Post one completion; queue it in the overflow backlog if the CQ is full.
+
+        counts=False keeps it out of the sequence TIMEOUT counts (timeouts'
+        own completions, as Linux's cq_timeouts does)."""
         self.posted += 1
+        if counts:
+            self.cq_count += 1
         if self.trace is not None:
             self.trace.cqe(self, user_data, res, cflags)
         if self.overflow or self._cq_space() == 0:
@@ -178,6 +187,8 @@ class Ring:
 
     def notify(self):
         """A batch of completions is done: signal the eventfd, wake waiters."""
+        if self.timeouts and self.on_notify is not None:
+            self.on_notify()
         if self._kick >= 0:
             os.eventfd_write(self._kick, 1)
         if self.eventfd is not None and self.posted != self.signalled:

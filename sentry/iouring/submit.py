@@ -15,10 +15,10 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
 """
 import errno
 
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, timeout
+from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
-from pysentry.sentry.iouring.poll import MULTISHOT, detach
-from pysentry.sentry.iouring.request import Request
+from pysentry.sentry.iouring.request import INFLIGHT, Request
 
 
 def submit(kernel, ring, task, to_submit):
@@ -35,6 +35,9 @@ def submit(kernel, ring, task, to_submit):
         if ring.trace is not None:
             ring.trace.sqe(ring, req)
         req.init_error = _init(req)
+        if req.opcode == abi.OP_LINK_TIMEOUT and not req.init_error and (
+                chain is None or chain[-1].opcode == abi.OP_LINK_TIMEOUT):
+            req.init_error = -errno.EINVAL    # it must follow the request it guards
         if chain is None:
             chain = [req]
         else:
@@ -106,6 +109,11 @@ def issue(kernel, req):
     if ring.closed:
         req.release()
         return
+    nxt = req.pos + 1
+    if nxt < len(req.chain) and req.chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
+        lt = req.chain[nxt]
+        if lt.tm_timer is None and not lt.tm_fired:
+            timeout.arm_link(kernel, lt, req)
     try:
         if req.opdef.needs_file and req.file is None:
             if req.flags & abi.IOSQE_FIXED_FILE:
@@ -117,8 +125,8 @@ def issue(kernel, req):
         res = req.opdef.issue(req, kernel)
     except OSError as e:
         res = -e.errno
-    if res is MULTISHOT:
-        return                  # completes itself later (poll.py)
+    if res is INFLIGHT:
+        return                  # completes itself later (multishot poll, timeout)
     if res is None:
         ring.pending[req] = kernel.poller.wait(req.file.poll_fd(), req.poll_events,
                                                lambda: _retry(kernel, req))
@@ -134,18 +142,24 @@ def _retry(kernel, req):
 
 def _post(ring, req, res, failed):
     if failed or not req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
-        ring.post(req.user_data, res)
+        ring.post(req.user_data, res, counts=req.opcode != abi.OP_TIMEOUT)
     req.release()
 
 
 def complete(kernel, req, res):
     ring = req.ring
-    failed = res < 0 or (req.opdef.short_fails_link and req.expected is not None
-                         and res != req.expected)
+    failed = ((res < 0 and not timeout.etime_is_success(req, res))
+              or (req.opdef.short_fails_link and req.expected is not None
+                  and res != req.expected))
     _post(ring, req, res, failed)
     ring.inflight -= 1
     chain = req.chain
     nxt = req.pos + 1
+    if nxt < len(chain) and chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
+        lt = chain[nxt]
+        _post(ring, lt, timeout.settle_link(ring, lt), failed=True)
+        ring.inflight -= 1
+        nxt += 1
     if nxt < len(chain):
         if failed and not req.flags & abi.IOSQE_IO_HARDLINK:
             for r in chain[nxt:]:
@@ -162,7 +176,7 @@ def complete(kernel, req, res):
 
 def cancel_task(kernel, ring, task):
     """The submitting task is gone: its waiting requests end with -ECANCELED."""
-    for req in [r for r in list(ring.pending) + list(ring.multishot) if r.task is task]:
+    for req in [r for r in waiting(ring) if r.task is task]:
         detach(kernel, req)
         complete(kernel, req, -errno.ECANCELED)
     ring.notify()
@@ -170,6 +184,8 @@ def cancel_task(kernel, ring, task):
 
 def cancel_all(kernel, ring):
     """The ring is going away: requests still waiting are dropped (no one can reap them)."""
-    for req in list(ring.pending) + list(ring.multishot):
+    for req in waiting(ring):
         detach(kernel, req)
         req.release()
+    for lt in list(ring.link_timeouts):
+        timeout.settle_link(ring, lt)

@@ -1,0 +1,82 @@
+"""ASYNC_CANCEL and the cancellation machinery shared by other ops (io_uring/cancel.c).
+
+Only requests that are waiting can be cancelled: for readiness (ring.pending),
+multishot polls (ring.multishot) and timeouts (ring.timeouts).  Everything
+else completes inline in the Sentry, so it is never "in flight" from the
+program's point of view.  A cancelled request completes with -ECANCELED.
+"""
+import errno
+
+from pysentry.sentry.iouring import abi
+
+CANCEL_ALL = 1 << 0
+CANCEL_FD = 1 << 1
+CANCEL_ANY = 1 << 2
+CANCEL_FD_FIXED = 1 << 3
+CANCEL_USERDATA = 1 << 4
+CANCEL_OP = 1 << 5
+CANCEL_FLAGS = CANCEL_ALL | CANCEL_FD | CANCEL_ANY | CANCEL_FD_FIXED | CANCEL_USERDATA | CANCEL_OP
+
+
+def detach(kernel, req):
+    """Stop a waiting request from completing by itself; False if it was not waiting."""
+    ring = req.ring
+    watch = ring.multishot.pop(req, None)
+    if watch is not None:
+        watch.close()
+        return True
+    token = ring.pending.pop(req, None)
+    if token is not None:
+        kernel.poller.cancel(req.file.poll_fd(), token)
+        return True
+    if ring.timeouts.pop(req, None) is not None:
+        if req.tm_timer is not None:
+            req.tm_timer.cancel()
+            req.tm_timer = None
+        return True
+    return False
+
+
+def waiting(ring):
+    return list(ring.pending) + list(ring.multishot) + list(ring.timeouts)
+
+
+def prep(req):
+    if req.flags & abi.IOSQE_BUFFER_SELECT or req.off or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved cancel fields")
+    flags = req.op_flags
+    if flags & ~CANCEL_FLAGS:
+        raise OSError(errno.EINVAL, "unknown cancel flags")
+    if flags & CANCEL_ANY and flags & (CANCEL_FD | CANCEL_OP):
+        raise OSError(errno.EINVAL, "ANY excludes FD and OP")
+
+
+def _matches(req, cand):
+    flags = req.op_flags
+    if cand is req:
+        return False
+    if flags & CANCEL_ANY:
+        return True
+    if flags & CANCEL_FD:
+        fixed = bool(cand.flags & abi.IOSQE_FIXED_FILE)
+        if cand.fd != req.fd or fixed != bool(flags & CANCEL_FD_FIXED):
+            return False
+    if flags & CANCEL_OP and cand.opcode != req.len:
+        return False
+    if flags & (CANCEL_FD | CANCEL_OP) and not flags & CANCEL_USERDATA:
+        return True
+    return cand.user_data == req.addr
+
+
+def issue(req, kernel):
+    from pysentry.sentry.iouring import submit
+    found = 0
+    for cand in waiting(req.ring):
+        if _matches(req, cand) and detach(kernel, cand):
+            submit.complete(kernel, cand, -errno.ECANCELED)
+            found += 1
+            if not req.op_flags & (CANCEL_ALL | CANCEL_ANY):
+                break
+    if not found:
+        return -errno.ENOENT
+    return found if req.op_flags & (CANCEL_ALL | CANCEL_ANY) else 0
