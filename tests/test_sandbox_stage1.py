@@ -149,6 +149,18 @@ def test_timeouts_link_timeouts_and_cancel_match_linux():
     assert "timeouts do not count: user_data=41 res=-62 more=0" in out
 
 
+def test_sqpoll_submits_without_any_trap():
+    native = check(run_native("sqpoll"))
+    proc = run_sandbox("sqpoll", options=["--stats"])
+    assert check(proc) == native
+    assert "round 2: 4 completions" in native
+    assert "need wakeup after idle: 1" in native
+    # 12 NOPs went through the SQ thread; only the final submit-and-wait
+    # (and at most one wake-up) entered the kernel.
+    enters = [ln for ln in proc.stderr.splitlines() if " io_uring_enter " in ln]
+    assert enters and int(enters[0].split()[-1]) <= 2, proc.stderr
+
+
 def test_cq_overflow_loses_no_completion():
     out = same_as_native("overflow_nodrop")
     assert "overflow flag set: 1" in out

@@ -73,7 +73,7 @@ def test_stdlib_platform_is_not_shadowed_from_the_repo_root():
 
 
 def test_c_copy_path_is_built_and_used():
-    from pysentry.mm import native_io
+    from pysentry import native as native_io
     from pysentry.vfs import file as vfsfile
     assert native_io.lib is not None, "the C hot path failed to build"
     assert vfsfile._BOUNCE is not None

@@ -16,7 +16,7 @@ import select
 import stat
 
 from pysentry.mm import iov as iovmod
-from pysentry.mm import native_io
+from pysentry import native as native_io
 
 CHUNK = 1 << 20
 # One bounce buffer for the C path: the Sentry serves one request at a time.

@@ -52,7 +52,17 @@ def sys_io_uring_enter(kernel, task, stop):
         return -e.errno
     if ring.flags & abi.SETUP_SINGLE_ISSUER and ring.submitter_tid != task.tid:
         return -errno.EEXIST
-    submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
+    if ring.sqpoll is not None:
+        # The SQ thread submits; the call only wakes it.  Running what is
+        # queued right now is what a prompt SQ thread would do, and makes
+        # IORING_ENTER_SQ_WAIT (room in the SQ) hold on return.  Linux returns
+        # to_submit here.
+        if flags & abi.ENTER_SQ_WAKEUP:
+            ring.sqpoll.wake()
+        ring.sqpoll.run_pending()
+        submitted = to_submit
+    else:
+        submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
     if not flags & abi.ENTER_GETEVENTS:
         return submitted
     # Parse the wait arguments (io_get_ext_arg).

@@ -41,5 +41,11 @@ class IoUringRegistry:
 
     def task_exit(self, task):
         for ring in list(self.by_inode.values()):
+            if ring.sq_task is task:
+                # The SQ thread keeps working in the creator's address space:
+                # any other live thread of that process will do.
+                ring.sq_task = next((t for t in self.kernel.tracer.tasks.values()
+                                     if t.tgid == task.tgid and t is not task and t.alive),
+                                    None)
             ring.waiters[:] = [w for w in ring.waiters if w.task is not task]
             submit.cancel_task(self.kernel, ring, task)

@@ -14,6 +14,7 @@ Completions that do not fit go to an overflow backlog and are flushed in order
 import collections
 import os
 
+from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
 from pysentry.sentry.iouring import abi
 
@@ -49,7 +50,10 @@ class Ring:
             self.u32[off // 4] = value
         self.sq_head = 0
         self.cq_tail = 0
-        self.sq_flags = 0
+        self._flags_ptr = (native.ffi.from_buffer(self.mem) + SQ_FLAGS
+                           if native.lib is not None else None)
+        self.sqpoll = None          # SqPoll thread (IORING_SETUP_SQPOLL)
+        self.sq_task = None         # whose memory SQ-thread submissions use
         self.overflow = collections.deque()
         self.waiters = []
         self.refs = 0
@@ -153,13 +157,19 @@ class Ring:
         """CQEs the child can get now, counting the backlog (io_cqring_events)."""
         return self.cq_ready() + len(self.overflow)
 
+    # The SQ flags word is shared with the SQ thread (NEED_WAKEUP): update
+    # single bits atomically.
     def _set_sq_flag(self, bit):
-        self.sq_flags |= bit
-        self.u32[SQ_FLAGS // 4] = self.sq_flags
+        if native.lib is not None:
+            native.lib.ps_atomic_or32(self._flags_ptr, bit)
+        else:
+            self.u32[SQ_FLAGS // 4] |= bit
 
     def _clear_sq_flag(self, bit):
-        self.sq_flags &= ~bit
-        self.u32[SQ_FLAGS // 4] = self.sq_flags
+        if native.lib is not None:
+            native.lib.ps_atomic_and32(self._flags_ptr, ~bit & _U32)
+        else:
+            self.u32[SQ_FLAGS // 4] &= ~bit
 
     # -- waiters -------------------------------------------------------------------
     def kick_fd(self):
@@ -206,6 +216,10 @@ class Ring:
     # -- lifetime ----------------------------------------------------------------------
     def release(self):
         self.closed = True
+        if self.sqpoll is not None:
+            self.sqpoll.stop()
+            self.sqpoll = None
+        self._flags_ptr = None
         if self.file_table is not None:
             self.file_table.release()
             self.file_table = None

@@ -10,7 +10,7 @@ import os
 
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, sqpoll
 from pysentry.sentry.iouring.ring import Ring
 from pysentry.sentry.syscalls import numbers
 
@@ -19,9 +19,11 @@ from pysentry.sentry.syscalls import numbers
 # completion work; the Sentry never defers completions, so both hold trivially.
 SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_ALL
                          | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
-                         | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY)
+                         | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY
+                         | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
+            | abi.FEAT_SQPOLL_NONFIXED
             | abi.FEAT_RW_CUR_POS | abi.FEAT_FAST_POLL | abi.FEAT_POLL_32BITS
             | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP)
 
@@ -34,6 +36,10 @@ def ring_sizes(entries, flags, cq_entries):
     """Return (sq_entries, cq_entries) or raise OSError(EINVAL) as Linux does."""
     if flags & ~SUPPORTED_SETUP_FLAGS:
         raise OSError(errno.EINVAL, "unsupported setup flags")
+    if flags & abi.SETUP_SQPOLL and not sqpoll.available():
+        raise OSError(errno.EINVAL, "no SQ thread without the C extension")
+    if flags & abi.SETUP_SQ_AFF and not flags & abi.SETUP_SQPOLL:
+        raise OSError(errno.EINVAL, "SQ_AFF needs SQPOLL")
     if flags & abi.SETUP_TASKRUN_FLAG and not flags & (abi.SETUP_COOP_TASKRUN
                                                       | abi.SETUP_DEFER_TASKRUN):
         raise OSError(errno.EINVAL, "TASKRUN_FLAG needs COOP_TASKRUN")
@@ -76,7 +82,27 @@ def sys_io_uring_setup(kernel, task, stop):
         if kernel.io_uring.trace is not None:
             kernel.io_uring.trace.setup_failed(task, entries, flags, -e.errno)
         return -e.errno
+    if flags & abi.SETUP_SQ_AFF and sq_cpu >= (os.cpu_count() or 1):
+        return -errno.EINVAL           # Linux: the CPU must exist and be online
+    if flags & abi.SETUP_ATTACH_WQ:
+        # The work queue (and SQ thread) to share must belong to an io_uring;
+        # the Sentry gives each ring its own, which nothing can observe.
+        try:
+            desc = kernel.lookup_file(task, wq_fd if wq_fd < 0x80000000 else wq_fd - (1 << 32))
+        except OSError:
+            return -errno.ENXIO
+        desc.put()
+        if desc.kind != "io_uring":
+            return -errno.EINVAL
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
+    if flags & abi.SETUP_SQPOLL:
+        ring.sq_task = task
+        try:
+            ring.sqpoll = sqpoll.SqPoll(kernel, ring, sq_idle,
+                                        sq_cpu if flags & abi.SETUP_SQ_AFF else -1)
+        except OSError as e:
+            kernel.io_uring.destroy(ring)
+            return -e.errno
     out = (abi.PARAMS_HEAD.pack(sq, cq, flags, sq_cpu, sq_idle, FEATURES, wq_fd, 0, 0, 0)
            + abi.SQ_OFFSETS.pack(*ring.sq_offsets()) + abi.CQ_OFFSETS.pack(*ring.cq_offsets()))
     return _install_fd(kernel, task, stop, ring, params, out)
