@@ -161,6 +161,17 @@ def test_sqpoll_submits_without_any_trap():
     assert enters and int(enters[0].split()[-1]) <= 2, proc.stderr
 
 
+def test_disabled_rings_and_restrictions_match_linux():
+    out = same_as_native("restrictions")
+    assert "submit while disabled: -77" in out            # -EBADFD
+    assert "register them again: -16" in out
+    assert "queued nop res: 0" in out
+    assert "forbidden fsync: -13" in out                   # -EACCES
+    assert "forbidden flag: -13" in out
+    assert "forbidden register: -13" in out
+    assert "restrictions on an enabled ring: -77" in out
+
+
 def test_cq_overflow_loses_no_completion():
     out = same_as_native("overflow_nodrop")
     assert "overflow flag set: 1" in out

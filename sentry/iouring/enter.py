@@ -50,6 +50,8 @@ def sys_io_uring_enter(kernel, task, stop):
         ring = lookup_ring(kernel, task, fd if fd < 0x80000000 else fd - (1 << 32))
     except OSError as e:
         return -e.errno
+    if not ring.enabled:
+        return -errno.EBADFD          # IORING_SETUP_R_DISABLED until ENABLE_RINGS
     if ring.flags & abi.SETUP_SINGLE_ISSUER and ring.submitter_tid != task.tid:
         return -errno.EEXIST
     if ring.sqpoll is not None:

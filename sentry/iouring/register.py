@@ -7,7 +7,7 @@ it.
 import errno
 import struct
 
-from pysentry.sentry.iouring import abi, eventfd, filetable, rsrc
+from pysentry.sentry.iouring import abi, eventfd, filetable, restrictions, rsrc
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
 
@@ -37,6 +37,8 @@ HANDLERS = {
     4: eventfd.register_eventfd,            # IORING_REGISTER_EVENTFD
     5: eventfd.unregister_eventfd,          # IORING_UNREGISTER_EVENTFD
     7: eventfd.register_eventfd_async,      # IORING_REGISTER_EVENTFD_ASYNC
+    11: restrictions.register_restrictions,  # IORING_REGISTER_RESTRICTIONS
+    12: restrictions.enable_rings,          # IORING_REGISTER_ENABLE_RINGS
     6: filetable.files_update,              # IORING_REGISTER_FILES_UPDATE
     13: filetable.register_files2,          # IORING_REGISTER_FILES2
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
@@ -62,6 +64,8 @@ def _register(kernel, task, stop):
         handler = HANDLERS.get(opcode)
         if handler is None:
             return -errno.EINVAL
+        if not restrictions.register_allowed(ring, opcode):
+            return -errno.EACCES
         return handler(kernel, task, ring, arg, nr_args)
     except OSError as e:
         return -e.errno

@@ -53,6 +53,9 @@ class Ring:
         self._flags_ptr = (native.ffi.from_buffer(self.mem) + SQ_FLAGS
                            if native.lib is not None else None)
         self.sqpoll = None          # SqPoll thread (IORING_SETUP_SQPOLL)
+        self.start_sqpoll = None    # deferred start of it for R_DISABLED rings
+        self.enabled = not flags & abi.SETUP_R_DISABLED
+        self.restrictions = None    # restrictions.py
         self.sq_task = None         # whose memory SQ-thread submissions use
         self.overflow = collections.deque()
         self.waiters = []

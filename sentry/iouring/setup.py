@@ -20,7 +20,8 @@ from pysentry.sentry.syscalls import numbers
 SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_ALL
                          | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
                          | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY
-                         | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ)
+                         | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ
+                         | abi.SETUP_R_DISABLED)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
@@ -97,12 +98,18 @@ def sys_io_uring_setup(kernel, task, stop):
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
     if flags & abi.SETUP_SQPOLL:
         ring.sq_task = task
-        try:
-            ring.sqpoll = sqpoll.SqPoll(kernel, ring, sq_idle,
-                                        sq_cpu if flags & abi.SETUP_SQ_AFF else -1)
-        except OSError as e:
-            kernel.io_uring.destroy(ring)
-            return -e.errno
+        cpu = sq_cpu if flags & abi.SETUP_SQ_AFF else -1
+
+        def start():
+            ring.sqpoll = sqpoll.SqPoll(kernel, ring, sq_idle, cpu)
+        if flags & abi.SETUP_R_DISABLED:
+            ring.start_sqpoll = start       # the SQ thread starts with ENABLE_RINGS
+        else:
+            try:
+                start()
+            except OSError as e:
+                kernel.io_uring.destroy(ring)
+                return -e.errno
     out = (abi.PARAMS_HEAD.pack(sq, cq, flags, sq_cpu, sq_idle, FEATURES, wq_fd, 0, 0, 0)
            + abi.SQ_OFFSETS.pack(*ring.sq_offsets()) + abi.CQ_OFFSETS.pack(*ring.cq_offsets()))
     return _install_fd(kernel, task, stop, ring, params, out)

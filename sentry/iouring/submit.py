@@ -62,6 +62,9 @@ def _init(req):
         return -errno.EINVAL
     if req.personality:
         return -errno.EINVAL        # no personality is registered
+    r = req.ring.restrictions
+    if r is not None and not r.sqe_allowed(req):
+        return -errno.EACCES
     req.opdef = opdef
     try:
         opdef.prep(req)
