@@ -1,5 +1,6 @@
 """Shared helpers for integration tests: build the C programs, run them
 natively and inside the real sandbox (`python -m pysentry run`)."""
+import glob
 import os
 import subprocess
 import sys
@@ -10,13 +11,21 @@ BUILD = os.path.join(REPO, "tests", "build")
 
 
 def build(name):
-    """Compile tests/c/<name>.c (once per source change); fail loudly if gcc fails."""
+    """Compile tests/c/<name>.c when it or a shared header (tests/c/*.h) is newer
+    than the binary; fail loudly, with gcc's messages, if gcc fails."""
     src = os.path.join(C_DIR, name + ".c")
     out = os.path.join(BUILD, name)
     os.makedirs(BUILD, exist_ok=True)
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-        subprocess.run(["gcc", "-O2", "-Wall", "-o", out, src, "-luring", "-lpthread"],
-                       check=True, capture_output=True, text=True)
+    deps = [src] + glob.glob(os.path.join(C_DIR, "*.h"))
+    if not os.path.exists(out) or os.path.getmtime(out) < max(map(os.path.getmtime, deps)):
+        # Build beside the target and rename: a concurrent run never executes
+        # a half-written binary.
+        tmp = "%s.tmp.%d" % (out, os.getpid())
+        proc = subprocess.run(["gcc", "-O2", "-Wall", "-o", tmp, src, "-luring", "-lpthread"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AssertionError("gcc failed to build %s:\n%s" % (src, proc.stderr))
+        os.replace(tmp, out)
     return out
 
 
@@ -40,3 +49,12 @@ def check(proc):
     assert proc.returncode == 0, "exit %d\nstdout:\n%s\nstderr:\n%s" % (
         proc.returncode, proc.stdout, proc.stderr)
     return proc.stdout
+
+
+def same_as_native(name, *args, native_args=None):
+    """Run natively (the specification) and in the sandbox: both must exit 0
+    and print exactly the same thing.  Returns the sandbox's stdout."""
+    native = check(run_native(name, *(native_args if native_args is not None else args)))
+    sandboxed = check(run_sandbox(name, *args))
+    assert sandboxed == native
+    return sandboxed

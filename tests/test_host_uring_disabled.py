@@ -26,13 +26,19 @@ def host_io_uring_off():
             f.write(saved)
 
 
-def test_native_io_uring_is_really_off(host_io_uring_off):
+def test_native_io_uring_is_really_off(host_io_uring_off, tmp_path):
     native = run_native("ring_raw")
     assert native.returncode != 0
+    native = run_native("rw_file", tmp_path / "native.dat")     # liburing
+    assert native.returncode != 0
+    # Even the i386 entry point is refused by the host.
+    native = check(run_native("abi_compat"))
+    assert "int80 setup: EPERM" in native
 
 
 @pytest.mark.parametrize("name,args", [
     ("ring_raw", ()),
+    ("ring_mmap", ()),
     ("setup_params", ()),
     ("streams", ()),
     ("wait_semantics", ()),
@@ -54,3 +60,14 @@ def test_procs_with_host_io_uring_off(host_io_uring_off):
     proc = run_sandbox("procs")
     assert proc.returncode == 3, proc.stderr
     assert "exec ok, nop=0" in proc.stdout
+
+
+def test_other_syscall_abis_with_host_io_uring_off(host_io_uring_off):
+    proc = run_sandbox("abi_compat", options=["--trace-syscalls"])
+    out = check(proc)
+    assert "int80 setup: ok sq_entries=4 cq_entries=8" in out
+    assert "int80 enter: 0" in out
+    # x32: a ring, or the host's own answer for x32 numbers (ENOSYS without
+    # CONFIG_X86_X32_ABI) -- never the EPERM of a disabled host io_uring.
+    assert ("x32 setup: ok" in out) or ("x32 setup: ENOSYS" in out), out
+    assert "io_uring_setup/x32" in proc.stderr     # the Sentry dispatched it

@@ -50,11 +50,11 @@ def is_under(path, prefix):
 
 def _rebase(path, old, new):
     """``path`` (at or below ``old``) re-rooted from ``old`` onto ``new``."""
+    if path == old:
+        return new
     rest = path[len(old):] if old != b"/" else path
-    # rest is b"" (path == old) or starts with b"/".
-    if new == b"/":
-        return rest or b"/"
-    return new + rest
+    # rest starts with b"/".
+    return rest if new == b"/" else new + rest
 
 
 class Mount:

@@ -52,8 +52,9 @@ def sys_io_uring_enter(kernel, task, stop):
         return -e.errno
     if not ring.enabled:
         return -errno.EBADFD          # IORING_SETUP_R_DISABLED until ENABLE_RINGS
-    if ring.flags & abi.SETUP_SINGLE_ISSUER and ring.submitter_tid != task.tid:
-        return -errno.EEXIST
+    if (ring.flags & abi.SETUP_SINGLE_ISSUER and to_submit and ring.sqpoll is None
+            and ring.submitter_tid != task.tid):
+        return -errno.EEXIST        # only the submitter task may submit
     if ring.sqpoll is not None:
         # The SQ thread submits; the call only wakes it.  Running what is
         # queued right now is what a prompt SQ thread would do, and makes

@@ -9,16 +9,19 @@ from pysentry.sentry.iouring import abi, cancel, nop, poll, rw, sync, timeout
 
 
 class OpDef:
-    __slots__ = ("name", "prep", "issue", "needs_file", "buffer_select", "short_fails_link")
+    __slots__ = ("name", "prep", "issue", "needs_file", "buffer_select", "short_fails_link",
+                 "ioprio")
 
     def __init__(self, name, prep, issue, needs_file=False, buffer_select=False,
-                 short_fails_link=False):
+                 short_fails_link=False, ioprio=None):
         self.name = name
         self.prep = prep
         self.issue = issue
         self.needs_file = needs_file          # sqe->fd names a file to resolve at issue
         self.buffer_select = buffer_select    # accepts IOSQE_BUFFER_SELECT
         self.short_fails_link = short_fails_link   # a short transfer breaks a link
+        # Only ops that take an I/O priority accept a non-zero sqe->ioprio.
+        self.ioprio = short_fails_link if ioprio is None else ioprio
 
 
 OPS = {

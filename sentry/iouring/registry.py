@@ -40,12 +40,13 @@ class IoUringRegistry:
         ring.release()
 
     def task_exit(self, task):
+        # A thread's requests outlive it (Linux cancels them only when the
+        # process goes): they move to another live thread of the same process,
+        # whose address space is the same.  The SQ thread likewise.
+        heir = next((t for t in self.kernel.tracer.tasks.values()
+                     if t.tgid == task.tgid and t is not task and t.alive), None)
         for ring in list(self.by_inode.values()):
             if ring.sq_task is task:
-                # The SQ thread keeps working in the creator's address space:
-                # any other live thread of that process will do.
-                ring.sq_task = next((t for t in self.kernel.tracer.tasks.values()
-                                     if t.tgid == task.tgid and t is not task and t.alive),
-                                    None)
+                ring.sq_task = heir
             ring.waiters[:] = [w for w in ring.waiters if w.task is not task]
-            submit.cancel_task(self.kernel, ring, task)
+            submit.rehome_or_cancel(self.kernel, ring, task, heir)

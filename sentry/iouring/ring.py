@@ -65,6 +65,8 @@ class Ring:
         self.inflight = 0
         self.deferred = collections.deque()
         self.drain_active = None
+        self.running_deferred = False
+        self.rerun_deferred = False
         self.pending = {}       # request waiting for readiness -> poller token
         self.multishot = {}     # multishot poll request -> its poller watch
         self.timeouts = {}      # TIMEOUT requests waiting (timeout.py)

@@ -60,6 +60,8 @@ def _init(req):
         return -errno.EINVAL
     if req.flags & abi.IOSQE_BUFFER_SELECT and not opdef.buffer_select:
         return -errno.EINVAL
+    if req.ioprio and not opdef.ioprio:
+        return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.personality:
         return -errno.EINVAL        # no personality is registered
     r = req.ring.restrictions
@@ -98,20 +100,42 @@ def _start(kernel, ring, chain):
 
 
 def _run_deferred(kernel, ring):
-    while ring.deferred and ring.drain_active is None:
-        chain = ring.deferred[0]
-        if chain[0].flags & abi.IOSQE_IO_DRAIN and ring.inflight:
-            return
-        ring.deferred.popleft()
-        _start(kernel, ring, chain)
+    # Re-entry (a deferred chain completing while we start the next) only
+    # asks the outer call to look again: no recursion however long the queue.
+    if ring.running_deferred:
+        ring.rerun_deferred = True
+        return
+    ring.running_deferred = True
+    try:
+        ring.rerun_deferred = True
+        while ring.rerun_deferred:
+            ring.rerun_deferred = False
+            while ring.deferred and ring.drain_active is None:
+                chain = ring.deferred[0]
+                if chain[0].flags & abi.IOSQE_IO_DRAIN and ring.inflight:
+                    break
+                ring.deferred.popleft()
+                _start(kernel, ring, chain)
+    finally:
+        ring.running_deferred = False
 
 
 def issue(kernel, req):
-    """Issue (or re-issue after readiness) one request."""
+    """Issue a request (or re-issue it after readiness) and run its link chain
+    onwards iteratively, so chains of any length use no recursion."""
+    while req is not None:
+        res = _issue_one(kernel, req)
+        if res is None:
+            return
+        req = _complete_one(kernel, req, res)
+
+
+def _issue_one(kernel, req):
+    """Run one request; its result, or None if it is waiting or in flight."""
     ring = req.ring
     if ring.closed:
         req.release()
-        return
+        return None
     nxt = req.pos + 1
     if nxt < len(req.chain) and req.chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
         lt = req.chain[nxt]
@@ -129,12 +153,12 @@ def issue(kernel, req):
     except OSError as e:
         res = -e.errno
     if res is INFLIGHT:
-        return                  # completes itself later (multishot poll, timeout)
+        return None             # completes itself later (multishot poll, timeout)
     if res is None:
         ring.pending[req] = kernel.poller.wait(req.file.poll_fd(), req.poll_events,
                                                lambda: _retry(kernel, req))
-        return
-    complete(kernel, req, res)
+        return None
+    return res
 
 
 def _retry(kernel, req):
@@ -150,6 +174,14 @@ def _post(ring, req, res, failed):
 
 
 def complete(kernel, req, res):
+    """Complete a request that was waiting, and run the rest of its chain."""
+    nxt = _complete_one(kernel, req, res)
+    if nxt is not None:
+        issue(kernel, nxt)
+
+
+def _complete_one(kernel, req, res):
+    """Post req's completion; return the next request of its chain to issue."""
     ring = req.ring
     failed = ((res < 0 and not timeout.etime_is_success(req, res))
               or (req.opdef.short_fails_link and req.expected is not None
@@ -160,26 +192,37 @@ def complete(kernel, req, res):
     nxt = req.pos + 1
     if nxt < len(chain) and chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
         lt = chain[nxt]
-        _post(ring, lt, timeout.settle_link(ring, lt), failed=True)
+        # Both endings of a link timeout -- firing (-ETIME) or being disarmed
+        # because its request finished (-ECANCELED) -- are normal for it:
+        # Linux never marks it failed, so CQE_SKIP_SUCCESS hides either.
+        _post(ring, lt, timeout.settle_link(ring, lt), failed=False)
         ring.inflight -= 1
         nxt += 1
     if nxt < len(chain):
-        if failed and not req.flags & abi.IOSQE_IO_HARDLINK:
-            for r in chain[nxt:]:
+        if not failed or req.flags & abi.IOSQE_IO_HARDLINK:
+            return chain[nxt]
+        # A failed request with CQE_SKIP_SUCCESS posts its own CQE and
+        # suppresses those of the requests it cancels (REQ_F_SKIP_LINK_CQES).
+        silent = bool(req.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
+        for r in chain[nxt:]:
+            if silent:
+                r.release()
+            else:
                 _post(ring, r, -errno.ECANCELED, failed=True)
-                ring.inflight -= 1
-            nxt = len(chain)
-        else:
-            issue(kernel, chain[nxt])
-            return
+            ring.inflight -= 1
     if ring.drain_active is chain:
         ring.drain_active = None
     _run_deferred(kernel, ring)
+    return None
 
 
-def cancel_task(kernel, ring, task):
-    """The submitting task is gone: its waiting requests end with -ECANCELED."""
+def rehome_or_cancel(kernel, ring, task, heir):
+    """task is gone: its waiting requests continue for `heir` (another thread
+    of its process) or, when the whole process is gone, end with -ECANCELED."""
     for req in [r for r in waiting(ring) if r.task is task]:
+        if heir is not None:
+            req.task = heir
+            continue
         detach(kernel, req)
         complete(kernel, req, -errno.ECANCELED)
     ring.notify()
