@@ -12,9 +12,11 @@ Two kinds of wait:
 import os
 import select
 import selectors
+import time
 
 POLLIN = 0x001
 POLLOUT = 0x004
+RECHECK = 0.01
 
 
 class Poller:
@@ -27,13 +29,21 @@ class Poller:
 
     # -- one-shot waits ---------------------------------------------------------
     def wait(self, fd, events, callback):
-        """Call callback() once fd is ready; returns a token for cancel()."""
+        """Call callback() once fd is ready; returns a token for cancel().
+
+        fd None means the readiness cannot be watched from the Sentry (a
+        signalfd): the callback runs again after RECHECK seconds instead."""
+        if fd is None:
+            return self.tracer.call_at(time.monotonic() + RECHECK, callback)
         entry = [events, callback]
         self.waiting.setdefault(fd, []).append(entry)
         self._register(fd)
         return entry
 
     def cancel(self, fd, token):
+        if fd is None:
+            token.cancel()
+            return
         entries = self.waiting.get(fd)
         if not entries or token not in entries:
             return

@@ -40,6 +40,14 @@ _KINDS = {
 }
 
 
+def _anon_name(fd):
+    try:
+        link = os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        return None
+    return link[len("anon_inode:"):] if link.startswith("anon_inode:") else None
+
+
 class FileDescription:
     """Base class: operations a file does not support fail as in Linux."""
 
@@ -87,12 +95,32 @@ class HostFileDescription(FileDescription):
         st = os.fstat(fd)
         self.inode = (st.st_dev, st.st_ino)
         self.kind = _KINDS.get(stat.S_IFMT(st.st_mode), "other")
+        if self.kind == "other" and _anon_name(fd) == "[signalfd]":
+            # A signalfd reports the signals of whoever reads or polls it: the
+            # Sentry's copy would see the Sentry's.  See signalfd_pending().
+            self.kind = "signalfd"
         # Regular files and block devices have a position; pipes, sockets and
         # ttys are streams where the offset is ignored (FMODE_STREAM).
         self.seekable = self.kind in ("reg", "blk")
 
     def poll_fd(self):
-        return self.fd
+        # Waiting on a signalfd from the Sentry would watch the wrong process;
+        # None makes waiters re-check on a short timer instead.
+        return None if self.kind == "signalfd" else self.fd
+
+    def signalfd_pending(self, tid):
+        """Is a signal of this signalfd's mask pending for the child thread tid?"""
+        mask = 0
+        with open("/proc/self/fdinfo/%d" % self.fd) as f:
+            for line in f:
+                if line.startswith("sigmask:"):
+                    mask = int(line.split()[1], 16)
+        pending = 0
+        with open("/proc/%d/status" % tid) as f:
+            for line in f:
+                if line.startswith(("SigPnd:", "ShdPnd:")):
+                    pending |= int(line.split()[1], 16)
+        return bool(pending & mask)
 
     def ready(self, events):
         """Would an operation waiting for `events` (POLLIN/POLLOUT) proceed now?"""

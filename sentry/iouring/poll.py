@@ -47,6 +47,12 @@ def _revents(req):
     f = req.file
     if f.kind in ("reg", "dir", "blk"):
         return DEFAULT_POLLMASK & req.poll_mask
+    if f.kind == "signalfd":
+        try:
+            return (select.POLLIN | select.POLLRDNORM) & req.poll_mask \
+                if f.signalfd_pending(req.task.tid) else 0
+        except OSError:
+            return 0
     if f.kind == "io_uring":
         # Only a later notify() of that ring can change the answer: forget
         # older kicks, then look.
@@ -62,6 +68,8 @@ def issue_add(req, kernel):
     mask = _revents(req)
     if req.file.kind in ("reg", "dir", "blk"):
         return mask
+    if req.poll_multi and req.file.kind == "signalfd":
+        return -errno.EOPNOTSUPP      # cannot be watched persistently from here
     if not req.poll_multi:
         if mask:
             return mask

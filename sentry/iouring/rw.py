@@ -77,6 +77,10 @@ def _transfer(req, method, poll_events):
     if req.flags & abi.IOSQE_BUFFER_SELECT:
         return -errno.ENOBUFS      # no provided-buffer group is registered
     f = req.file
+    if f.kind == "signalfd":
+        # A signalfd read by the Sentry would return the Sentry's signals.
+        # Not served yet: fail loudly rather than wait forever.
+        return -errno.EOPNOTSUPP
     offset = _offset(req)
     flags = req.op_flags
     if req.expected is None:
