@@ -29,17 +29,17 @@ def _probe(kernel, task, ring, arg, nr_args):
 
 
 HANDLERS = {
-    abi.REGISTER_PROBE: _probe,
     0: rsrc.register_buffers,               # IORING_REGISTER_BUFFERS
     1: rsrc.unregister_buffers,             # IORING_UNREGISTER_BUFFERS
     2: filetable.register_files,            # IORING_REGISTER_FILES
     3: filetable.unregister_files,          # IORING_UNREGISTER_FILES
     4: eventfd.register_eventfd,            # IORING_REGISTER_EVENTFD
     5: eventfd.unregister_eventfd,          # IORING_UNREGISTER_EVENTFD
+    6: filetable.files_update,              # IORING_REGISTER_FILES_UPDATE
     7: eventfd.register_eventfd_async,      # IORING_REGISTER_EVENTFD_ASYNC
+    abi.REGISTER_PROBE: _probe,             # 8
     11: restrictions.register_restrictions,  # IORING_REGISTER_RESTRICTIONS
     12: restrictions.enable_rings,          # IORING_REGISTER_ENABLE_RINGS
-    6: filetable.files_update,              # IORING_REGISTER_FILES_UPDATE
     13: filetable.register_files2,          # IORING_REGISTER_FILES2
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
 }
