@@ -11,6 +11,7 @@ The same read/write methods serve read(2)/write(2)/pread64/preadv2/... and the
 io_uring READ/WRITE/READV/WRITEV ops.
 """
 import errno
+import mmap
 import os
 import select
 import stat
@@ -19,8 +20,10 @@ from pysentry.mm import iov as iovmod
 from pysentry import native as native_io
 
 CHUNK = 1 << 20
-# One bounce buffer for the C path: the Sentry serves one request at a time.
-_BOUNCE = native_io.ffi.new("char[]", CHUNK) if native_io.lib is not None else None
+# One page-aligned staging buffer (the Sentry serves one request at a time).
+# Page alignment is what O_DIRECT files require of the memory they transfer.
+_STAGING = mmap.mmap(-1, CHUNK)
+_BOUNCE = native_io.ffi.from_buffer(_STAGING) if native_io.lib is not None else None
 
 # RWF_* flags for preadv2/pwritev2 (include/uapi/linux/fs.h)
 RWF_HIPRI = 0x01
@@ -163,7 +166,7 @@ class HostFileDescription(FileDescription):
         use_pos = offset is None
         pos = os.lseek(self.fd, 0, os.SEEK_CUR) if use_pos else offset
         done = 0
-        buf = bytearray(min(want, CHUNK))
+        buf = memoryview(_STAGING)[:min(want, CHUNK)]
         while done < want:
             take = min(want - done, len(buf))
             view = memoryview(buf)[:take]
@@ -208,7 +211,9 @@ class HostFileDescription(FileDescription):
                 if offset is None or not self.seekable:
                     n = os.pwritev(self.fd, [data], -1, flags) if flags else os.write(self.fd, data)
                 else:
-                    n = os.pwritev(self.fd, [data], offset + done, flags)
+                    staged = memoryview(_STAGING)[:len(data)]
+                    staged[:] = data            # aligned, for O_DIRECT files
+                    n = os.pwritev(self.fd, [staged], offset + done, flags)
             except BlockingIOError:
                 if done == 0:
                     raise
