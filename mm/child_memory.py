@@ -29,26 +29,15 @@ class ChildMemory:
         self._local = ffi.new("struct iovec *")
         self._remote = ffi.new("struct iovec *")
 
-    def _span_ok(self, addr, size):
-        return 0 <= addr and addr + size <= _ADDR_LIMIT
-
     def read(self, addr, size):
         """Return `size` bytes at `addr`; OSError(EFAULT) if any byte is unreadable."""
         if size == 0:
             return b""
-        if not self._span_ok(addr, size):
+        if not access_ok(addr, size):
             raise _efault()
         buf = bytearray(size)
         self._xfer_in(addr, buf)
         return bytes(buf)
-
-    def read_into(self, addr, buf):
-        """Fill the writable buffer `buf` from child memory at `addr`."""
-        if len(buf) == 0:
-            return
-        if not self._span_ok(addr, len(buf)):
-            raise _efault()
-        self._xfer_in(addr, buf)
 
     def _xfer_in(self, addr, buf):
         cbuf = ffi.from_buffer(buf)
@@ -65,7 +54,7 @@ class ChildMemory:
         size = len(data)
         if size == 0:
             return
-        if not self._span_ok(addr, size):
+        if not access_ok(addr, size):
             raise _efault()
         cbuf = ffi.from_buffer(data)
         self._local.iov_base = cbuf
@@ -75,12 +64,6 @@ class ChildMemory:
         n = lib.process_vm_writev(self.pid, self._local, 1, self._remote, 1, 0)
         if n != size:
             raise _efault()
-
-    def read_u32(self, addr):
-        return int.from_bytes(self.read(addr, 4), "little")
-
-    def read_u64(self, addr):
-        return int.from_bytes(self.read(addr, 8), "little")
 
     def read_cstring(self, addr, limit=4096):
         """Read a NUL-terminated string (strncpy_from_user): ENAMETOOLONG past `limit`."""

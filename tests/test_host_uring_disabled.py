@@ -1,8 +1,6 @@
 """Proof that pysentry never uses the host's io_uring: switch it off
 (kernel.io_uring_disabled=2, needs root) and the programs still pass in the
 sandbox while they fail natively.  The setting is always restored."""
-import os
-
 import pytest
 
 from harness import check, run_native, run_sandbox

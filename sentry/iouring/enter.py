@@ -47,7 +47,7 @@ def sys_io_uring_enter(kernel, task, stop):
     if flags & ~SUPPORTED_ENTER_FLAGS:
         return -errno.EINVAL
     try:
-        ring = lookup_ring(kernel, task, fd if fd < 0x80000000 else fd - (1 << 32))
+        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
     except OSError as e:
         return -e.errno
     if not ring.enabled:

@@ -10,6 +10,7 @@ import struct
 from pysentry.sentry.iouring import abi, eventfd, filetable, restrictions, rsrc
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
+from pysentry.sentry.syscalls import numbers
 
 _PROBE_HEAD = struct.Struct("<BBH3I")     # last_op, ops_len, resv, resv2[3]
 _PROBE_OP = struct.Struct("<BBHI")        # op, resv, flags, resv2
@@ -54,13 +55,13 @@ def sys_io_uring_register(kernel, task, stop):
 
 
 def _register(kernel, task, stop):
-    fd = stop.args[0] & 0xFFFFFFFF
+    fd = stop.args[0]
     opcode = stop.args[1] & 0xFFFFFFFF
     arg, nr_args = stop.args[2], stop.args[3] & 0xFFFFFFFF
     if opcode & abi.REGISTER_USE_REGISTERED_RING:
         return -errno.EINVAL           # no ring fds can be registered yet
     try:
-        ring = lookup_ring(kernel, task, fd if fd < 0x80000000 else fd - (1 << 32))
+        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
         handler = HANDLERS.get(opcode)
         if handler is None:
             return -errno.EINVAL

@@ -15,7 +15,7 @@ class Request:
     __slots__ = ("ring", "task", "opcode", "flags", "ioprio", "fd", "off", "addr", "len",
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
-                 "init_error", "poll_events", "nowait_added", "poll_mask", "poll_multi",
+                 "init_error", "poll_events", "poll_mask", "poll_multi",
                  "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
                  "tm_target", "tm_fired_count", "__weakref__")
 
@@ -33,7 +33,6 @@ class Request:
         self.pos = 0
         self.init_error = 0
         self.poll_events = 0
-        self.nowait_added = False
         self.tm_flags = 0
         self.tm_timer = None
         self.tm_fired = False

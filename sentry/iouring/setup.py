@@ -11,7 +11,6 @@ import os
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import abi, sqpoll
-from pysentry.sentry.iouring.ring import Ring
 from pysentry.sentry.syscalls import numbers
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
@@ -89,7 +88,7 @@ def sys_io_uring_setup(kernel, task, stop):
         # The work queue (and SQ thread) to share must belong to an io_uring;
         # the Sentry gives each ring its own, which nothing can observe.
         try:
-            desc = kernel.lookup_file(task, wq_fd if wq_fd < 0x80000000 else wq_fd - (1 << 32))
+            desc = kernel.lookup_file(task, numbers.signed_fd(wq_fd))
         except OSError:
             return -errno.ENXIO
         desc.put()

@@ -39,7 +39,6 @@ class SqPoll:
         self.kernel.tracer.add_reader(self.kick, selectors.EVENT_READ, self._on_kick)
 
     def _on_kick(self):
-        from pysentry.sentry.iouring import submit
         try:
             os.eventfd_read(self.kick)
         except BlockingIOError:

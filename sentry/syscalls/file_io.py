@@ -13,18 +13,14 @@ from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import PASSTHROUGH
+from pysentry.sentry.syscalls.numbers import signed_fd
 
 _OFF_CUR = (1 << 64) - 1
 
 
-def _sfd(v):
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v
-
-
 def _regular_file(kernel, task, fd):
     """The description if the Sentry serves this fd, None to pass through."""
-    desc = kernel.lookup_file(task, _sfd(fd))
+    desc = kernel.lookup_file(task, signed_fd(fd))
     if desc.kind == "io_uring":
         desc.put()
         raise OSError(errno.EINVAL, "io_uring fds have no read/write")

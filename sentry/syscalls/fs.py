@@ -15,7 +15,6 @@ from pysentry.platform.task import ABI_I386
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.syscalls import numbers
-from pysentry.sentry.syscalls.file_io import _sfd
 
 O_CREAT = os.O_CREAT
 O_EXCL = os.O_EXCL
@@ -28,7 +27,7 @@ def _open(kernel, task, stop, dirfd, path_ptr, flags, mode):
     path = task.mem.read_cstring(path_ptr)
     # O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST).
     follow = not flags & O_NOFOLLOW and (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)
-    resolved = kernel.vfs_resolve(task, _sfd(dirfd), path, follow)
+    resolved = kernel.vfs_resolve(task, numbers.signed_fd(dirfd), path, follow)
     return _open_host(kernel, task, stop, resolved.host_path, path_ptr, path, dirfd, flags, mode)
 
 
@@ -62,7 +61,7 @@ def sys_creat(kernel, task, stop):
 
 
 def sys_close(kernel, task, stop):
-    task.fdtable.drop(_sfd(stop.args[0]))
+    task.fdtable.drop(numbers.signed_fd(stop.args[0]))
     return PASSTHROUGH
 
 
@@ -76,7 +75,7 @@ def sys_close_range(kernel, task, stop):
 
 
 def sys_dup2(kernel, task, stop):
-    old, new = _sfd(stop.args[0]), _sfd(stop.args[1])
+    old, new = numbers.signed_fd(stop.args[0]), numbers.signed_fd(stop.args[1])
     if old != new:
         task.fdtable.drop(new)
     return PASSTHROUGH
@@ -97,14 +96,14 @@ def _ring_of(kernel, task, fd):
 def sys_ftruncate(kernel, task, stop):
     # Shrinking a ring's shared file would fault the Sentry's own mapping;
     # Linux refuses truncating an io_uring fd (not a regular file) with EINVAL.
-    if _ring_of(kernel, task, _sfd(stop.args[0])) is not None:
+    if _ring_of(kernel, task, numbers.signed_fd(stop.args[0])) is not None:
         return -errno.EINVAL
     return PASSTHROUGH
 
 
 def _mmap_ring(kernel, task, stop, nr, args, offset, page_units):
     """Map the IORING_OFF_* regions onto our file layout; others pass through."""
-    ring = _ring_of(kernel, task, _sfd(args[4]))
+    ring = _ring_of(kernel, task, numbers.signed_fd(args[4]))
     if ring is None:
         return PASSTHROUGH
     target = ring.mmap_file_offset(offset, args[1])

@@ -33,6 +33,12 @@ I386_OPENAT = 295
 I386_PPOLL_TIME64 = 414
 
 
+def signed_fd(arg):
+    """A syscall's int argument (an fd, AT_FDCWD) from its 64-bit register."""
+    arg &= 0xFFFFFFFF
+    return arg - (1 << 32) if arg & 0x80000000 else arg
+
+
 def openat(abi):
     return I386_OPENAT if abi == ABI_I386 else OPENAT
 

@@ -1,6 +1,7 @@
 /* POLL_ADD / POLL_REMOVE: one-shot, multishot (edge), updates, removal. */
 #define _GNU_SOURCE
 #include <liburing.h>
+#include "cqe_sorted.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,42 +13,20 @@
 #define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); exit(1); } while (0)
 static struct io_uring r;
 
-/* Print all CQEs that arrive within ms milliseconds, sorted by user_data. */
-static void drain(const char *tag, int expect)
-{
-	struct io_uring_cqe *c;
-	struct { unsigned long long ud; int res; unsigned f; } got[64];
-	int n = 0;
-	while (n < expect) {
-		struct __kernel_timespec ts = { 1, 0 };
-		if (io_uring_wait_cqe_timeout(&r, &c, &ts))
-			break;
-		got[n].ud = c->user_data;
-		got[n].res = c->res;
-		got[n].f = c->flags & IORING_CQE_F_MORE;
-		n++;
-		io_uring_cqe_seen(&r, c);
-	}
-	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++)
-			if (got[j].ud < got[i].ud) {
-				__typeof__(got[0]) t = got[i];
-				got[i] = got[j];
-				got[j] = t;
-			}
-	for (int i = 0; i < n; i++)
-		printf("%s: user_data=%llu res=%#x more=%d\n", tag, got[i].ud, got[i].res, !!got[i].f);
-	if (n != expect)
-		printf("%s: got %d of %d\n", tag, n, expect);
-}
-
 static struct io_uring_sqe *sqe(unsigned long long ud)
 {
-	struct io_uring_sqe *s = io_uring_get_sqe(&r);
-	if (!s)
-		FAIL("no sqe");
-	io_uring_sqe_set_data64(s, ud);
-	return s;
+	return sqe_ud(&r, ud);
+}
+
+/* Print the next n CQEs sorted by user_data. */
+static void drain(const char *tag, int n)
+{
+	struct sorted_cqe got[64];
+	int k = reap_sorted(&r, got, n, 1);
+	for (int i = 0; i < k; i++)
+		printf("%s: user_data=%llu res=%#x more=%d\n", tag, got[i].ud, got[i].res, got[i].more);
+	if (k != n)
+		printf("%s: got %d of %d\n", tag, k, n);
 }
 
 int main(void)

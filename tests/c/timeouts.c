@@ -1,6 +1,7 @@
 /* TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT and ASYNC_CANCEL. */
 #define _GNU_SOURCE
 #include <liburing.h>
+#include "cqe_sorted.h"
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -14,36 +15,14 @@ static struct io_uring r;
 
 static struct io_uring_sqe *sqe(unsigned long long ud)
 {
-	struct io_uring_sqe *s = io_uring_get_sqe(&r);
-	if (!s)
-		FAIL("no sqe");
-	io_uring_sqe_set_data64(s, ud);
-	return s;
+	return sqe_ud(&r, ud);
 }
 
-/* Print the next n CQEs sorted by user_data (arrival order may legitimately differ). */
+/* Print the next n CQEs sorted by user_data. */
 static void drain(const char *tag, int n)
 {
-	struct { unsigned long long ud; int res; int more; } got[32];
-	int k = 0;
-	while (k < n) {
-		struct io_uring_cqe *c;
-		struct __kernel_timespec ts = { 3, 0 };
-		if (io_uring_wait_cqe_timeout(&r, &c, &ts))
-			break;
-		got[k].ud = c->user_data;
-		got[k].res = c->res;
-		got[k].more = !!(c->flags & IORING_CQE_F_MORE);
-		k++;
-		io_uring_cqe_seen(&r, c);
-	}
-	for (int i = 0; i < k; i++)
-		for (int j = i + 1; j < k; j++)
-			if (got[j].ud < got[i].ud) {
-				__typeof__(got[0]) t = got[i];
-				got[i] = got[j];
-				got[j] = t;
-			}
+	struct sorted_cqe got[64];
+	int k = reap_sorted(&r, got, n, 3);
 	for (int i = 0; i < k; i++)
 		printf("%s: user_data=%llu res=%d more=%d\n", tag, got[i].ud, got[i].res, got[i].more);
 	if (k != n)
