@@ -17,7 +17,7 @@ class Request:
                  "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_mask", "poll_multi",
                  "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
-                 "tm_target", "tm_fired_count", "__weakref__")
+                 "tm_target", "tm_fired_count", "cflags", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -38,6 +38,7 @@ class Request:
         self.tm_fired = False
         self.tm_target = None
         self.tm_fired_count = 0
+        self.cflags = 0           # IORING_CQE_F_* for the completion (e.g. F_BUFFER)
 
     @property
     def links_next(self):

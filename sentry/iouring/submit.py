@@ -169,7 +169,7 @@ def _retry(kernel, req):
 
 def _post(ring, req, res, failed):
     if failed or not req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
-        ring.post(req.user_data, res, counts=req.opcode != abi.OP_TIMEOUT)
+        ring.post(req.user_data, res, req.cflags, counts=req.opcode != abi.OP_TIMEOUT)
     req.release()
 
 
