@@ -89,6 +89,7 @@ SYS_KCMP = 312
 SYS_SECCOMP = 317
 SYS_PIDFD_OPEN = 434
 SYS_PIDFD_GETFD = 438
+SYS_OPENAT2 = 437
 KCMP_FILES = 2
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -118,6 +119,13 @@ def pidfd_getfd(pidfd, targetfd):
     """Duplicate the child's fd into the Sentry: same open file description."""
     return _check(lib.syscall(SYS_PIDFD_GETFD, ffi.cast("int", pidfd),
                               ffi.cast("int", targetfd), ffi.cast("unsigned int", 0)))
+
+
+def openat2(dirfd, path, how):
+    """openat2(2) in the Sentry; how is a packed struct open_how."""
+    how_buf = ffi.from_buffer(how)
+    return _check(lib.syscall(SYS_OPENAT2, ffi.cast("int", dirfd), ffi.from_buffer(path + b"\0"),
+                              how_buf, ffi.cast("size_t", len(how))))
 
 
 def kcmp_files(pid1, pid2):

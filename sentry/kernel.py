@@ -4,8 +4,9 @@ import os
 
 
 from pysentry.platform import libc, seccomp
-from pysentry.platform.tracer import PASSTHROUGH, Tracer
+from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, Tracer
 from pysentry.sentry.fdtable import FDTable
+from pysentry.sentry.iouring import taskwork
 from pysentry.sentry.iouring.registry import IoUringRegistry
 from pysentry.sentry.poller import Poller
 from pysentry.sentry.syscalls import table
@@ -80,10 +81,27 @@ class Kernel:
             self.trace_syscalls.write("[syscall] tid=%d %s%s %s\n" % (
                 task.tid, entry.name, "" if stop.abi == "x86_64" else "/" + stop.abi,
                 tuple(hex(a) for a in stop.args)))
+        if task.task_work:
+            return self._task_work_first(task, stop, entry)
         try:
             return entry.handler(self, task, stop)
         except OSError as e:
             return -e.errno
+
+    def _task_work_first(self, task, stop, entry):
+        """Run the io_uring task work queued for this thread, then serve the
+        syscall it stopped in (re-issuing it if the handler passes it through,
+        since the thread's registers were used for the work)."""
+        yield from taskwork.run(self, task)
+        try:
+            outcome = entry.handler(self, task, stop)
+        except OSError as e:
+            return -e.errno
+        if outcome is PASSTHROUGH:
+            return (yield InjectSyscall(stop.nr, *stop.args))
+        if isinstance(outcome, int):
+            return outcome
+        return (yield from outcome)
 
     # --- files -------------------------------------------------------------------------
     def lookup_file(self, task, fd):

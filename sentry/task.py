@@ -4,6 +4,7 @@ Adds to the platform's traced thread what the Sentry needs to serve it: its
 memory, its fd table (shared by threads and CLONE_FILES children) and a pidfd
 used to take over its file descriptions.
 """
+import collections
 import errno
 import os
 
@@ -21,6 +22,8 @@ class Task(PtraceTask):
         self.mem = ChildMemory(tid)
         self.fdtable = fdtable
         self._pidfd = -1
+        self.task_work = collections.deque()   # see sentry/iouring/taskwork.py
+        self.parked = None     # the io_uring_enter Waiter while parked in a wait
 
     def pidfd(self):
         if self._pidfd < 0:

@@ -13,7 +13,7 @@ import errno
 import time
 
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry.iouring import abi, submit
+from pysentry.sentry.iouring import abi, submit, taskwork
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.syscalls import numbers
 
@@ -66,6 +66,24 @@ def sys_io_uring_enter(kernel, task, stop):
         submitted = to_submit
     else:
         submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
+    if task.task_work:
+        return _task_work_then_wait(kernel, task, stop, ring, submitted, min_complete, flags,
+                                    argp, argsz)
+    return _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, argsz)
+
+
+def _task_work_then_wait(kernel, task, stop, ring, submitted, min_complete, flags, argp,
+                         argsz):
+    # Requests issued just now that need this thread's context (OPENAT,
+    # CLOSE, ...) complete before the call returns, as inline issue does in Linux.
+    yield from taskwork.run(kernel, task)
+    rest = _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, argsz)
+    if isinstance(rest, int):
+        return rest
+    return (yield from rest)
+
+
+def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, argsz):
     if not flags & abi.ENTER_GETEVENTS:
         return submitted
     # Parse the wait arguments (io_get_ext_arg).
@@ -105,7 +123,11 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
                 sec = int(left)
                 task.mem.write(ts_addr, abi.TIMESPEC.pack(sec, int((left - sec) * 1e9)))
             waiter.woken = False
+            task.parked = waiter
             rval = yield InjectSyscall(numbers.ppoll(stop.abi), 0, 0, ts_addr, sigmask, sigsz)
+            task.parked = None
+            if task.task_work:
+                yield from taskwork.run(kernel, task)
             ring.flush_overflow()
             if ring.cq_ready() >= min_complete:
                 res = 0
@@ -121,6 +143,7 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
             res = rval if rval < 0 else 0     # e.g. -EFAULT/-EINVAL for a bad sigmask
             break
     finally:
+        task.parked = None
         ring.waiters.remove(waiter)
     if res in (-errno.ETIME, -errno.EINTR) and ring.cq_ready():
         res = 0

@@ -19,9 +19,19 @@ RSRC_UPDATE2 = struct.Struct("<IIQQII")        # offset, resv, data, tags, nr, r
 FILES_UPDATE = struct.Struct("<IIQ")           # offset, resv, fds
 
 
+FILE_INDEX_ALLOC = 0xFFFFFFFF       # sqe->file_index: "pick a free slot"
+FILE_INDEX_RANGE = struct.Struct("<IIQ")    # off, len, resv
+
+
 class FileTable:
     def __init__(self, size):
         self.slots = [None] * size
+        # Slot allocation for direct descriptors (io_file_bitmap_get): search
+        # [alloc_start, alloc_end) from a hint that follows the last slot set
+        # (or the last one cleared), wrapping once.
+        self.alloc_start = 0
+        self.alloc_end = size
+        self.alloc_hint = 0
 
     def __len__(self):
         return len(self.slots)
@@ -35,8 +45,53 @@ class FileTable:
     def set(self, index, desc):
         old = self.slots[index]
         self.slots[index] = desc
+        if desc is not None:
+            self.alloc_hint = index + 1
+        elif old is not None:
+            self.alloc_hint = index
         if old is not None:
             old.put()
+
+    def alloc(self):
+        """A free slot for IORING_FILE_INDEX_ALLOC; ENFILE if the range is full."""
+        end, hint = self.alloc_end, self.alloc_hint
+        while True:
+            for i in range(max(hint, self.alloc_start), end):
+                if self.slots[i] is None:
+                    return i
+            if hint <= self.alloc_start:
+                raise OSError(errno.ENFILE, "no free fixed file slot")
+            end, hint = min(hint, self.alloc_end), self.alloc_start
+            self.alloc_hint = hint
+
+    def install(self, desc, file_index):
+        """Put desc in the slot sqe->file_index names (1-based, or ALLOC).
+
+        io_fixed_fd_install(): returns 0, or the slot picked for ALLOC; the
+        caller's reference to desc passes to the table, or is dropped on error.
+        """
+        try:
+            if isinstance(desc, IoUringFileDescription):
+                raise OSError(errno.EBADF, "an io_uring cannot be a fixed file")
+            if file_index == FILE_INDEX_ALLOC:
+                index = self.alloc()
+            else:
+                index = file_index - 1
+                if index >= len(self.slots):
+                    raise OSError(errno.EINVAL, "slot past the table")
+        except OSError:
+            desc.put()
+            raise
+        self.set(index, desc)
+        return index if file_index == FILE_INDEX_ALLOC else 0
+
+    def remove(self, index):
+        """io_fixed_fd_remove(): empty a slot (IORING_OP_CLOSE of a direct fd)."""
+        if index >= len(self.slots):
+            raise OSError(errno.EINVAL, "slot past the table")
+        if self.slots[index] is None:
+            raise OSError(errno.EBADF, "slot is empty")
+        self.set(index, None)
 
     def release(self):
         for i in range(len(self.slots)):
@@ -148,3 +203,67 @@ def files_update2(kernel, task, ring, arg, nr_args):
     if resv or resv2:
         raise OSError(errno.EINVAL, "reserved fields")
     return update(kernel, task, ring, offset, data, nr, tags)
+
+
+def install_direct(ring, desc, file_index):
+    """A file an op created goes straight into the ring's table (a "direct
+    descriptor"): ENXIO if no table is registered."""
+    if ring.file_table is None:
+        desc.put()
+        raise OSError(errno.ENXIO, "no files registered")
+    return ring.file_table.install(desc, file_index)
+
+
+def register_file_alloc_range(kernel, task, ring, arg, nr_args):
+    """IORING_REGISTER_FILE_ALLOC_RANGE: where IORING_FILE_INDEX_ALLOC picks slots."""
+    off, length, resv = FILE_INDEX_RANGE.unpack(task.mem.read(arg, FILE_INDEX_RANGE.size))
+    if resv:
+        raise OSError(errno.EINVAL, "reserved field")
+    if ring.file_table is None:
+        raise OSError(errno.ENXIO, "no files registered")
+    end = off + length
+    if end > 0xFFFFFFFF:
+        raise OSError(errno.EOVERFLOW, "range overflows")
+    if end > len(ring.file_table):
+        raise OSError(errno.EINVAL, "range past the table")
+    table = ring.file_table
+    table.alloc_start, table.alloc_end, table.alloc_hint = off, end, off
+    return 0
+
+
+# --- IORING_OP_FILES_UPDATE: the register-time update, as an SQE -------------------------
+def prep_files_update(req):
+    if req.op_flags or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved fields")
+    if req.flags & 0x1:           # IOSQE_FIXED_FILE
+        raise OSError(errno.EBADF, "files update takes no fixed file")
+    if not req.len:
+        raise OSError(errno.EINVAL, "no fds")
+
+
+def issue_files_update(req, kernel):
+    ring, task = req.ring, req.task
+    if req.off & 0xFFFFFFFF != FILE_INDEX_ALLOC:
+        return update(kernel, task, ring, req.off & 0xFFFFFFFF, req.addr, req.len)
+    # Allocate a slot for each fd and write the slot back over the fd in
+    # the child's array (io_files_update_with_index_alloc).
+    if ring.file_table is None:
+        return -errno.ENXIO
+    fds = _read_fds(task, req.addr, req.len)
+    done = 0
+    for i, fd in enumerate(fds):
+        try:
+            slot = ring.file_table.install(_file_for(kernel, task, fd), FILE_INDEX_ALLOC)
+        except OSError as e:
+            if done == 0:
+                return -e.errno
+            break
+        try:
+            task.mem.write(req.addr + 4 * i, struct.pack("<i", slot))
+        except OSError:
+            ring.file_table.remove(slot)
+            if done == 0:
+                return -errno.EFAULT
+            break
+        done += 1
+    return done

@@ -5,7 +5,8 @@ an entry is not implemented, completes with -EINVAL (as an unknown opcode does
 in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
-from pysentry.sentry.iouring import abi, cancel, nop, poll, rw, sync, timeout
+from pysentry.sentry.iouring import (abi, cancel, filetable, nop, openclose, poll, rw, sync,
+                                     timeout)
 
 
 class OpDef:
@@ -46,6 +47,13 @@ OPS = {
                        buffer_select=True, short_fails_link=True),
     abi.OP_WRITE: OpDef("WRITE", rw.prep_single, rw.issue_write, needs_file=True,
                         short_fails_link=True),
+    abi.OP_OPENAT: OpDef("OPENAT", openclose.prep_openat, openclose.issue_open),
+    abi.OP_CLOSE: OpDef("CLOSE", openclose.prep_close, openclose.issue_close),
+    abi.OP_FILES_UPDATE: OpDef("FILES_UPDATE", filetable.prep_files_update,
+                               filetable.issue_files_update),
+    abi.OP_OPENAT2: OpDef("OPENAT2", openclose.prep_openat2, openclose.issue_open),
+    abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
+                                   openclose.issue_fixed_fd_install, needs_file=True),
 }
 
 

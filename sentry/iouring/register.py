@@ -43,6 +43,7 @@ HANDLERS = {
     12: restrictions.enable_rings,          # IORING_REGISTER_ENABLE_RINGS
     13: filetable.register_files2,          # IORING_REGISTER_FILES2
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
+    25: filetable.register_file_alloc_range,  # IORING_REGISTER_FILE_ALLOC_RANGE
 }
 
 

@@ -4,7 +4,7 @@ A child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to the ring's shared file; the Sentry recognises it
 by that file's inode when it first meets the fd.
 """
-from pysentry.sentry.iouring import submit, timeout
+from pysentry.sentry.iouring import submit, taskwork, timeout
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ring import Ring
 
@@ -50,3 +50,4 @@ class IoUringRegistry:
                 ring.sq_task = heir
             ring.waiters[:] = [w for w in ring.waiters if w.task is not task]
             submit.rehome_or_cancel(self.kernel, ring, task, heir)
+        taskwork.rehome(self.kernel, task, heir)

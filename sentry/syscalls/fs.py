@@ -25,20 +25,32 @@ CLOSE_RANGE_CLOEXEC = 1 << 2
 
 def _open(kernel, task, stop, dirfd, path_ptr, flags, mode):
     path = task.mem.read_cstring(path_ptr)
-    # O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST).
-    follow = not flags & O_NOFOLLOW and (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)
+    follow = follows_last(flags)
     resolved = kernel.vfs_resolve(task, numbers.signed_fd(dirfd), path, follow)
-    return _open_host(kernel, task, stop, resolved.host_path, path_ptr, path, dirfd, flags, mode)
+    if resolved.host_path == path:
+        # The child's own pointer and dirfd name the same file: no copy needed.
+        return open_in_child(kernel, task, resolved.host_path, flags, mode, dirfd, path_ptr)
+    return open_in_child(kernel, task, resolved.host_path, flags, mode)
 
 
-def _open_host(kernel, task, stop, host_path, path_ptr, path, dirfd, flags, mode):
-    if host_path == path:
-        fd = yield InjectSyscall(numbers.openat(stop.abi), dirfd, path_ptr, flags, mode)
+def follows_last(flags):
+    """Does an open with these flags follow a final symlink?  O_CREAT|O_EXCL
+    never does (it fails with EEXIST)."""
+    return not flags & O_NOFOLLOW and (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)
+
+
+def open_in_child(kernel, task, host_path, flags, mode, dirfd=None, path_ptr=None):
+    """Generator: open host_path in the child thread (an injected openat, so
+    the fd number, RLIMIT_NOFILE, umask and credentials are the child's) and
+    take over the new description.  Also serves io_uring's IORING_OP_OPENAT."""
+    nr = numbers.openat(task.stop_abi)
+    if path_ptr is not None:
+        fd = yield InjectSyscall(nr, dirfd, path_ptr, flags, mode)
     else:
         data = host_path + b"\0"
         addr = task.scratch(len(data))
         task.mem.write(addr, data)
-        fd = yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, addr, flags, mode)
+        fd = yield InjectSyscall(nr, numbers.AT_FDCWD, addr, flags, mode)
     if fd >= 0:
         kernel.adopt_fd(task, fd, host_path)
     return fd

@@ -47,6 +47,21 @@ def close(abi):
     return I386_CLOSE if abi == ABI_I386 else CLOSE
 
 
+# Calls the Sentry injects on behalf of io_uring ops: (x86-64, i386) numbers.
+# Numbers from 403 up are the same on every ABI.
+_INJECTED = {
+    "socket": (41, 359), "accept4": (288, 364), "madvise": (28, 219),
+    "epoll_ctl": (233, 255), "dup3": (292, 330), "close": (3, 6), "openat": (257, 295),
+    "openat2": (437, 437), "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
+}
+
+
+def injected(abi, name):
+    """The number of syscall `name` in the ABI the task stopped with."""
+    x64, i386 = _INJECTED[name]
+    return i386 if abi == ABI_I386 else x64
+
+
 def ppoll(abi):
     # i386's ppoll takes a 32-bit timespec; ppoll_time64 takes the 64-bit one we write.
     return I386_PPOLL_TIME64 if abi == ABI_I386 else PPOLL
