@@ -103,6 +103,11 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
             return submitted or -errno.EINVAL     # IORING_FEAT_MIN_TIMEOUT is not offered
     min_complete = min(min_complete, ring.cq_entries)
     ring.flush_overflow()
+    if ring.flags & abi.SETUP_IOPOLL:
+        # io_iopoll_check() polls the requests in flight and never sleeps on
+        # the CQ (timeout and sigmask are unused).  The Sentry completes
+        # polled I/O when it is issued, so there is nothing left to poll.
+        return submitted
     if ring.cq_ready() >= min_complete:
         return submitted
     return _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout)

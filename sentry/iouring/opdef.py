@@ -56,5 +56,11 @@ OPS = {
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }
 
+# Ops allowed on an IORING_SETUP_IOPOLL ring (opdef.c's .iopoll); any other
+# fails with -EINVAL there (io_init_req).
+IOPOLL_OPS = frozenset((abi.OP_NOP, abi.OP_READV, abi.OP_WRITEV, abi.OP_READ_FIXED,
+                        abi.OP_WRITE_FIXED, abi.OP_FILES_UPDATE, abi.OP_READ, abi.OP_WRITE,
+                        abi.OP_PROVIDE_BUFFERS, abi.OP_REMOVE_BUFFERS, abi.OP_MSG_RING,
+                        abi.OP_URING_CMD, abi.OP_READV_FIXED, abi.OP_WRITEV_FIXED))
 
 op_name = abi.op_name

@@ -77,6 +77,13 @@ def _transfer(req, method, poll_events):
     if req.flags & abi.IOSQE_BUFFER_SELECT:
         return -errno.ENOBUFS      # no provided-buffer group is registered
     f = req.file
+    if req.ring.flags & abi.SETUP_IOPOLL:
+        # io_rw_init_file(): polled I/O only on O_DIRECT files of a
+        # filesystem (or block device) that can poll for completion.
+        if not f.supports_iopoll():
+            return -errno.EOPNOTSUPP
+        if poll_events == POLLIN and f.iopoll_read_unsupported(_offset(req)):
+            return -errno.EOPNOTSUPP
     if f.kind == "signalfd":
         # A signalfd read by the Sentry would return the Sentry's signals.
         # Not served yet: fail loudly rather than wait forever.

@@ -20,7 +20,7 @@ SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_A
                          | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
                          | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY
                          | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ
-                         | abi.SETUP_R_DISABLED)
+                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED

@@ -17,7 +17,7 @@ import errno
 
 from pysentry.sentry.iouring import abi, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
-from pysentry.sentry.iouring.opdef import OPS
+from pysentry.sentry.iouring.opdef import IOPOLL_OPS, OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
 
 
@@ -62,6 +62,8 @@ def _init(req):
         return -errno.EINVAL
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
+    if req.ring.flags & abi.SETUP_IOPOLL and req.opcode not in IOPOLL_OPS:
+        return -errno.EINVAL        # io_init_req: not a pollable op
     if req.personality:
         return -errno.EINVAL        # no personality is registered
     r = req.ring.restrictions
