@@ -5,8 +5,8 @@ an entry is not implemented, completes with -EINVAL (as an unknown opcode does
 in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
-from pysentry.sentry.iouring import (abi, cancel, filetable, nop, openclose, poll, rw, sync,
-                                     timeout)
+from pysentry.sentry.iouring import (abi, cancel, filetable, msg_ring, nop, openclose, poll, rw,
+                                     sync, timeout)
 
 
 class OpDef:
@@ -52,6 +52,7 @@ OPS = {
     abi.OP_FILES_UPDATE: OpDef("FILES_UPDATE", filetable.prep_files_update,
                                filetable.issue_files_update),
     abi.OP_OPENAT2: OpDef("OPENAT2", openclose.prep_openat2, openclose.issue_open),
+    abi.OP_MSG_RING: OpDef("MSG_RING", msg_ring.prep, msg_ring.issue, needs_file=True),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }
