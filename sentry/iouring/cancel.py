@@ -73,7 +73,10 @@ def issue(req, kernel):
     found = 0
     for cand in waiting(req.ring):
         if _matches(req, cand) and detach(kernel, cand):
-            submit.complete(kernel, cand, -errno.ECANCELED)
+            if req.ring.submitting:
+                req.ring.cancelled.append(cand)
+            else:
+                submit.complete(kernel, cand, -errno.ECANCELED)
             found += 1
             if not req.op_flags & (CANCEL_ALL | CANCEL_ANY):
                 break

@@ -6,7 +6,7 @@ in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
 from pysentry.sentry.iouring import (abi, cancel, filetable, msg_ring, nop, openclose, poll, rw,
-                                     sync, timeout)
+                                     socket_fd, sync, timeout)
 
 
 class OpDef:
@@ -53,6 +53,9 @@ OPS = {
                                filetable.issue_files_update),
     abi.OP_OPENAT2: OpDef("OPENAT2", openclose.prep_openat2, openclose.issue_open),
     abi.OP_MSG_RING: OpDef("MSG_RING", msg_ring.prep, msg_ring.issue, needs_file=True),
+    abi.OP_ACCEPT: OpDef("ACCEPT", socket_fd.prep_accept, socket_fd.issue_accept,
+                         needs_file=True, ioprio=True),
+    abi.OP_SOCKET: OpDef("SOCKET", socket_fd.prep_socket, socket_fd.issue_socket),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

@@ -68,6 +68,10 @@ class Ring:
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = {}       # request waiting for readiness -> poller token
+        # Requests cancelled during a submission batch complete when it ends,
+        # after the cancel's own CQE, as Linux completes them by task work.
+        self.submitting = False
+        self.cancelled = []
         self.multishot = {}     # multishot poll request -> its poller watch
         self.timeouts = {}      # TIMEOUT requests waiting (timeout.py)
         self.link_timeouts = {}  # armed LINK_TIMEOUT -> the request it guards

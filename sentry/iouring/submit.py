@@ -24,6 +24,18 @@ from pysentry.sentry.iouring.request import INFLIGHT, Request
 def submit(kernel, ring, task, to_submit):
     """Consume up to to_submit SQEs; return how many were consumed."""
     count = min(to_submit, ring.sq_entries, ring.sq_ready())
+    ring.submitting = True
+    try:
+        submitted = _submit_batch(kernel, ring, task, count)
+    finally:
+        ring.submitting = False
+    while ring.cancelled:
+        complete(kernel, ring.cancelled.pop(0), -errno.ECANCELED)
+    ring.notify()
+    return submitted
+
+
+def _submit_batch(kernel, ring, task, count):
     submitted = 0
     chain = None
     for _ in range(count):
@@ -50,7 +62,6 @@ def submit(kernel, ring, task, to_submit):
     if chain is not None:
         # A link left open at the end of the batch is submitted as it is.
         _queue_chain(kernel, ring, chain)
-    ring.notify()
     return submitted
 
 
@@ -158,12 +169,13 @@ def _issue_one(kernel, req):
         return None             # completes itself later (multishot poll, timeout)
     if res is None:
         ring.pending[req] = kernel.poller.wait(req.file.poll_fd(), req.poll_events,
-                                               lambda: _retry(kernel, req))
+                                               lambda: retry(kernel, req))
         return None
     return res
 
 
-def _retry(kernel, req):
+def retry(kernel, req):
+    """A waiting request's file is ready: issue it again."""
     req.ring.pending.pop(req, None)
     issue(kernel, req)
     req.ring.notify()
@@ -225,9 +237,26 @@ def rehome_or_cancel(kernel, ring, task, heir):
         if heir is not None:
             req.task = heir
             continue
+        if _survives_exit(req):
+            continue
         detach(kernel, req)
         complete(kernel, req, -errno.ECANCELED)
     ring.notify()
+
+
+def _survives_exit(req):
+    """Linux cancels an exiting task's requests only if their link chain
+    holds a request on an io_uring file (REQ_F_INFLIGHT, io_match_task());
+    the others run on.  Here that is kept to polls and timeouts, which never
+    touch the dead task's memory; anything else is cancelled."""
+    from pysentry.sentry.iouring.file import IoUringFileDescription
+    for r in req.chain[req.pos:]:
+        f = r.file
+        if f is None and not r.flags & abi.IOSQE_FIXED_FILE:
+            f = r.task.fdtable.entries.get(r.fd)     # a link not issued yet
+        if isinstance(f, IoUringFileDescription):
+            return False
+    return req.opcode in (abi.OP_POLL_ADD, abi.OP_TIMEOUT, abi.OP_LINK_TIMEOUT)
 
 
 def cancel_all(kernel, ring):
