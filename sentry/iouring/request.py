@@ -17,7 +17,8 @@ class Request:
                  "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_mask", "poll_multi",
                  "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
-                 "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "__weakref__")
+                 "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "epoll_event",
+                 "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
