@@ -5,8 +5,8 @@ an entry is not implemented, completes with -EINVAL (as an unknown opcode does
 in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
-from pysentry.sentry.iouring import (abi, cancel, epoll, filetable, msg_ring, nop, openclose, poll,
-                                     rw, socket_fd, sync, timeout)
+from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_ring, nop, openclose,
+                                     poll, rw, socket_fd, sync, timeout)
 
 
 class OpDef:
@@ -57,6 +57,7 @@ OPS = {
                          needs_file=True, ioprio=True),
     abi.OP_SOCKET: OpDef("SOCKET", socket_fd.prep_socket, socket_fd.issue_socket),
     abi.OP_EPOLL_CTL: OpDef("EPOLL_CTL", epoll.prep, epoll.issue),
+    abi.OP_MADVISE: OpDef("MADVISE", advise.prep_madvise, advise.issue_madvise),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

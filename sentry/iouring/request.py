@@ -17,7 +17,7 @@ class Request:
                  "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_mask", "poll_multi",
                  "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
-                 "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "epoll_event",
+                 "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "epoll_event", "advise_len",
                  "__weakref__")
 
     def __init__(self, ring, task, sqe):

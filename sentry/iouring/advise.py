@@ -1,0 +1,28 @@
+"""IORING_OP_MADVISE (Linux's io_uring/advise.c).
+
+madvise acts on the submitter's address space, which the Sentry can only
+reach from inside the child: the call is injected as task work
+(taskwork.py), so every advice and every errno is the host's own for that
+process.
+"""
+import errno
+
+from pysentry.platform.tracer import InjectSyscall
+from pysentry.sentry.iouring import taskwork
+from pysentry.sentry.syscalls import numbers
+
+
+def prep_madvise(req):
+    if req.buf_index or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved madvise fields")
+    # The length is sqe->off since Linux 6.x (64-bit); sqe->len when off is 0.
+    req.advise_len = req.off or req.len
+
+
+def issue_madvise(req, kernel):
+    return taskwork.queue(kernel, req, _madvise_in_task)
+
+
+def _madvise_in_task(kernel, task, req):
+    return (yield InjectSyscall(numbers.injected(task.stop_abi, "madvise"), req.addr,
+                                req.advise_len, req.op_flags))
