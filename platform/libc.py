@@ -90,6 +90,8 @@ SYS_SECCOMP = 317
 SYS_PIDFD_OPEN = 434
 SYS_PIDFD_GETFD = 438
 SYS_OPENAT2 = 437
+SYS_SYNC_FILE_RANGE = 277
+SYS_FALLOCATE = 285
 KCMP_FILES = 2
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -126,6 +128,16 @@ def openat2(dirfd, path, how):
     how_buf = ffi.from_buffer(how)
     return _check(lib.syscall(SYS_OPENAT2, ffi.cast("int", dirfd), ffi.from_buffer(path + b"\0"),
                               how_buf, ffi.cast("size_t", len(how))))
+
+
+def sync_file_range(fd, offset, nbytes, flags):
+    return _check(lib.syscall(SYS_SYNC_FILE_RANGE, ffi.cast("int", fd), ffi.cast("long", offset),
+                              ffi.cast("long", nbytes), ffi.cast("unsigned int", flags)))
+
+
+def fallocate(fd, mode, offset, length):
+    return _check(lib.syscall(SYS_FALLOCATE, ffi.cast("int", fd), ffi.cast("int", mode),
+                              ffi.cast("long", offset), ffi.cast("long", length)))
 
 
 def kcmp_files(pid1, pid2):

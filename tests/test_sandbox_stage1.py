@@ -89,8 +89,8 @@ def test_wait_timeouts_signals_and_sigmask_match_linux():
 
 
 # The opcodes the Sentry implements; later stages extend this set.
-IMPLEMENTED_OPS = [0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 18, 19, 20, 22, 23, 25, 28, 29, 40,
-                   45, 54]
+IMPLEMENTED_OPS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 17, 18, 19, 20, 22, 23, 24, 25,
+                   28, 29, 40, 45, 54]
 
 
 def test_probe_matches_linux_for_implemented_ops():

@@ -1,11 +1,13 @@
-"""IORING_OP_MADVISE (Linux's io_uring/advise.c).
+"""IORING_OP_MADVISE and IORING_OP_FADVISE (Linux's io_uring/advise.c).
 
 madvise acts on the submitter's address space, which the Sentry can only
 reach from inside the child: the call is injected as task work
 (taskwork.py), so every advice and every errno is the host's own for that
-process.
+process.  fadvise acts on the file (the page cache), through the Sentry's fd
+for the same open file description.
 """
 import errno
+import os
 
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import taskwork
@@ -26,3 +28,20 @@ def issue_madvise(req, kernel):
 def _madvise_in_task(kernel, task, req):
     return (yield InjectSyscall(numbers.injected(task.stop_abi, "madvise"), req.addr,
                                 req.advise_len, req.op_flags))
+
+
+def prep_fadvise(req):
+    if req.buf_index or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved fadvise fields")
+    # The length is sqe->addr since Linux 6.x (64-bit); sqe->len when addr is 0.
+    req.advise_len = req.addr or req.len
+
+
+def issue_fadvise(req, kernel):
+    fd = getattr(req.file, "fd", None)
+    if fd is None or fd < 0:
+        return -errno.EINVAL      # no page cache behind it (generic_fadvise)
+    off = req.off - (1 << 64) if req.off & (1 << 63) else req.off
+    length = req.advise_len - (1 << 64) if req.advise_len & (1 << 63) else req.advise_len
+    os.posix_fadvise(fd, off, length, req.op_flags)
+    return 0

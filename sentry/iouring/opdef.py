@@ -58,6 +58,11 @@ OPS = {
     abi.OP_SOCKET: OpDef("SOCKET", socket_fd.prep_socket, socket_fd.issue_socket),
     abi.OP_EPOLL_CTL: OpDef("EPOLL_CTL", epoll.prep, epoll.issue),
     abi.OP_MADVISE: OpDef("MADVISE", advise.prep_madvise, advise.issue_madvise),
+    abi.OP_FADVISE: OpDef("FADVISE", advise.prep_fadvise, advise.issue_fadvise, needs_file=True),
+    abi.OP_SYNC_FILE_RANGE: OpDef("SYNC_FILE_RANGE", sync.prep_sync_file_range,
+                                  sync.issue_sync_file_range, needs_file=True),
+    abi.OP_FALLOCATE: OpDef("FALLOCATE", sync.prep_fallocate, sync.issue_fallocate,
+                            needs_file=True),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }
