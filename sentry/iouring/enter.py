@@ -117,6 +117,9 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
     deadline = None if timeout is None else time.monotonic() + timeout
     waiter = Waiter(task, min_complete)
     ring.waiters.append(waiter)
+    # Like Linux's fdget() held across io_uring_enter, the wait keeps the ring
+    # alive even if another thread closes the last fd meanwhile.
+    ring.refs += 1
     ts_addr = task.scratch(abi.TIMESPEC.size) if deadline is not None else 0
     try:
         while True:
@@ -149,7 +152,11 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
             break
     finally:
         task.parked = None
-        ring.waiters.remove(waiter)
+        if waiter in ring.waiters:
+            ring.waiters.remove(waiter)
+        ring.refs -= 1
+        if ring.refs == 0:
+            kernel.io_uring.destroy(ring)
     if res in (-errno.ETIME, -errno.EINTR) and ring.cq_ready():
         res = 0
     return submitted or res
