@@ -92,6 +92,8 @@ SYS_PIDFD_GETFD = 438
 SYS_OPENAT2 = 437
 SYS_SYNC_FILE_RANGE = 277
 SYS_FALLOCATE = 285
+SYS_SPLICE = 275
+SYS_TEE = 276
 KCMP_FILES = 2
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -140,10 +142,88 @@ def fallocate(fd, mode, offset, length):
                               ffi.cast("long", offset), ffi.cast("long", length)))
 
 
+def _loff_ptr(offset):
+    """A loff_t* for splice(2): NULL (use and advance the file position) for None."""
+    if offset is None:
+        return ffi.NULL
+    ptr = ffi.new("int64_t *")
+    ptr[0] = offset
+    return ptr
+
+
+def splice(fd_in, off_in, fd_out, off_out, length, flags):
+    """splice(2); off_in/off_out None mean the files' own positions."""
+    return _check(lib.syscall(SYS_SPLICE, ffi.cast("int", fd_in), _loff_ptr(off_in),
+                              ffi.cast("int", fd_out), _loff_ptr(off_out),
+                              ffi.cast("size_t", length), ffi.cast("unsigned int", flags)))
+
+
+def tee(fd_in, fd_out, length, flags):
+    """tee(2): duplicate pipe data without consuming it (not in the os module)."""
+    return _check(lib.syscall(SYS_TEE, ffi.cast("int", fd_in), ffi.cast("int", fd_out),
+                              ffi.cast("size_t", length), ffi.cast("unsigned int", flags)))
+
+
 def kcmp_files(pid1, pid2):
     """0 when both tasks share one fd table (CLONE_FILES)."""
     return _check(lib.syscall(SYS_KCMP, ffi.cast("int", pid1), ffi.cast("int", pid2),
                               ffi.cast("int", KCMP_FILES), ffi.cast("long", 0), ffi.cast("long", 0)))
+
+
+# Path and xattr calls the os module cannot make with every argument Linux
+# takes (renameat2 flags, linkat AT_EMPTY_PATH, statx, a getxattr buffer size).
+SYS_SETXATTR = 188
+SYS_GETXATTR = 191
+SYS_FGETXATTR = 193
+SYS_LINKAT = 265
+SYS_RENAMEAT2 = 316
+SYS_STATX = 332
+STATX_SIZE = 256      # sizeof(struct statx)
+
+
+def _cstr(path):
+    return ffi.from_buffer(bytes(path) + b"\0")
+
+
+def renameat2(olddirfd, oldpath, newdirfd, newpath, flags):
+    return _check(lib.syscall(SYS_RENAMEAT2, ffi.cast("int", olddirfd), _cstr(oldpath),
+                              ffi.cast("int", newdirfd), _cstr(newpath),
+                              ffi.cast("unsigned int", flags)))
+
+
+def linkat(olddirfd, oldpath, newdirfd, newpath, flags):
+    return _check(lib.syscall(SYS_LINKAT, ffi.cast("int", olddirfd), _cstr(oldpath),
+                              ffi.cast("int", newdirfd), _cstr(newpath), ffi.cast("int", flags)))
+
+
+def statx(dirfd, path, flags, mask):
+    """statx(2); returns the raw struct statx (STATX_SIZE bytes)."""
+    buf = ffi.new("char[]", STATX_SIZE)
+    _check(lib.syscall(SYS_STATX, ffi.cast("int", dirfd), _cstr(path), ffi.cast("int", flags),
+                       ffi.cast("unsigned int", mask), buf))
+    return ffi.buffer(buf, STATX_SIZE)[:]
+
+
+def setxattr(path, name, value, flags):
+    """setxattr(2) following symlinks; value may be empty (size 0)."""
+    val = ffi.from_buffer(value) if value else ffi.NULL
+    return _check(lib.syscall(SYS_SETXATTR, _cstr(path), _cstr(name), val,
+                              ffi.cast("size_t", len(value)), ffi.cast("int", flags)))
+
+
+def _getxattr_into(nr, target, name, size):
+    buf = ffi.new("char[]", size) if size else ffi.NULL
+    n = _check(lib.syscall(nr, target, _cstr(name), buf, ffi.cast("size_t", size)))
+    return n, (ffi.buffer(buf, n)[:] if size else b"")
+
+
+def getxattr(path, name, size):
+    """getxattr(2) with the caller's buffer size: (value length, value bytes)."""
+    return _getxattr_into(SYS_GETXATTR, _cstr(path), name, size)
+
+
+def fgetxattr(fd, name, size):
+    return _getxattr_into(SYS_FGETXATTR, ffi.cast("int", fd), name, size)
 
 
 def signalfd_for(signals):

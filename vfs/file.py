@@ -18,6 +18,7 @@ import select
 import stat
 
 from pysentry.mm import iov as iovmod
+from pysentry.platform import libc
 from pysentry import native as native_io
 
 CHUNK = 1 << 20
@@ -121,6 +122,27 @@ class FileDescription:
 
     def fsync(self, datasync=False):
         raise OSError(errno.EINVAL, "fsync not supported")
+
+    # The errnos below are Linux's for a file with no storage behind it (an
+    # anonymous inode such as an io_uring ring).
+    def sync_range(self, offset, nbytes, flags):
+        # ksys_sync_file_range(): only regular files, block devices,
+        # directories and symlinks can be synced.
+        raise OSError(errno.ESPIPE, "sync_file_range not supported")
+
+    def allocate(self, mode, offset, length):
+        # vfs_fallocate(): neither a regular file nor a block device.
+        raise OSError(errno.ENODEV, "fallocate not supported")
+
+    def advise(self, offset, length, advice):
+        # generic_fadvise() on a file without a backing device accepts any
+        # known advice and does nothing; unknown advice is EINVAL.
+        if advice not in range(6):
+            raise OSError(errno.EINVAL, "unknown advice")
+
+    def truncate(self, length):
+        # do_ftruncate(): only regular files opened for writing.
+        raise OSError(errno.EINVAL, "ftruncate not supported")
 
     def poll_fd(self):
         return None
@@ -294,3 +316,18 @@ class HostFileDescription(FileDescription):
             os.fdatasync(self.fd)
         else:
             os.fsync(self.fd)
+
+    # The Sentry's fd shares the child's open file description, so the host
+    # applies every check (open mode, file type, flags) exactly as for the
+    # child, and a position-relative operation moves the child's position.
+    def sync_range(self, offset, nbytes, flags):
+        libc.sync_file_range(self.fd, offset, nbytes, flags)
+
+    def allocate(self, mode, offset, length):
+        libc.fallocate(self.fd, mode, offset, length)
+
+    def advise(self, offset, length, advice):
+        os.posix_fadvise(self.fd, offset, length, advice)
+
+    def truncate(self, length):
+        os.ftruncate(self.fd, length)

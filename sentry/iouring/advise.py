@@ -7,7 +7,6 @@ process.  fadvise acts on the file (the page cache), through the Sentry's fd
 for the same open file description.
 """
 import errno
-import os
 
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import taskwork
@@ -38,10 +37,7 @@ def prep_fadvise(req):
 
 
 def issue_fadvise(req, kernel):
-    fd = getattr(req.file, "fd", None)
-    if fd is None or fd < 0:
-        return -errno.EINVAL      # no page cache behind it (generic_fadvise)
     off = req.off - (1 << 64) if req.off & (1 << 63) else req.off
     length = req.advise_len - (1 << 64) if req.advise_len & (1 << 63) else req.advise_len
-    os.posix_fadvise(fd, off, length, req.op_flags)
+    req.file.advise(off, length, req.op_flags)
     return 0

@@ -27,7 +27,7 @@ def detach(kernel, req):
         return True
     token = ring.pending.pop(req, None)
     if token is not None:
-        kernel.poller.cancel(req.file.poll_fd(), token)
+        kernel.poller.cancel(req.poll_fd(), token)     # where submit.py waited
         return True
     if ring.timeouts.pop(req, None) is not None:
         if req.tm_timer is not None:

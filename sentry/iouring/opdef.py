@@ -6,7 +6,10 @@ in Linux) and is reported unsupported by IORING_REGISTER_PROBE.  The probe is
 generated from this table, so it can never claim an op that is not here.
 """
 from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_ring, nop, openclose,
-                                     poll, rw, socket_fd, sync, timeout)
+                                     poll, rw, socket_fd, splice, sync, timeout, truncate)
+from pysentry.sentry.iouring import kbuf
+from pysentry.sentry.iouring import net
+from pysentry.sentry.iouring import fs, statx, xattr
 
 
 class OpDef:
@@ -63,6 +66,45 @@ OPS = {
                                   sync.issue_sync_file_range, needs_file=True),
     abi.OP_FALLOCATE: OpDef("FALLOCATE", sync.prep_fallocate, sync.issue_fallocate,
                             needs_file=True),
+    abi.OP_FTRUNCATE: OpDef("FTRUNCATE", truncate.prep, truncate.issue, needs_file=True),
+    # A splice or tee moving fewer than len bytes fails its link.
+    abi.OP_SPLICE: OpDef("SPLICE", splice.prep_splice, splice.issue_splice, needs_file=True,
+                         short_fails_link=True, ioprio=False),
+    abi.OP_TEE: OpDef("TEE", splice.prep_tee, splice.issue_tee, needs_file=True,
+                      short_fails_link=True, ioprio=False),
+    abi.OP_PROVIDE_BUFFERS: OpDef("PROVIDE_BUFFERS", kbuf.prep_provide, kbuf.issue_provide),
+    abi.OP_REMOVE_BUFFERS: OpDef("REMOVE_BUFFERS", kbuf.prep_remove, kbuf.issue_remove),
+    abi.OP_STATX: OpDef("STATX", statx.prep, statx.issue),
+    abi.OP_RENAMEAT: OpDef("RENAMEAT", fs.prep_renameat, fs.issue_renameat),
+    abi.OP_UNLINKAT: OpDef("UNLINKAT", fs.prep_unlinkat, fs.issue_unlinkat),
+    abi.OP_MKDIRAT: OpDef("MKDIRAT", fs.prep_mkdirat, fs.issue_mkdirat),
+    abi.OP_SYMLINKAT: OpDef("SYMLINKAT", fs.prep_symlinkat, fs.issue_symlinkat),
+    abi.OP_LINKAT: OpDef("LINKAT", fs.prep_linkat, fs.issue_linkat),
+    abi.OP_FSETXATTR: OpDef("FSETXATTR", xattr.prep_fsetxattr, xattr.issue_fsetxattr,
+                            needs_file=True),
+    abi.OP_SETXATTR: OpDef("SETXATTR", xattr.prep_setxattr, xattr.issue_setxattr),
+    abi.OP_FGETXATTR: OpDef("FGETXATTR", xattr.prep_fgetxattr, xattr.issue_fgetxattr,
+                            needs_file=True),
+    abi.OP_GETXATTR: OpDef("GETXATTR", xattr.prep_getxattr, xattr.issue_getxattr),
+    # Net ops: sqe->ioprio carries the send/recv flags.  Linux fails a link
+    # on a short transfer only with MSG_WAITALL (or a truncated one):
+    # net.py sets req.expected just then.
+    abi.OP_SENDMSG: OpDef("SENDMSG", net.prep_send, net.issue_send, needs_file=True,
+                          short_fails_link=True, ioprio=True),
+    abi.OP_RECVMSG: OpDef("RECVMSG", net.prep_recv, net.issue_recv, needs_file=True,
+                          buffer_select=True, short_fails_link=True, ioprio=True),
+    abi.OP_SEND: OpDef("SEND", net.prep_send, net.issue_send, needs_file=True,
+                       short_fails_link=True, ioprio=True),
+    abi.OP_RECV: OpDef("RECV", net.prep_recv, net.issue_recv, needs_file=True,
+                       buffer_select=True, short_fails_link=True, ioprio=True),
+    abi.OP_SEND_ZC: OpDef("SEND_ZC", net.prep_send_zc, net.issue_send_zc, needs_file=True,
+                          short_fails_link=True, ioprio=True),
+    abi.OP_SENDMSG_ZC: OpDef("SENDMSG_ZC", net.prep_send_zc, net.issue_send_zc,
+                             needs_file=True, short_fails_link=True, ioprio=True),
+    abi.OP_CONNECT: OpDef("CONNECT", net.prep_connect, net.issue_connect, needs_file=True),
+    abi.OP_SHUTDOWN: OpDef("SHUTDOWN", net.prep_shutdown, net.issue_shutdown, needs_file=True),
+    abi.OP_BIND: OpDef("BIND", net.prep_connect, net.issue_bind, needs_file=True),
+    abi.OP_LISTEN: OpDef("LISTEN", net.prep_listen, net.issue_listen, needs_file=True),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

@@ -7,7 +7,7 @@ it.
 import errno
 import struct
 
-from pysentry.sentry.iouring import abi, eventfd, filetable, restrictions, rsrc
+from pysentry.sentry.iouring import abi, eventfd, filetable, kbuf, restrictions, rsrc
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.syscalls import numbers
@@ -43,7 +43,10 @@ HANDLERS = {
     12: restrictions.enable_rings,          # IORING_REGISTER_ENABLE_RINGS
     13: filetable.register_files2,          # IORING_REGISTER_FILES2
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
+    22: kbuf.register_pbuf_ring,            # IORING_REGISTER_PBUF_RING
+    23: kbuf.unregister_pbuf_ring,          # IORING_UNREGISTER_PBUF_RING
     25: filetable.register_file_alloc_range,  # IORING_REGISTER_FILE_ALLOC_RANGE
+    26: kbuf.pbuf_status,                   # IORING_REGISTER_PBUF_STATUS
 }
 
 

@@ -18,6 +18,9 @@ class Request:
                  "init_error", "poll_events", "poll_mask", "poll_multi",
                  "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
                  "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "epoll_event", "advise_len",
+                 "kbuf", "kbuf_want",
+                 "file_in", "poll_file",
+                 "net",
                  "__weakref__")
 
     def __init__(self, ring, task, sqe):
@@ -40,12 +43,25 @@ class Request:
         self.tm_target = None
         self.tm_fired_count = 0
         self.cflags = 0           # IORING_CQE_F_* for the completion (e.g. F_BUFFER)
+        self.kbuf = None          # provided buffer held while issuing (kbuf.py)
+        self.kbuf_want = 0        # bytes wanted from it (0: the whole buffer)
+        self.file_in = None       # SPLICE/TEE: the input file (sqe->splice_fd_in)
+        self.poll_file = None     # the file to wait on when it is not self.file
+        self.net = None           # send/recv/connect state (net.py NetState)
 
     @property
     def links_next(self):
         return bool(self.flags & (abi.IOSQE_IO_LINK | abi.IOSQE_IO_HARDLINK))
 
+    def poll_fd(self):
+        """The fd a request that would block waits on (see submit._issue_one):
+        its file's, unless the op chose another (a splice waiting for input)."""
+        return (self.poll_file if self.poll_file is not None else self.file).poll_fd()
+
     def release(self):
         if self.file is not None:
             self.file.put()
             self.file = None
+        if self.file_in is not None:
+            self.file_in.put()
+            self.file_in = None

@@ -4,12 +4,16 @@ Regular files are served inline.  Streams (pipes, sockets, eventfds, ttys) are
 tried without blocking (RWF_NOWAIT); if nothing is ready the request waits on
 the file's readiness and is retried, as Linux's io_uring arms an internal poll
 instead of blocking (what IORING_FEAT_FAST_POLL advertises).
+
+READ and READV with IOSQE_BUFFER_SELECT take their buffer from a provided
+buffer group when issued (kbuf.py).
 """
 import errno
+import struct
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, kbuf
 from pysentry.vfs.file import RWF_NOWAIT
 
 POLLIN = 0x001
@@ -26,6 +30,7 @@ def _prep_common(req):
 def prep_single(req):
     _prep_common(req)
     if req.flags & abi.IOSQE_BUFFER_SELECT:
+        req.kbuf_want = req.len     # the buffer is picked at issue (kbuf.py)
         return
     # import_ubuf(): the whole range must lie in user space, else -EFAULT.
     if not access_ok(req.addr, req.len):
@@ -36,9 +41,25 @@ def prep_single(req):
 def prep_vector(req):
     _prep_common(req)
     if req.flags & abi.IOSQE_BUFFER_SELECT:
-        return        # the buffer comes from a provided-buffer group at issue time
+        _prep_select_vector(req)
+        return
     # Linux imports the iovec array at prep (IORING_FEAT_SUBMIT_STABLE).
     req.iovs = iovmod.read_iovecs(req.task.mem, req.addr, req.len, req.ring.compat)
+
+
+def _prep_select_vector(req):
+    """READV with IOSQE_BUFFER_SELECT (io_iov_buffer_select_prep): exactly one
+    iovec, read now, whose length caps the buffer picked at issue time."""
+    if req.len != 1:
+        raise OSError(errno.EINVAL, "buffer select takes one iovec")
+    if req.ring.compat:
+        # compat_iovec: a signed 32-bit length, negative is -EINVAL.
+        (want,) = struct.unpack("<i", req.task.mem.read(req.addr + 4, 4))
+        if want < 0:
+            raise OSError(errno.EINVAL, "negative iovec length")
+    else:
+        (want,) = struct.unpack("<Q", req.task.mem.read(req.addr + 8, 8))
+    req.kbuf_want = want & 0xFFFFFFFF       # Linux keeps it in the u32 rw->len
 
 
 def prep_fixed(req):
@@ -75,7 +96,32 @@ def _offset(req):
 
 def _transfer(req, method, poll_events):
     if req.flags & abi.IOSQE_BUFFER_SELECT:
-        return -errno.ENOBUFS      # no provided-buffer group is registered
+        return _transfer_selected(req, method, poll_events)
+    return _transfer_iovs(req, method, poll_events)
+
+
+def _transfer_selected(req, method, poll_events):
+    """IOSQE_BUFFER_SELECT: pick a provided buffer when issued, as Linux's
+    io_import_rw_buffer() does; if the file is not ready, kbuf.recycle()
+    decides whether the waiting request keeps it (legacy) or not (ring)."""
+    picked = kbuf.held(req)
+    if picked is None:
+        picked = kbuf.select(req, req.kbuf_want)       # ENOBUFS: no buffer
+    req.iovs = [picked]
+    req.expected = picked[1]
+    try:
+        res = _transfer_iovs(req, method, poll_events)
+    except OSError as e:
+        kbuf.finish(req, -e.errno)
+        raise
+    if res is None:
+        kbuf.recycle(req)
+        return None
+    kbuf.finish(req, res)
+    return res
+
+
+def _transfer_iovs(req, method, poll_events):
     f = req.file
     if req.ring.flags & abi.SETUP_IOPOLL:
         # io_rw_init_file(): polled I/O only on O_DIRECT files of a

@@ -70,7 +70,7 @@ def _init(req):
     if opdef is None or req.flags & ~abi.IOSQE_ALL:
         return -errno.EINVAL
     if req.flags & abi.IOSQE_BUFFER_SELECT and not opdef.buffer_select:
-        return -errno.EINVAL
+        return -errno.EOPNOTSUPP     # io_init_req: the op cannot select a buffer
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and req.opcode not in IOPOLL_OPS:
@@ -168,7 +168,9 @@ def _issue_one(kernel, req):
     if res is INFLIGHT:
         return None             # completes itself later (multishot poll, timeout)
     if res is None:
-        ring.pending[req] = kernel.poller.wait(req.file.poll_fd(), req.poll_events,
+        # Wait on req.poll_fd(): the request's file, or req.poll_file when the
+        # op blocked on another one (a splice or tee on its input pipe).
+        ring.pending[req] = kernel.poller.wait(req.poll_fd(), req.poll_events,
                                                lambda: retry(kernel, req))
         return None
     return res

@@ -4,10 +4,8 @@ Each acts on the file's VFS description; host-backed files use the
 Sentry's fd, which shares the child's open file description.
 """
 import errno
-import resource
 
-from pysentry.platform import libc
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, truncate
 
 
 def prep(req):
@@ -25,15 +23,6 @@ def issue(req, kernel):
     return 0
 
 
-def _host_fd(req, errno_without):
-    """The Sentry's host fd for req.file; other descriptions (an io_uring
-    ring, an anonymous inode in Linux) fail with the errno Linux gives."""
-    fd = getattr(req.file, "fd", None)
-    if fd is None or fd < 0:
-        raise OSError(errno_without, "not a host file")
-    return fd
-
-
 def _signed(v):
     return v - (1 << 64) if v & (1 << 63) else v
 
@@ -44,9 +33,9 @@ def prep_sync_file_range(req):
 
 
 def issue_sync_file_range(req, kernel):
-    # ksys_sync_file_range(): ESPIPE for files that are not regular, block
-    # devices, directories or symlinks (an anon inode such as a ring).
-    libc.sync_file_range(_host_fd(req, errno.ESPIPE), _signed(req.off), req.len, req.op_flags)
+    # Files that cannot be synced fail as in ksys_sync_file_range() (see
+    # FileDescription.sync_range).
+    req.file.sync_range(_signed(req.off), req.len, req.op_flags)
     return 0
 
 
@@ -55,19 +44,16 @@ def prep_fallocate(req):
         raise OSError(errno.EINVAL, "reserved fallocate fields")
 
 
-FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_ZERO_RANGE = 0x10
 
 
 def issue_fallocate(req, kernel):
-    # vfs_fallocate(): ENODEV for a file that is neither regular nor a block device.
-    fd = _host_fd(req, errno.ENODEV)
     off, length = _signed(req.off), _signed(req.addr)
-    if not req.len & FALLOC_FL_KEEP_SIZE and off >= 0 and length > 0:
-        # Growing the file is checked against the submitter's RLIMIT_FSIZE
-        # (inode_newsize_ok()), not the Sentry's.  Linux runs fallocate in an
-        # io-wq worker, which ignores the SIGXFSZ that comes with EFBIG.
-        limit = resource.prlimit(req.task.tgid, resource.RLIMIT_FSIZE)[0]
-        if limit != resource.RLIM_INFINITY and off + length > limit:
-            return -errno.EFBIG
-    libc.fallocate(fd, req.len, off, length)
+    if (req.len in (0, FALLOC_FL_ZERO_RANGE) and off >= 0 and length > 0
+            and truncate.grows_past_fsize_limit(req.task, req.file, off + length)):
+        # The modes that may grow the file are checked against the
+        # submitter's RLIMIT_FSIZE, not the Sentry's (see truncate.py).
+        return -errno.EFBIG
+    # Other file types fail as in vfs_fallocate() (FileDescription.allocate).
+    req.file.allocate(req.len, off, length)
     return 0

@@ -1,0 +1,932 @@
+"""SEND, RECV, SENDMSG, RECVMSG, SEND_ZC, SENDMSG_ZC, CONNECT, SHUTDOWN, BIND, LISTEN.
+
+The data-moving and address-taking socket ops of Linux's io_uring/net.c
+(SOCKET and ACCEPT, which make fds in the child, are in socket_fd.py).  The
+socket is req.file, a HostFileDescription whose fd shares the child's open
+file description, so every call here acts on the child's own socket.
+
+Never blocking the Sentry.  Linux issues these ops non-blocking first and,
+on -EAGAIN, arms an internal poll and issues again when the socket is ready.
+Here every send/recv carries MSG_DONTWAIT (a per-call flag: the O_NONBLOCK
+the child set or did not set on the shared description is left alone), and
+a call that would block returns None with req.poll_events set, which makes
+submit.py wait for readiness and issue again.  The child's own MSG_DONTWAIT
+(REQ_F_NOWAIT in Linux) means "complete with -EAGAIN instead of waiting".
+
+MSG_WAITALL.  As io_net_retry() does, a stream or seqpacket socket that moved
+fewer bytes than asked goes on from where it stopped (progress is kept in the
+request's NetState) until the whole length is done, the peer closes, or an
+error comes; a shortfall then fails the link.
+
+Data is staged in the Sentry: gathered from child memory into a bytes buffer
+and sent with sendmsg(2) on the Sentry's fd, or received with recvmsg(2) and
+scattered into the child's iovecs.  SEND_ZC/SENDMSG_ZC are served the same
+way (a copy, which Linux allows: its loopback "zero copy" copies too) and
+post the notification CQE Linux posts once the buffer may be reused.
+"""
+import errno
+import fcntl
+import os
+import select
+import struct
+
+import cffi
+
+from pysentry.mm import iov as iovmod
+from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
+from pysentry.sentry.iouring import abi, kbuf
+from pysentry.sentry.iouring.request import INFLIGHT
+from pysentry.vfs.file import HostFileDescription
+
+POLLIN = 0x001
+POLLOUT = 0x004
+
+# include/linux/socket.h
+MSG_PEEK = 0x2
+MSG_CTRUNC = 0x8
+MSG_TRUNC = 0x20
+MSG_DONTWAIT = 0x40
+MSG_WAITALL = 0x100
+MSG_NOSIGNAL = 0x4000
+MSG_CMSG_CLOEXEC = 0x40000000
+MSG_CMSG_COMPAT = 0x80000000
+SOL_SOCKET = 1
+SCM_RIGHTS = 1
+SCM_CREDENTIALS = 2
+SO_TYPE = 3
+SO_ERROR = 4
+SO_PROTOCOL = 38
+SO_DOMAIN = 39
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+SOCK_SEQPACKET = 5
+AF_UNIX = 1
+AF_INET = 2
+AF_INET6 = 10
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+SCM_MAX_FD = 253
+SOCKADDR_STORAGE = 128        # sizeof(struct sockaddr_storage)
+SUN_PATH_MAX = 108
+AT_FDCWD = -100
+
+# sqe->ioprio flags of the send/recv family (uapi io_uring.h)
+RECVSEND_POLL_FIRST = 1 << 0
+RECV_MULTISHOT = 1 << 1
+RECVSEND_FIXED_BUF = 1 << 2
+SEND_ZC_REPORT_USAGE = 1 << 3
+RECVSEND_BUNDLE = 1 << 4
+_SENDMSG_FLAGS = RECVSEND_POLL_FIRST | RECVSEND_BUNDLE
+_RECVMSG_FLAGS = RECVSEND_POLL_FIRST | RECV_MULTISHOT | RECVSEND_BUNDLE
+_ZC_FLAGS = RECVSEND_POLL_FIRST | RECVSEND_FIXED_BUF | SEND_ZC_REPORT_USAGE
+
+CQE_F_MORE = 1 << 1
+CQE_F_SOCK_NONEMPTY = 1 << 2
+CQE_F_NOTIF = 1 << 3
+NOTIF_USAGE_ZC_COPIED = 1 << 31
+
+# The most one stream send/recv stages at once.  A stream may legally move
+# less than asked; with MSG_WAITALL the loop below goes on.  Datagrams are
+# staged whole (their size is bounded by the socket buffer anyway).
+_STREAM_CHUNK = 16 << 20
+_DGRAM_MAX = 64 << 20
+_CONTROL_MAX = 1 << 16
+_SIOCINQ = 0x541B
+
+_ffi = cffi.FFI()
+_ffi.cdef("""
+struct iovec { void *iov_base; size_t iov_len; };
+struct msghdr {
+    void *msg_name; unsigned int msg_namelen;
+    struct iovec *msg_iov; size_t msg_iovlen;
+    void *msg_control; size_t msg_controllen;
+    int msg_flags;
+};
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags);
+int connect(int fd, const void *addr, unsigned int len);
+int bind(int fd, const void *addr, unsigned int len);
+int listen(int fd, int backlog);
+int shutdown(int fd, int how);
+int getsockopt(int fd, int level, int name, void *val, unsigned int *len);
+int ioctl(int fd, unsigned long req, ...);
+""")
+_lib = _ffi.dlopen(None)
+# Receive buffers are overwritten by the kernel: no need to clear them (a
+# large one is then only as costly as the pages the data touches).
+_new_raw = _ffi.new_allocator(should_clear_after_alloc=False)
+
+_CMSG_HDR = struct.Struct("<Qii")           # struct cmsghdr
+_CMSG_HDR32 = struct.Struct("<Iii")         # struct compat_cmsghdr
+_MSGHDR = struct.Struct("<QixxxxQQQQIxxxx")  # struct user_msghdr
+_MSGHDR32 = struct.Struct("<IiIIIII")       # struct compat_msghdr
+_FAIL = object()       # req.expected that no result equals: the link fails
+
+
+def _check(ret):
+    if ret < 0:
+        err = _ffi.errno
+        raise OSError(err, os.strerror(err))
+    return ret
+
+
+class NetState:
+    """Per-request state kept across issues (Linux's io_sr_msg / io_connect)."""
+
+    __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
+                 "name_user", "control_user", "controllen_user", "done", "polled",
+                 "in_progress", "seen_aborted", "stype", "zc")
+
+    def __init__(self):
+        self.flags = 0            # sqe->ioprio: RECVSEND_* flags
+        self.msg_flags = 0
+        self.iovs = None
+        self.name = None          # destination address bytes (sends, connect, bind)
+        self.control = None       # SENDMSG: the child's control bytes
+        self.umsg = 0             # RECVMSG: the child's struct msghdr
+        self.name_user = 0
+        self.namelen_user = 0
+        self.control_user = 0
+        self.controllen_user = 0
+        self.done = 0             # bytes moved by earlier issues (MSG_WAITALL)
+        self.polled = False       # RECVSEND_POLL_FIRST: the first wait happened
+        self.in_progress = False  # CONNECT: a non-blocking connect is under way
+        self.seen_aborted = False
+        self.stype = None         # SO_TYPE of the socket, asked once
+        self.zc = False
+
+
+def _stream_like(st, fd):
+    """Stream and seqpacket sockets: the ones MSG_WAITALL retries on
+    (io_net_retry())."""
+    if st.stype is None:
+        st.stype = _sockopt_int(fd, SO_TYPE)
+    return st.stype in (SOCK_STREAM, SOCK_SEQPACKET)
+
+
+def _socket_fd(req):
+    """The Sentry's fd for req.file; ENOTSOCK if it is not a socket
+    (sock_from_file() in every net op)."""
+    f = req.file
+    if not isinstance(f, HostFileDescription) or f.kind != "sock":
+        raise OSError(errno.ENOTSOCK, "not a socket")
+    return f.fd
+
+
+def _sockopt_int(fd, name):
+    val = _ffi.new("int *")
+    size = _ffi.new("unsigned int *", 4)
+    _check(_lib.getsockopt(fd, SOL_SOCKET, name, val, size))
+    return val[0]
+
+
+def _read_addr(mem, addr, length):
+    """move_addr_to_kernel(): a negative or oversized length is EINVAL."""
+    if length < 0 or length > SOCKADDR_STORAGE:
+        raise OSError(errno.EINVAL, "bad address length")
+    if length == 0:
+        return b""
+    return mem.read(addr, length)
+
+
+def _s32(v):
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+# --- AF_UNIX path names ------------------------------------------------------------
+class _ChildCwd:
+    """Run a host call whose AF_UNIX path must be resolved as the child sees
+    it.  Linux resolves a sockaddr_un path in the caller's root and cwd (the
+    CVE-2020-29373 fix made io_uring use the submitter's fs context); the
+    Sentry borrows the child's cwd for the call (/proc/<tid>/cwd) and maps an
+    absolute path through the VFS mount table.  The Sentry's only other
+    thread (SQ polling) never resolves paths, so the borrowed cwd is safe."""
+
+    def __init__(self, kernel, task, addr):
+        self.kernel = kernel
+        self.task = task
+        self.addr = addr
+        self.saved = -1
+
+    def _unix_path(self):
+        a = self.addr
+        if len(a) <= 2 or struct.unpack_from("<H", a)[0] != AF_UNIX or a[2] == 0:
+            return None           # not a path name (unnamed or abstract)
+        end = a.find(b"\0", 2)
+        return a[2:end if end >= 0 else len(a)]
+
+    def __enter__(self):
+        path = self._unix_path()
+        if path is None:
+            return self.addr
+        if path.startswith(b"/"):
+            parent, _, base = path.rpartition(b"/")
+            host = self.kernel.vfs_resolve(self.task, AT_FDCWD, parent or b"/", True).host_path
+            if host.rstrip(b"/") != parent:
+                newpath = host.rstrip(b"/") + b"/" + base
+                if len(newpath) >= SUN_PATH_MAX:
+                    raise OSError(errno.ENAMETOOLONG, "host path too long")
+                return struct.pack("<H", AF_UNIX) + newpath + b"\0"
+            return self.addr
+        self.saved = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.chdir("/proc/%d/cwd" % self.task.tid)
+        except OSError:
+            self._restore()
+            raise
+        return self.addr
+
+    def _restore(self):
+        if self.saved >= 0:
+            os.fchdir(self.saved)
+            os.close(self.saved)
+            self.saved = -1
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+
+# --- control messages --------------------------------------------------------------
+def _align(n, a):
+    return (n + a - 1) & ~(a - 1)
+
+
+def _parse_cmsgs(raw, compat):
+    """[(level, type, data)] of a control buffer (CMSG_FIRSTHDR/NXTHDR);
+    a header that does not fit is EINVAL, as __scm_send()'s CMSG_OK check."""
+    hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
+    out = []
+    pos = 0
+    while pos + hdr.size <= len(raw):
+        length, level, ctype = hdr.unpack_from(raw, pos)
+        if length < hdr.size or pos + length > len(raw):
+            raise OSError(errno.EINVAL, "bad cmsg length")
+        out.append((level, ctype, raw[pos + hdr.size:pos + length]))
+        pos += _align(length, align)
+    return out
+
+
+def _build_cmsgs(cmsgs, compat, limit=None):
+    """Lay control messages out in a buffer of `limit` bytes as put_cmsg()
+    and put_cmsg_compat() do: a message that does not fit whole is cut
+    (its cmsg_len says how much is there), one with no room for its header
+    is dropped; either sets MSG_CTRUNC.  Returns (bytes, truncated)."""
+    hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
+    out = bytearray()
+    truncated = False
+    for level, ctype, data in cmsgs:
+        room = (1 << 62) if limit is None else limit - len(out)
+        if room < hdr.size:
+            truncated = True
+            break
+        cmlen = hdr.size + len(data)
+        if room < cmlen:
+            truncated = True
+            cmlen = room
+        out += hdr.pack(cmlen, level, ctype) + data[:cmlen - hdr.size]
+        pad = min(_align(cmlen, align), room) - cmlen
+        out += b"\0" * pad
+    return bytes(out), truncated
+
+
+def _child_creds(tgid):
+    ids = {}
+    with open("/proc/%d/status" % tgid) as f:
+        for line in f:
+            if line.startswith(("Uid:", "Gid:")):
+                ids[line[:3]] = [int(x) for x in line.split()[1:4]]
+    return ids
+
+
+def _translate_control(kernel, task, raw, compat, held):
+    """The child's control messages, ready for the Sentry's sendmsg.
+
+    SCM_RIGHTS names the child's fds: each becomes the Sentry's fd on the same
+    open file description (appended to `held`, closed after sending); an fd
+    the child does not have is EBADF (scm_fp_copy).  SCM_CREDENTIALS is
+    checked against the child's ids (scm_check_creds), since the host checks
+    it against the Sentry's.  Other messages pass as they are."""
+    cmsgs = _parse_cmsgs(raw, compat)
+    out = []
+    for level, ctype, data in cmsgs:
+        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
+            count = len(data) // 4
+            if count > SCM_MAX_FD:            # scm_fp_copy()
+                raise OSError(errno.EINVAL, "too many fds")
+            fds = []
+            for (fd,) in struct.iter_unpack("<i", data[:count * 4]):
+                desc = kernel.lookup_file(task, fd)
+                try:
+                    hostfd = os.dup(desc.fd) if isinstance(desc, HostFileDescription) else None
+                finally:
+                    desc.put()
+                if hostfd is None:
+                    # A description the Sentry serves itself (an io_uring fd):
+                    # take the child's own file.
+                    from pysentry.platform import libc
+                    hostfd = libc.pidfd_getfd(task.pidfd(), fd)
+                held.append(hostfd)
+                fds.append(hostfd)
+            data = struct.pack("<%di" % count, *fds)
+        elif level == SOL_SOCKET and ctype == SCM_CREDENTIALS and len(data) >= 12:
+            pid, uid, gid = struct.unpack_from("<iII", data)
+            ids = _child_creds(task.tgid)
+            root = ids["Uid"][1] == 0
+            if not root and (pid != task.tgid or uid not in ids["Uid"]
+                             or gid not in ids["Gid"]):
+                raise OSError(errno.EPERM, "credentials not the sender's")
+        out.append((level, ctype, data))
+    return _build_cmsgs(out, False)[0]
+
+
+# --- host calls ----------------------------------------------------------------------
+def _sendmsg(fd, data, name, control, flags):
+    buf = _ffi.from_buffer(data)
+    iov = _ffi.new("struct iovec *", (buf, len(data)))
+    msg = _ffi.new("struct msghdr *")
+    msg.msg_iov = iov
+    msg.msg_iovlen = 1
+    if name:
+        namebuf = _ffi.from_buffer(name)
+        msg.msg_name = namebuf
+        msg.msg_namelen = len(name)
+    if control:
+        ctlbuf = _ffi.from_buffer(control)
+        msg.msg_control = ctlbuf
+        msg.msg_controllen = len(control)
+    return _check(_lib.sendmsg(fd, msg, flags))
+
+
+def _recvmsg(fd, size, want_name, controllen, flags):
+    """recvmsg(2) into Sentry buffers: (n, data, name, control, msg_flags)."""
+    buf = _new_raw("char[]", max(size, 1))
+    iov = _ffi.new("struct iovec *", (buf, size))
+    msg = _ffi.new("struct msghdr *")
+    msg.msg_iov = iov
+    msg.msg_iovlen = 1
+    if want_name:
+        namebuf = _ffi.new("char[]", SOCKADDR_STORAGE)
+        msg.msg_name = namebuf
+        msg.msg_namelen = SOCKADDR_STORAGE
+    if controllen:
+        ctlbuf = _ffi.new("char[]", controllen)
+        msg.msg_control = ctlbuf
+        msg.msg_controllen = controllen
+    n = _check(_lib.recvmsg(fd, msg, flags))
+    data = _ffi.buffer(buf, min(n, size))[:]
+    name = _ffi.buffer(namebuf, msg.msg_namelen)[:] if want_name else None
+    control = _ffi.buffer(ctlbuf, msg.msg_controllen)[:] if controllen else b""
+    return n, data, name, control, msg.msg_flags & 0xFFFFFFFF
+
+
+def _still_queued(fd):
+    """IORING_CQE_F_SOCK_NONEMPTY: Linux asks the protocol for msg_inq after
+    a receive.  TCP answers tcp_inq_hint() -- the bytes queued, or 1 once the
+    peer's FIN arrived, so that the reader comes back for the EOF -- and
+    AF_UNIX streams the bytes queued; datagram protocols leave it unset."""
+    val = _ffi.new("int *")
+    if _lib.ioctl(fd, _SIOCINQ, val) < 0:
+        return False
+    if val[0] > 0:
+        return True
+    if _sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
+        return False
+    p = select.poll()
+    p.register(fd, select.POLLRDHUP)
+    return bool(p.poll(0))
+
+
+# --- prep ------------------------------------------------------------------------------
+def _state(req):
+    st = req.net
+    if st is None:
+        st = req.net = NetState()
+    return st
+
+
+def _prep_msghdr(req, st, sending):
+    """Copy struct msghdr (compat_msghdr on a compat ring) and its iovecs, as
+    io_msg_copy_hdr()/__copy_msghdr() do at prep."""
+    mem = req.task.mem
+    compat = req.ring.compat
+    if compat:
+        raw = mem.read(req.addr, _MSGHDR32.size)
+        name, namelen, iov, iovlen, control, controllen, _flags = _MSGHDR32.unpack(raw)
+    else:
+        raw = mem.read(req.addr, _MSGHDR.size)
+        name, namelen, iov, iovlen, control, controllen, _flags = _MSGHDR.unpack(raw)
+    if not name:
+        namelen = 0
+    if namelen < 0:
+        raise OSError(errno.EINVAL, "negative msg_namelen")
+    namelen = min(namelen, SOCKADDR_STORAGE)
+    if iovlen > iovmod.UIO_MAXIOV:
+        raise OSError(errno.EMSGSIZE, "too many iovecs")
+    st.iovs = _import_iovecs(mem, iov, iovlen, compat)
+    st.control_user = control
+    st.controllen_user = controllen
+    st.name_user = name
+    st.namelen_user = namelen
+    if sending:
+        if name and namelen:
+            st.name = mem.read(name, namelen)
+        if controllen > 0x7FFFFFFF:
+            raise OSError(errno.ENOBUFS, "control too long")   # ____sys_sendmsg
+        if controllen:
+            st.control = mem.read(control, controllen)
+
+
+def _import_iovecs(mem, addr, count, compat):
+    iovs = iovmod.read_iovecs(mem, addr, count, compat)
+    for base, length in iovs:
+        if length and not access_ok(base, length):   # import_iovec's access_ok
+            raise OSError(errno.EFAULT, "iovec outside user space")
+    return iovs
+
+
+def _prep_sr_common(req, st, allowed):
+    st.flags = req.ioprio
+    if st.flags & ~allowed:
+        raise OSError(errno.EINVAL, "unknown send/recv flags")
+
+
+def prep_send(req):
+    st = _state(req)
+    if req.opcode == abi.OP_SENDMSG and (req.off or req.splice_fd_in):
+        raise OSError(errno.EINVAL, "addr2/file_index on SENDMSG")
+    _prep_sr_common(req, st, _SENDMSG_FLAGS)
+    if st.flags & RECVSEND_BUNDLE:
+        # Bundles need provided buffers (not accepted here: IOSQE_BUFFER_SELECT
+        # is refused for these ops before prep).
+        raise OSError(errno.EINVAL, "bundle without buffer select")
+    st.msg_flags = req.op_flags | MSG_NOSIGNAL
+    if req.opcode == abi.OP_SENDMSG:
+        _prep_msghdr(req, st, True)
+    else:
+        _prep_send_setup(req, st)
+
+
+def _import_ubuf(req):
+    """import_ubuf() of sqe->addr/len.  Linux keeps len in an int: a length
+    of 2 GiB or more is negative there and refused with EINVAL (observed on
+    Linux 6.18)."""
+    if req.len >= 1 << 31:
+        raise OSError(errno.EINVAL, "negative length")
+    if not access_ok(req.addr, req.len):
+        raise OSError(errno.EFAULT, "buffer outside user space")
+    return [(req.addr, min(req.len, MAX_RW_COUNT))]
+
+
+def _prep_send_setup(req, st):
+    """io_send_setup(): sqe->addr2/addr_len is an optional destination."""
+    if req.splice_fd_in >> 16 & 0xFFFF:
+        raise OSError(errno.EINVAL, "__pad3 set")
+    addr_len = req.splice_fd_in & 0xFFFF
+    if req.off:
+        st.name = _read_addr(req.task.mem, req.off, addr_len)
+    st.iovs = _import_ubuf(req)
+
+
+def prep_send_zc(req):
+    st = _state(req)
+    st.zc = True
+    if req.addr3:
+        raise OSError(errno.EINVAL, "addr3 set")
+    if req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
+        raise OSError(errno.EINVAL, "CQE_SKIP_SUCCESS on a zero-copy send")
+    st.flags = req.ioprio
+    if st.flags & ~_ZC_FLAGS:
+        raise OSError(errno.EINVAL, "unknown zero-copy flags")
+    if req.opcode == abi.OP_SENDMSG_ZC:
+        if req.off or req.splice_fd_in:
+            raise OSError(errno.EINVAL, "addr2/file_index on SENDMSG_ZC")
+        if st.flags & RECVSEND_FIXED_BUF:
+            raise OSError(errno.EINVAL, "fixed buffer on SENDMSG_ZC")
+    # MSG_ZEROCOPY is what Linux adds; the copy made here needs no
+    # SO_ZEROCOPY, so it is not passed to the host.
+    st.msg_flags = req.op_flags | MSG_NOSIGNAL
+    if req.opcode == abi.OP_SENDMSG_ZC:
+        _prep_msghdr(req, st, True)
+    else:
+        _prep_send_setup(req, st)
+
+
+def prep_recv(req):
+    st = _state(req)
+    if req.splice_fd_in or req.off:
+        raise OSError(errno.EINVAL, "file_index/addr2 on a receive")
+    _prep_sr_common(req, st, _RECVMSG_FLAGS)
+    st.msg_flags = req.op_flags
+    if st.flags & RECV_MULTISHOT:
+        # Multishot receives need provided buffers (see _recv_selected)
+        # and cannot wait for a whole length.
+        if not req.flags & abi.IOSQE_BUFFER_SELECT:
+            raise OSError(errno.EINVAL, "multishot without buffer select")
+        if st.msg_flags & MSG_WAITALL:
+            raise OSError(errno.EINVAL, "multishot with MSG_WAITALL")
+    if st.flags & RECVSEND_BUNDLE and req.opcode == abi.OP_RECVMSG:
+        raise OSError(errno.EINVAL, "bundle on RECVMSG")
+    if req.opcode == abi.OP_RECVMSG:
+        st.umsg = req.addr
+        _prep_msghdr(req, st, False)
+        if req.flags & abi.IOSQE_BUFFER_SELECT:
+            _prep_recvmsg_select(req, st)
+    elif req.flags & abi.IOSQE_BUFFER_SELECT:
+        if st.flags & RECVSEND_BUNDLE:
+            # A bundle fills several ring buffers per receive; that is not
+            # served (IORING_FEAT_RECVSEND_BUNDLE is not reported), so it is
+            # refused rather than quietly given one buffer.
+            raise OSError(errno.EINVAL, "bundles are not supported")
+        req.kbuf_want = req.len     # a cap on the buffer picked at issue (kbuf.py)
+    else:
+        st.iovs = _import_ubuf(req)
+
+
+# --- send ------------------------------------------------------------------------------
+def _wait_first(st, events, req):
+    """RECVSEND_POLL_FIRST: the first issue only arms the poll."""
+    if st.flags & RECVSEND_POLL_FIRST and not st.polled:
+        st.polled = True
+        req.poll_events = events
+        return True
+    return False
+
+
+def issue_send(req, kernel):
+    st = req.net
+    fd = _socket_fd(req)
+    if st.zc and not _supports_zc(fd):
+        return -errno.EOPNOTSUPP
+    if _wait_first(st, POLLOUT, req):
+        return None
+    if st.zc and st.flags & RECVSEND_FIXED_BUF and st.done == 0:
+        table = req.ring.buffer_table
+        if table is None:
+            raise OSError(errno.EFAULT, "no registered buffers")
+        st.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT))]
+    flags = st.msg_flags & ~MSG_CMSG_COMPAT
+    total = iovmod.total_len(st.iovs)
+    if flags & MSG_WAITALL and req.expected is None:
+        req.expected = total      # ret < min_ret fails the link (req_set_fail)
+    stream = _stream_like(st, fd)
+    retry = stream and flags & MSG_WAITALL
+    held = []
+    try:
+        control = b""
+        if st.control:
+            control = _translate_control(kernel, req.task, st.control, req.ring.compat, held)
+        while True:
+            left = total - st.done
+            take = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
+            try:
+                data = iovmod.gather(req.task.mem, st.iovs, st.done, take)
+                with _ChildCwd(kernel, req.task, st.name) if st.name else _NoCwd() as name:
+                    n = _sendmsg(fd, data, name or st.name, control, flags | MSG_DONTWAIT)
+            except BlockingIOError:
+                if flags & MSG_DONTWAIT:
+                    return st.done or -errno.EAGAIN
+                req.poll_events = POLLOUT
+                return None
+            except OSError:
+                if st.done:
+                    return st.done
+                raise
+            # Control data goes with the first part only (io_sendmsg clears it
+            # before a MSG_WAITALL retry).
+            control = b""
+            st.control = None
+            st.done += n
+            if not (retry and 0 < n and st.done < total):
+                return st.done
+    finally:
+        for hostfd in held:
+            os.close(hostfd)
+
+
+class _NoCwd:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _supports_zc(fd):
+    """SOCK_SUPPORT_ZC: set by TCP and UDP sockets only."""
+    if _sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
+        return False
+    return _sockopt_int(fd, SO_PROTOCOL) in (IPPROTO_TCP, IPPROTO_UDP)
+
+
+def issue_send_zc(req, kernel):
+    """A zero-copy send done by copying: the result CQE carries
+    IORING_CQE_F_MORE and a notification CQE (IORING_CQE_F_NOTIF, same
+    user_data) follows, as Linux posts once the pages are released --
+    even when the send failed (io_sendrecv_fail keeps F_MORE)."""
+    try:
+        res = issue_send(req, kernel)
+    except OSError as e:
+        res = -e.errno
+    if res is None:
+        return None
+    from pysentry.sentry.iouring import submit
+    ring, user_data = req.ring, req.user_data
+    notif_res = 0
+    if req.net.flags & SEND_ZC_REPORT_USAGE:
+        notif_res = _s32(NOTIF_USAGE_ZC_COPIED)   # the data was copied
+    req.cflags |= CQE_F_MORE
+    submit.complete(kernel, req, res)
+    ring.post(user_data, notif_res, CQE_F_NOTIF)
+    ring.notify()
+    return INFLIGHT
+
+
+# --- receive ---------------------------------------------------------------------------
+def issue_recv(req, kernel):
+    if req.flags & abi.IOSQE_BUFFER_SELECT:
+        return _recv_selected(req, kernel)
+    return _recv_iovs(req, kernel)
+
+
+def _recv_iovs(req, kernel):
+    st = req.net
+    fd = _socket_fd(req)
+    if _wait_first(st, POLLIN, req):
+        return None
+    recvmsg = req.opcode == abi.OP_RECVMSG
+    flags = st.msg_flags & ~MSG_CMSG_COMPAT
+    total = iovmod.total_len(st.iovs)
+    # MSG_WAITALL asks for everything, except a RECVMSG with control data,
+    # which Linux does not retry partially.
+    waitall = bool(flags & MSG_WAITALL) and not (recvmsg and st.controllen_user)
+    if waitall and req.expected is None:
+        req.expected = total
+    stream = _stream_like(st, fd)
+    retry = waitall and stream
+    compat = req.ring.compat
+    controllen = 0
+    if recvmsg and st.controllen_user:
+        controllen = min(st.controllen_user, _CONTROL_MAX)
+        if compat:
+            controllen = controllen * 2 + 64   # native headers are larger
+    while True:
+        left = total - st.done
+        size = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
+        try:
+            n, data, name, control, mflags = _recvmsg(
+                fd, size, recvmsg and bool(st.name_user), controllen,
+                flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+        except BlockingIOError:
+            if flags & MSG_DONTWAIT:
+                return st.done or -errno.EAGAIN
+            req.poll_events = POLLIN
+            return None
+        except OSError:
+            if st.done:
+                return st.done
+            raise
+        if data:
+            try:
+                iovmod.scatter(req.task.mem, st.iovs, st.done, data)
+            except OSError:
+                if st.done:
+                    return st.done
+                raise
+        if recvmsg:
+            _write_back(req, st, name, control, mflags, flags, compat)
+        if waitall and mflags & (MSG_TRUNC | MSG_CTRUNC):
+            req.expected = _FAIL      # a truncated MSG_WAITALL receive fails the link
+        st.done += n
+        if retry and 0 < n < left:
+            continue
+        if st.stype == SOCK_STREAM and _still_queued(fd):
+            req.cflags |= CQE_F_SOCK_NONEMPTY
+        return st.done
+
+
+def _write_back(req, st, name, control, mflags, flags, compat):
+    """What ____sys_recvmsg() stores in the child's msghdr: the source
+    address (at most msg_namelen bytes) and its full length, msg_flags, and
+    the control bytes used as msg_controllen."""
+    mem = req.task.mem
+    if st.name_user and name is not None:
+        if st.namelen_user:
+            mem.write(st.name_user, name[:st.namelen_user])
+        mem.write(st.umsg + (4 if compat else 8), struct.pack("<i", len(name)))
+    if control:
+        cmsgs = []
+        for level, ctype, data in _parse_cmsgs(control, False):
+            if level == SOL_SOCKET and ctype == SCM_RIGHTS:
+                # TODO(lead): install via task work.  The fds are the
+                # Sentry's; until they can be installed in the child they
+                # are closed and the message reported truncated.
+                for (fd,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4]):
+                    os.close(fd)
+                mflags |= MSG_CTRUNC
+                continue
+            cmsgs.append((level, ctype, data))
+        control, truncated = _build_cmsgs(cmsgs, compat, st.controllen_user)
+        if truncated:
+            mflags |= MSG_CTRUNC
+        if control:
+            mem.write(st.control_user, control)
+    mflags = (mflags & ~(MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)) | (flags & MSG_CMSG_CLOEXEC)
+    if compat:
+        mem.write(st.umsg + 20, struct.pack("<II", len(control), mflags))
+    else:
+        mem.write(st.umsg + 40, struct.pack("<QI", len(control), mflags))
+
+
+# --- connect, bind, listen, shutdown ----------------------------------------------
+def prep_connect(req):
+    """io_connect_prep()/io_bind_prep(): the address is copied now."""
+    if req.len or req.buf_index or req.op_flags or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved fields")
+    st = _state(req)
+    st.name = _read_addr(req.task.mem, req.addr, _s32(req.off))
+
+
+def issue_connect(req, kernel):
+    """connect(2) without blocking the Sentry.
+
+    O_NONBLOCK is set on the shared description just around the call and
+    then restored.  While it is set, another thread of the child doing I/O
+    on this socket would see it non-blocking (a narrow race Linux does not
+    have: it passes O_NONBLOCK per call to __sys_connect_file)."""
+    st = req.net
+    fd = _socket_fd(req)
+    fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+    try:
+        if not fl & os.O_NONBLOCK:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        try:
+            with _ChildCwd(kernel, req.task, st.name) as name:
+                buf = _ffi.from_buffer(name)
+                _check(_lib.connect(fd, buf, len(name)))
+            ret = 0
+        except OSError as e:
+            ret = -e.errno
+    finally:
+        if not fl & os.O_NONBLOCK:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fl)
+    if ret in (-errno.EAGAIN, -errno.EINPROGRESS, -errno.ECONNABORTED):
+        if ret == -errno.EINPROGRESS:
+            st.in_progress = True
+        elif ret == -errno.ECONNABORTED:
+            if st.seen_aborted:
+                return ret
+            st.seen_aborted = True
+        req.poll_events = POLLOUT   # wait for the handshake, then connect again
+        return None
+    if st.in_progress and ret in (-errno.EBADFD, -errno.EISCONN):
+        # The earlier attempt finished: its outcome is the socket error.
+        ret = -_sockopt_int(fd, SO_ERROR)
+    return ret
+
+
+def issue_bind(req, kernel):
+    st = req.net
+    fd = _socket_fd(req)
+    with _ChildCwd(kernel, req.task, st.name) as name:
+        buf = _ffi.from_buffer(name)
+        _check(_lib.bind(fd, buf, len(name)))
+    return 0
+
+
+def prep_listen(req):
+    if req.addr or req.buf_index or req.op_flags or req.splice_fd_in or req.off:
+        raise OSError(errno.EINVAL, "reserved fields")
+
+
+def issue_listen(req, kernel):
+    fd = _socket_fd(req)
+    _check(_lib.listen(fd, _s32(req.len)))
+    return 0
+
+
+def prep_shutdown(req):
+    if req.off or req.addr or req.op_flags or req.buf_index or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved fields")
+
+
+def issue_shutdown(req, kernel):
+    fd = _socket_fd(req)
+    _check(_lib.shutdown(fd, _s32(req.len)))
+    return 0
+
+
+# --- provided buffers (IOSQE_BUFFER_SELECT on RECV and RECVMSG; kbuf.py) ---------
+def _recv_selected(req, kernel):
+    """RECV or RECVMSG into a buffer of group sqe->buf_group, picked when data may be
+    there.  As Linux's io_recv(), a receive that brings nothing -- it must
+    wait, the peer closed, or it failed -- gives the buffer back, so the CQE
+    names a buffer only when bytes landed in it.
+
+    IORING_RECV_MULTISHOT: each receive posts a CQE with IORING_CQE_F_MORE
+    and its own buffer, and the request goes on (waiting again when the
+    socket is drained) until end of file, an error, no buffer left
+    (-ENOBUFS), or a full CQ, which ends it with a last CQE without F_MORE
+    rather than overflowing (io_req_post_cqe() failing in io_recv_finish())."""
+    st = req.net
+    _socket_fd(req)                       # ENOTSOCK before a buffer is taken
+    while True:
+        if _wait_first(st, POLLIN, req):
+            return None
+        picked = kbuf.held(req)           # MSG_WAITALL: a partly filled buffer
+        if picked is None:
+            picked = kbuf.select(req, req.kbuf_want)     # ENOBUFS
+            st.iovs = [picked]
+            st.done = 0
+            req.expected = None
+        try:
+            if req.opcode == abi.OP_RECVMSG and st.flags & RECV_MULTISHOT:
+                res = _recvmsg_into_buffer(req, st, picked)
+            else:
+                res = _recv_iovs(req, kernel)
+        except OSError:
+            kbuf.give_back(req)
+            raise
+        if res is None and st.done:
+            return None                   # MSG_WAITALL goes on in the same buffer
+        if res is None or res <= 0:
+            kbuf.give_back(req)
+            return res
+        kbuf.finish(req, res)
+        if not st.flags & RECV_MULTISHOT:
+            return res
+        ring = req.ring
+        if ring.overflow or ring.cq_ready() >= ring.cq_entries:
+            return res                    # no room for another CQE: the last one
+        ring.post(req.user_data, res, req.cflags | CQE_F_MORE)
+        ring.notify()
+        req.cflags = 0
+
+
+def _prep_recvmsg_select(req, st):
+    """RECVMSG with a provided buffer (io_msg_copy_hdr()): msg_iov holds at
+    most one iovec, whose length caps the buffer (none: the whole buffer)."""
+    if len(st.iovs) > 1:
+        raise OSError(errno.EINVAL, "buffer select takes at most one iovec")
+    req.kbuf_want = st.iovs[0][1] if st.iovs else 0
+    if st.flags & RECV_MULTISHOT:
+        # The buffer reserves msg_namelen bytes for the address even when
+        # msg_name is NULL (io_recvmsg_mshot_prep() takes the raw field).
+        off = 4 if req.ring.compat else 8
+        (namelen,) = struct.unpack("<i", req.task.mem.read(req.addr + off, 4))
+        if namelen < 0:
+            raise OSError(errno.EOVERFLOW, "negative msg_namelen")
+        st.namelen_user = namelen
+
+
+_RECVMSG_OUT = struct.Struct("<IIII")   # struct io_uring_recvmsg_out
+
+
+def _recvmsg_into_buffer(req, st, picked):
+    """One multishot RECVMSG receive (io_recvmsg_multishot()): the buffer
+    gets a struct io_uring_recvmsg_out, then msg_namelen bytes for the source
+    address, msg_controllen bytes for control messages, then the payload.
+    The result counts all of it; end of file still fills the header and
+    ends the request (the caller sees res > 0 but nothing received)."""
+    addr, length = picked
+    namelen, controllen = st.namelen_user, st.controllen_user
+    hdr = _RECVMSG_OUT.size + namelen + controllen
+    if length < hdr:
+        raise OSError(errno.EFAULT, "buffer smaller than the recvmsg header")
+    fd = _socket_fd(req)
+    compat = req.ring.compat
+    flags = st.msg_flags & ~MSG_CMSG_COMPAT
+    space = length - hdr
+    ctl_room = min(controllen * 2 + 64 if compat else controllen, _CONTROL_MAX)
+    try:
+        n, data, name, control, mflags = _recvmsg(fd, space, namelen > 0, ctl_room,
+                                                  flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+    except BlockingIOError:
+        if flags & MSG_DONTWAIT:
+            return -errno.EAGAIN
+        req.poll_events = POLLIN
+        return None
+    mem = req.task.mem
+    cmsgs = []
+    for level, ctype, cdata in _parse_cmsgs(control, False) if control else ():
+        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
+            # As in _write_back: the Sentry cannot install fds yet.
+            for (hostfd,) in struct.iter_unpack("<i", cdata[:len(cdata) // 4 * 4]):
+                os.close(hostfd)
+            mflags |= MSG_CTRUNC
+            continue
+        cmsgs.append((level, ctype, cdata))
+    ctl, truncated = _build_cmsgs(cmsgs, compat, controllen)
+    if truncated:
+        mflags |= MSG_CTRUNC
+    if ctl:
+        mem.write(addr + _RECVMSG_OUT.size + namelen, ctl)
+    if data:
+        mem.write(addr + hdr, data[:space])
+    out_flags = (mflags & ~(MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)) | (flags & MSG_CMSG_CLOEXEC)
+    name = name or b""
+    mem.write(addr, _RECVMSG_OUT.pack(len(name), len(ctl), n, out_flags) + name[:namelen])
+    if n == 0:
+        st.flags &= ~RECV_MULTISHOT       # end of file: this CQE is the last
+    return hdr + min(n, space)

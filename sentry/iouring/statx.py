@@ -1,0 +1,72 @@
+"""STATX (Linux's io_uring/statx.c).
+
+SQE layout: fd = dirfd, addr = path, len = mask, op_flags = statx flags,
+addr2 (off) = the struct statx buffer in the child.
+
+The path is copied at prep (getname_uflags(): empty allowed with
+AT_EMPTY_PATH), resolved by the Sentry's VFS at issue, and the host's statx(2)
+fills a struct statx that is then copied to the child (-EFAULT if the buffer
+is not writable, after the lookup, as cp_statx() does).  AT_EMPTY_PATH with
+an empty path stats the file dirfd refers to through the Sentry's own fd on
+that open file description.
+"""
+import errno
+
+from pysentry.platform import libc
+from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.fs import AT_EMPTY_PATH, AT_FDCWD, getname
+from pysentry.sentry.syscalls import numbers
+
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_NO_AUTOMOUNT = 0x800
+AT_STATX_SYNC_TYPE = 0x6000
+STATX__RESERVED = 0x80000000
+
+
+def prep(req):
+    if req.buf_index or req.splice_fd_in:
+        raise OSError(errno.EINVAL, "reserved statx fields")
+    if req.flags & abi.IOSQE_FIXED_FILE:
+        raise OSError(errno.EBADF, "statx takes no fixed file")
+    req.path = getname(req.task, req.addr, empty_ok=bool(req.op_flags & AT_EMPTY_PATH))
+
+
+def _stat_empty_path(kernel, req, flags, mask):
+    """statx of what dirfd itself names (AT_EMPTY_PATH with an empty path)."""
+    task, dirfd = req.task, numbers.signed_fd(req.fd)
+    if dirfd == AT_FDCWD:
+        cwd = kernel.vfs_resolve(task, AT_FDCWD, b".", True).host_path
+        return libc.statx(AT_FDCWD, cwd, flags, mask)
+    held = kernel.lookup_file(task, dirfd)
+    try:
+        fd = getattr(held, "fd", -1)
+        if fd >= 0:
+            return libc.statx(fd, b"", flags, mask)
+    finally:
+        held.put()
+    # A file the Sentry serves itself (a ring fd): its host object is what
+    # the child's fd refers to, reached through the child's fd table.
+    return libc.statx(AT_FDCWD, b"/proc/%d/fd/%d" % (task.tid, dirfd),
+                      flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), mask)
+
+
+def issue(req, kernel):
+    flags, mask = req.op_flags, req.len
+    # do_statx()/vfs_statx() reject these before looking anything up.
+    if mask & STATX__RESERVED:
+        return -errno.EINVAL
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
+        return -errno.EINVAL
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
+        return -errno.EINVAL
+    if not req.path:
+        raw = _stat_empty_path(kernel, req, flags, mask)
+    else:
+        follow = not flags & AT_SYMLINK_NOFOLLOW
+        where = kernel.vfs_resolve(req.task, numbers.signed_fd(req.fd), req.path, follow)
+        # The VFS already followed (or kept) the final symlink; the host
+        # repeats the same choice on the resolved path, which only matters
+        # for a /proc magic link it must follow itself.
+        raw = libc.statx(AT_FDCWD, where.host_path, flags & ~AT_EMPTY_PATH, mask)
+    req.task.mem.write(req.off, raw)
+    return 0

@@ -1,0 +1,135 @@
+"""FSETXATTR, SETXATTR, FGETXATTR and GETXATTR (Linux's io_uring/xattr.c).
+
+SQE layout: addr = attribute name, addr2 (off) = value buffer, len = value
+size, op_flags = xattr flags, addr3 = path (SETXATTR/GETXATTR only, always
+resolved from the cwd with the final symlink followed); the f* variants act
+on the file fd names.
+
+What Linux copies at prep is copied at prep here too: the name (empty, or
+no NUL within XATTR_NAME_MAX + 1 bytes: -ERANGE), for a set the value
+(larger than XATTR_SIZE_MAX: -E2BIG) and the path.  The operation itself runs
+on the host -- on the resolved host path, or on the Sentry's fd sharing the
+child's open file description -- so the filesystem's own answers (-ENODATA,
+-ERANGE for a small buffer, -EOPNOTSUPP for an unknown namespace, -E2BIG for
+a value buffer of XATTR_SIZE_MAX or more that is still too small) are
+Linux's.
+"""
+import errno
+import os
+
+from pysentry.platform import libc
+from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.fs import AT_FDCWD, getname
+
+XATTR_NAME_MAX = 255
+XATTR_SIZE_MAX = 65536
+XATTR_CREATE = 0x1
+XATTR_REPLACE = 0x2
+
+
+def _copy_name(req):
+    # import_xattr_name(): a NUL must come within XATTR_NAME_MAX + 1 bytes
+    # and the name may not be empty, both -ERANGE; a bad pointer -EFAULT.
+    try:
+        name = req.task.mem.read_cstring(req.addr, XATTR_NAME_MAX + 1)
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise OSError(errno.ERANGE, "xattr name too long")
+        raise
+    if not name:
+        raise OSError(errno.ERANGE, "empty xattr name")
+    return name
+
+
+def _prep_get(req, with_path):
+    if req.flags & abi.IOSQE_FIXED_FILE:
+        raise OSError(errno.EBADF, "xattr ops take no fixed file")
+    if req.op_flags:
+        raise OSError(errno.EINVAL, "getxattr takes no flags")
+    name = _copy_name(req)
+    path = getname(req.task, req.addr3) if with_path else None
+    req.path = (name, path, None)
+
+
+def _prep_set(req, with_path):
+    if req.flags & abi.IOSQE_FIXED_FILE:
+        raise OSError(errno.EBADF, "xattr ops take no fixed file")
+    # setxattr_copy(): flags, then name, then size, then the value copy.
+    if req.op_flags & ~(XATTR_CREATE | XATTR_REPLACE):
+        raise OSError(errno.EINVAL, "unknown xattr flags")
+    name = _copy_name(req)
+    value = b""
+    if req.len:
+        if req.len > XATTR_SIZE_MAX:
+            raise OSError(errno.E2BIG, "xattr value too large")
+        value = req.task.mem.read(req.off, req.len)
+    path = getname(req.task, req.addr3) if with_path else None
+    req.path = (name, path, value)
+
+
+def prep_fgetxattr(req):
+    _prep_get(req, with_path=False)
+
+
+def prep_getxattr(req):
+    _prep_get(req, with_path=True)
+
+
+def prep_fsetxattr(req):
+    _prep_set(req, with_path=False)
+
+
+def prep_setxattr(req):
+    _prep_set(req, with_path=True)
+
+
+def _host_fd(req, name, user_errno):
+    fd = getattr(req.file, "fd", -1)
+    if fd is None or fd < 0:
+        # A file the Sentry serves itself (a ring) stands for an anonymous
+        # inode in Linux: neither a regular file nor a directory, so
+        # xattr_permission() answers user.* names with user_errno (-ENODATA
+        # to read, -EPERM to write), and no handler knows any other name.
+        # (Linux parses a system.posix_acl_* value before finding that out,
+        # so a malformed ACL is -EINVAL there; here it is -EOPNOTSUPP.)
+        if name.startswith(b"user."):
+            raise OSError(user_errno, "user xattrs on a special file")
+        raise OSError(errno.EOPNOTSUPP, "no xattrs on this file")
+    return fd
+
+
+def _host_path(kernel, req, path):
+    # filename_lookup(AT_FDCWD, path, LOOKUP_FOLLOW): sqe->fd plays no part.
+    return kernel.vfs_resolve(req.task, AT_FDCWD, path, True).host_path
+
+
+def _finish_get(req, got):
+    n, value = got
+    # do_getxattr() copies the value out only when a buffer size was given.
+    if req.len and n:
+        req.task.mem.write(req.off, value)
+    return n
+
+
+def issue_fgetxattr(req, kernel):
+    name = req.path[0]
+    fd = _host_fd(req, name, errno.ENODATA)
+    return _finish_get(req, libc.fgetxattr(fd, name, min(req.len, XATTR_SIZE_MAX)))
+
+
+def issue_getxattr(req, kernel):
+    name, path, _ = req.path
+    host = _host_path(kernel, req, path)
+    return _finish_get(req, libc.getxattr(host, name, min(req.len, XATTR_SIZE_MAX)))
+
+
+def issue_fsetxattr(req, kernel):
+    name, _, value = req.path
+    os.setxattr(_host_fd(req, name, errno.EPERM), name, value, req.op_flags)
+    return 0
+
+
+def issue_setxattr(req, kernel):
+    name, path, value = req.path
+    libc.setxattr(_host_path(kernel, req, path), name, value, req.op_flags)
+    return 0
