@@ -5,6 +5,7 @@ memory, its fd table (shared by threads and CLONE_FILES children) and a pidfd
 used to take over its file descriptions.
 """
 import collections
+import contextlib
 import errno
 import os
 
@@ -34,6 +35,23 @@ class Task(PtraceTask):
                     raise
                 self._pidfd = libc.pidfd_open_flags(self.tid, 0)   # kernels before 6.9
         return self._pidfd
+
+    @contextlib.contextmanager
+    def umask_applied(self):
+        """Create files in the Sentry as this thread would: with its umask
+        (Linux applies the creating task's fs->umask), not the Sentry's.
+        Setting the umask rather than masking the mode keeps a parent's
+        default ACL taking precedence, as in Linux."""
+        umask = 0o022
+        with open("/proc/%d/status" % self.tid, "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    umask = int(line.split()[1], 8)
+        old = os.umask(umask)
+        try:
+            yield
+        finally:
+            os.umask(old)
 
     def scratch(self, size):
         """Child memory usable during an injected syscall: below the red zone.

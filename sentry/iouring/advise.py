@@ -37,7 +37,6 @@ def prep_fadvise(req):
 
 
 def issue_fadvise(req, kernel):
-    off = req.off - (1 << 64) if req.off & (1 << 63) else req.off
-    length = req.advise_len - (1 << 64) if req.advise_len & (1 << 63) else req.advise_len
+    off, length = numbers.signed64(req.off), numbers.signed64(req.advise_len)
     req.file.advise(off, length, req.op_flags)
     return 0

@@ -22,7 +22,6 @@ import os
 
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
-from pysentry.sentry.iouring.openclose import child_umask
 from pysentry.sentry.syscalls import numbers
 
 PATH_MAX = 4096
@@ -126,15 +125,9 @@ def prep_mkdirat(req):
 
 def issue_mkdirat(req, kernel):
     target = host_entry(kernel, req.task, numbers.signed_fd(req.fd), req.path)
-    # The child's umask applies, not the Sentry's (Linux's do_mkdirat runs
-    # with the submitter's fs_struct).  Setting it around the call, rather
-    # than masking the mode, keeps a default ACL on the parent taking
-    # precedence over the umask, as it does in Linux.
-    old = os.umask(child_umask(req.task))
-    try:
+    # Linux's do_mkdirat() runs with the submitter's fs_struct (its umask).
+    with req.task.umask_applied():
         os.mkdir(target, req.len & 0xFFFF)
-    finally:
-        os.umask(old)
     return 0
 
 

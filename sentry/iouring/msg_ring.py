@@ -41,7 +41,7 @@ def _send_data(req, target):
     flags = req.op_flags
     if req.addr3 or flags & ~MSG_RING_FLAGS_PASS:
         return -errno.EINVAL
-    dst = req.splice_fd_in & 0xFFFFFFFF
+    dst = req.file_index
     if dst and not flags & MSG_RING_FLAGS_PASS:
         return -errno.EINVAL      # file_index carries the CQE flags only with FLAGS_PASS
     if target.flags & SETUP_R_DISABLED and not target.enabled:
@@ -66,7 +66,7 @@ def _send_fd(req, target):
     if target.file_table is None:
         desc.put()
         return -errno.ENXIO
-    res = filetable.install_direct(target, desc, req.splice_fd_in & 0xFFFFFFFF)
+    res = filetable.install_direct(target, desc, req.file_index)
     if not req.op_flags & MSG_RING_CQE_SKIP:
         target.post(req.off, res)
         target.notify()

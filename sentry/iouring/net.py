@@ -461,11 +461,7 @@ def prep_send(req):
         # Bundles need provided buffers (not accepted here: IOSQE_BUFFER_SELECT
         # is refused for these ops before prep).
         raise OSError(errno.EINVAL, "bundle without buffer select")
-    st.msg_flags = req.op_flags | MSG_NOSIGNAL
-    if req.opcode == abi.OP_SENDMSG:
-        _prep_msghdr(req, st, True)
-    else:
-        _prep_send_setup(req, st)
+    _prep_send_payload(req, st, is_msg=req.opcode == abi.OP_SENDMSG)
 
 
 def _import_ubuf(req):
@@ -506,8 +502,14 @@ def prep_send_zc(req):
             raise OSError(errno.EINVAL, "fixed buffer on SENDMSG_ZC")
     # MSG_ZEROCOPY is what Linux adds; the copy made here needs no
     # SO_ZEROCOPY, so it is not passed to the host.
+    _prep_send_payload(req, st, is_msg=req.opcode == abi.OP_SENDMSG_ZC)
+
+
+def _prep_send_payload(req, st, is_msg):
+    """The data and destination of any send: a msghdr, or addr/len plus an
+    optional addr2 destination."""
     st.msg_flags = req.op_flags | MSG_NOSIGNAL
-    if req.opcode == abi.OP_SENDMSG_ZC:
+    if is_msg:
         _prep_msghdr(req, st, True)
     else:
         _prep_send_setup(req, st)

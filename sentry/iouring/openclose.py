@@ -33,14 +33,6 @@ FIXED_FD_NO_CLOEXEC = 1 << 0
 AT_FDCWD = -100
 
 
-def child_umask(task):
-    with open("/proc/%d/status" % task.tid, "rb") as f:
-        for line in f:
-            if line.startswith(b"Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022
-
-
 def _copy_path(req):
     # getname(): EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX, ENOENT
     # for an empty name.
@@ -131,21 +123,19 @@ def _open_direct(kernel, req, host_path):
             dirfd = held.fd
         else:
             cwd = dirfd = os.open("/proc/%d/cwd" % task.tid, O_PATH | os.O_CLOEXEC)
-    old_umask = os.umask(child_umask(task))
     try:
-        if req.open2:
-            how = OPEN_HOW.pack(flags | os.O_CLOEXEC, mode, resolve)
-            fd = libc.openat2(dirfd, host_path or req.path, how)
-        else:
-            fd = os.open(host_path, flags | os.O_CLOEXEC, mode)
+        with task.umask_applied():
+            if req.open2:
+                how = OPEN_HOW.pack(flags | os.O_CLOEXEC, mode, resolve)
+                fd = libc.openat2(dirfd, host_path or req.path, how)
+            else:
+                fd = os.open(host_path, flags | os.O_CLOEXEC, mode)
     finally:
-        os.umask(old_umask)
         if held is not None:
             held.put()
         if cwd >= 0:
             os.close(cwd)
-    return filetable.install_direct(req.ring, HostFileDescription(fd, host_path),
-                                   req.splice_fd_in & 0xFFFFFFFF)
+    return filetable.install_direct(req.ring, HostFileDescription(fd, host_path), req.file_index)
 
 
 # --- CLOSE -------------------------------------------------------------------------

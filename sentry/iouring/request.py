@@ -50,6 +50,12 @@ class Request:
         self.net = None           # send/recv/connect state (net.py NetState)
 
     @property
+    def file_index(self):
+        """sqe->file_index (the u32 in the splice_fd_in union): a direct
+        descriptor slot, 1-based, or IORING_FILE_INDEX_ALLOC."""
+        return self.splice_fd_in & 0xFFFFFFFF
+
+    @property
     def links_next(self):
         return bool(self.flags & (abi.IOSQE_IO_LINK | abi.IOSQE_IO_HARDLINK))
 

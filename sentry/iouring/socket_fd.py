@@ -33,16 +33,12 @@ CQE_F_MORE = 1 << 1
 POLLIN = 0x001
 
 
-def _file_index(req):
-    return req.splice_fd_in & 0xFFFFFFFF
-
-
 # --- SOCKET ------------------------------------------------------------------------
 def prep_socket(req):
     if req.addr or req.op_flags or req.buf_index:
         raise OSError(errno.EINVAL, "reserved socket fields")
     flags = req.off & ~SOCK_TYPE_MASK
-    if _file_index(req) and flags & SOCK_CLOEXEC:
+    if req.file_index and flags & SOCK_CLOEXEC:
         raise OSError(errno.EINVAL, "SOCK_CLOEXEC on a direct descriptor")
     if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
         raise OSError(errno.EINVAL, "unknown socket flags")
@@ -50,11 +46,11 @@ def prep_socket(req):
 
 def issue_socket(req, kernel):
     domain, stype, proto = numbers.signed_fd(req.fd), req.off & 0xFFFFFFFF, req.len
-    if _file_index(req):
+    if req.file_index:
         # A direct socket never enters the fd table: the Sentry creates it.
         sock = socket.socket(domain, stype | SOCK_CLOEXEC, proto)
         desc = HostFileDescription(sock.detach())
-        return filetable.install_direct(req.ring, desc, _file_index(req))
+        return filetable.install_direct(req.ring, desc, req.file_index)
     return taskwork.queue(kernel, req, _socket_in_task)
 
 
@@ -69,7 +65,7 @@ def prep_accept(req):
         raise OSError(errno.EINVAL, "reserved accept fields")
     if req.ioprio & ~_ACCEPT_FLAGS:
         raise OSError(errno.EINVAL, "unknown accept flags")
-    slot = _file_index(req)
+    slot = req.file_index
     if slot:
         if req.op_flags & SOCK_CLOEXEC:
             raise OSError(errno.EINVAL, "SOCK_CLOEXEC on a direct descriptor")
@@ -99,7 +95,7 @@ def _accept_in_task(kernel, task, req):
         _rearm(kernel, req)
         return None
     abi_ = task.stop_abi
-    slot = _file_index(req)
+    slot = req.file_index
     flags = req.op_flags
     res = yield InjectSyscall(numbers.injected(abi_, "accept4"), req.fd, req.addr, req.off,
                               flags | (SOCK_CLOEXEC if slot else 0))
@@ -128,7 +124,7 @@ def _to_direct(kernel, task, req, fd):
     if hostfd < 0:
         return hostfd
     try:
-        return filetable.install_direct(req.ring, HostFileDescription(hostfd), _file_index(req))
+        return filetable.install_direct(req.ring, HostFileDescription(hostfd), req.file_index)
     except OSError as e:
         return -e.errno
 

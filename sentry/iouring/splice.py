@@ -16,6 +16,7 @@ itself gets the EAGAIN, as in Linux.
 import errno
 
 from pysentry.platform import libc
+from pysentry.sentry.syscalls import numbers
 
 SPLICE_F_MOVE = 0x01
 SPLICE_F_NONBLOCK = 0x02
@@ -77,7 +78,7 @@ def _offset(v):
     if v == _NO_OFFSET:
         return None
     # Other negative offsets are passed on for the host to refuse (EINVAL).
-    return v - (1 << 64) if v & (1 << 63) else v
+    return numbers.signed64(v)
 
 
 class _Recheck:

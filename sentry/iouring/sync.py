@@ -6,6 +6,7 @@ Sentry's fd, which shares the child's open file description.
 import errno
 
 from pysentry.sentry.iouring import abi, truncate
+from pysentry.sentry.syscalls import numbers
 
 
 def prep(req):
@@ -23,10 +24,6 @@ def issue(req, kernel):
     return 0
 
 
-def _signed(v):
-    return v - (1 << 64) if v & (1 << 63) else v
-
-
 def prep_sync_file_range(req):
     if req.addr or req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved sync_file_range fields")
@@ -35,7 +32,7 @@ def prep_sync_file_range(req):
 def issue_sync_file_range(req, kernel):
     # Files that cannot be synced fail as in ksys_sync_file_range() (see
     # FileDescription.sync_range).
-    req.file.sync_range(_signed(req.off), req.len, req.op_flags)
+    req.file.sync_range(numbers.signed64(req.off), req.len, req.op_flags)
     return 0
 
 
@@ -48,7 +45,7 @@ FALLOC_FL_ZERO_RANGE = 0x10
 
 
 def issue_fallocate(req, kernel):
-    off, length = _signed(req.off), _signed(req.addr)
+    off, length = numbers.signed64(req.off), numbers.signed64(req.addr)
     if (req.len in (0, FALLOC_FL_ZERO_RANGE) and off >= 0 and length > 0
             and truncate.grows_past_fsize_limit(req.task, req.file, off + length)):
         # The modes that may grow the file are checked against the

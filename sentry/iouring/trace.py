@@ -3,6 +3,7 @@ import sys
 
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.opdef import OPS, op_name
+from pysentry.sentry.syscalls import numbers
 
 
 class UringTrace:
@@ -29,7 +30,7 @@ class UringTrace:
         self._emit("sqe tid=%d op=%s%s flags=%#x fd=%d off=%d addr=%#x len=%d user_data=%d"
                    % (req.task.tid, op_name(req.opcode),
                       "" if req.opcode in OPS else "(unimplemented)", req.flags, req.fd,
-                      req.off if req.off < 1 << 63 else req.off - (1 << 64),
+                      numbers.signed64(req.off),
                       req.addr, req.len, req.user_data))
 
     def cqe(self, ring, user_data, res, flags):

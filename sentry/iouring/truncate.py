@@ -10,6 +10,8 @@ import fcntl
 import os
 import resource
 
+from pysentry.sentry.syscalls import numbers
+
 
 def prep(req):
     # io_ftruncate_prep(): every field but fd and off is reserved.
@@ -18,7 +20,7 @@ def prep(req):
 
 
 def issue(req, kernel):
-    length = req.off - (1 << 64) if req.off & (1 << 63) else req.off
+    length = numbers.signed64(req.off)
     f = req.file
     if length >= 0 and grows_past_fsize_limit(req.task, f, length):
         return -errno.EFBIG

@@ -39,6 +39,11 @@ def signed_fd(arg):
     return arg - (1 << 32) if arg & 0x80000000 else arg
 
 
+def signed64(value):
+    """A 64-bit register or SQE field read as the kernel's signed loff_t."""
+    return value - (1 << 64) if value & (1 << 63) else value
+
+
 def openat(abi):
     return I386_OPENAT if abi == ABI_I386 else OPENAT
 
