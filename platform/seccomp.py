@@ -60,8 +60,21 @@ class Program:
         return b"".join(out)
 
 
-def _emit_table(prog, prefix, trace, deny, file_mmaps, nr_offset=0):
+def _emit_table(prog, prefix, trace, deny, file_mmaps, arg_traces, nr_offset=0):
     """Compare the loaded syscall number against each entry of one ABI's table."""
+    for nr, (arg, values) in sorted(arg_traces.items()):
+        # Stop only when one argument has one of a few values (fcntl's dup
+        # commands), so the call's other uses keep native speed.
+        skip = "%s_arg%d" % (prefix, nr)
+        prog.emit(_JEQ_K, nr + nr_offset, 0, skip)
+        prog.emit(_LD_W_ABS, _arg_lo(arg))
+        for v in values:
+            prog.emit(_JEQ_K, v, "%s_tr" % skip, 0)
+        prog.emit(_RET_K, RET_ALLOW)
+        prog.label("%s_tr" % skip)
+        prog.emit(_RET_K, RET_TRACE)
+        prog.label(skip)
+        prog.emit(_LD_W_ABS, _OFF_NR)
     for nr, arg in sorted(file_mmaps.items()):
         # mmap of a file (not MAP_ANONYMOUS) may target an io_uring ring.
         skip = "%s_mm%d" % (prefix, nr)
@@ -81,9 +94,11 @@ def _emit_table(prog, prefix, trace, deny, file_mmaps, nr_offset=0):
 
 
 def build_filter(abis):
-    """abis: {'x86_64'|'x32'|'i386': (trace_set, deny_map, file_mmap_map)}.
+    """abis: {'x86_64'|'x32'|'i386': (trace_set, deny_map, file_mmap_map, arg_trace_map)}.
 
-    file_mmap_map maps an mmap syscall number to the index of its flags arg.
+    file_mmap_map maps an mmap syscall number to the index of its flags arg;
+    arg_trace_map maps a syscall number to (arg index, values): it stops only
+    when that argument's low 32 bits equal one of the values.
     """
     prog = Program()
     prog.emit(_LD_W_ABS, _OFF_ARCH)

@@ -56,3 +56,16 @@ def test_ring_outlives_a_close_from_another_thread_during_a_wait():
     lines = same_as_native("close_while_waiting").splitlines()
     assert "close: 0" in lines
     assert "wait: 0 user_data=42 res=-62" in lines       # the timeout still completes
+
+
+def test_ring_survives_closing_its_original_fd_when_a_dup_is_open():
+    out = same_as_native("ring_fd_dup")
+    assert out.splitlines() == [
+        "dup: 0",
+        "F_DUPFD_CLOEXEC fd>=20: 1 cloexec=1 nop=0",
+        "F_DUPFD: 0",
+        "dup2: 30 nop=0",
+        "dup3: 31 nop=0",
+        "dup2 same: 31 nop=0",
+        "after last close: -9",
+    ]

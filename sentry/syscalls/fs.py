@@ -5,8 +5,10 @@ open/openat/creat: the path is resolved by the Sentry's VFS (mounts, symlinks,
 path the VFS chose, and the Sentry takes over the new open file description
 (pidfd_getfd) so that its own I/O and the child's share one file offset.
 
-close/close_range/dup2/dup3 only update the Sentry's fd cache and then let the
-host do the real work.
+close/close_range/dup/dup2/dup3/fcntl(F_DUPFD*) only update the Sentry's fd
+cache around the host doing the real work.  A dup shares the cached
+description, so an io_uring stays alive while any of its fds is open (Linux
+frees a ring on the last close of its file, not of one fd).
 """
 import errno
 import os
@@ -86,14 +88,43 @@ def sys_close_range(kernel, task, stop):
     return PASSTHROUGH
 
 
+F_DUPFD = 0
+F_DUPFD_CLOEXEC = 1030
+
+
+def _share_entry(task, old, new):
+    desc = task.fdtable.entries.get(old)
+    if desc is not None:
+        task.fdtable.install(new, desc.get())
+
+
+def _dup_then_share(task, stop, old):
+    new = yield InjectSyscall(stop.nr, *stop.args)
+    if new >= 0:
+        _share_entry(task, old, new)
+    return new
+
+
+def sys_dup(kernel, task, stop):
+    return _dup_then_share(task, stop, numbers.signed_fd(stop.args[0]))
+
+
 def sys_dup2(kernel, task, stop):
     old, new = numbers.signed_fd(stop.args[0]), numbers.signed_fd(stop.args[1])
-    if old != new:
-        task.fdtable.drop(new)
-    return PASSTHROUGH
+    if old == new:
+        return PASSTHROUGH
+    task.fdtable.drop(new)
+    return _dup_then_share(task, stop, old)
 
 
 sys_dup3 = sys_dup2
+
+
+def sys_fcntl_dupfd(kernel, task, stop):
+    """fcntl stops here only for F_DUPFD/F_DUPFD_CLOEXEC (see table._ARG_TRACES)."""
+    if stop.args[1] & 0xFFFFFFFF not in (F_DUPFD, F_DUPFD_CLOEXEC):
+        return PASSTHROUGH
+    return sys_dup(kernel, task, stop)
 
 
 def _ring_of(kernel, task, fd):

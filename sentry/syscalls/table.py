@@ -48,7 +48,8 @@ _X64_SENTRY.update({
     n.FSYNC: file_io.sys_fsync, n.FDATASYNC: file_io.sys_fdatasync,
     n.OPEN: fs.sys_open, n.OPENAT: fs.sys_openat, n.CREAT: fs.sys_creat,
     n.CLOSE: fs.sys_close, n.CLOSE_RANGE: fs.sys_close_range,
-    n.DUP2: fs.sys_dup2, n.DUP3: fs.sys_dup3,
+    n.DUP: fs.sys_dup, n.DUP2: fs.sys_dup2, n.DUP3: fs.sys_dup3,
+    n.FCNTL: fs.sys_fcntl_dupfd,
     n.FTRUNCATE: fs.sys_ftruncate,
     n.MMAP: fs.sys_mmap,
 })
@@ -79,6 +80,15 @@ _FILE_MMAPS = {
     ABI_X86_64: {n.MMAP: 3},
     ABI_X32: {n.MMAP: 3},
     ABI_I386: {n.I386_MMAP2: 3},
+}
+
+# Calls that stop only for some values of one argument: {nr: (arg index, values)}.
+# fcntl stops for F_DUPFD and F_DUPFD_CLOEXEC alone, so the Sentry's fd cache
+# learns the new number (an io_uring fd must stay known while any dup is open).
+_ARG_TRACES = {
+    ABI_X86_64: {n.FCNTL: (1, (fs.F_DUPFD, fs.F_DUPFD_CLOEXEC))},
+    ABI_X32: {},
+    ABI_I386: {},
 }
 
 
@@ -113,11 +123,12 @@ def lookup(abi, nr):
 
 
 def seccomp_spec():
-    """Per-ABI (trace set, deny map, file-mmap map) for platform.seccomp.build_filter."""
+    """Per-ABI (trace set, deny map, file-mmap map, arg-trace map) for
+    platform.seccomp.build_filter."""
     spec = {}
     for abi, table in TABLES.items():
         trace = {e.nr for e in table.values() if e.disposition == SENTRY}
-        trace -= set(_FILE_MMAPS[abi])
+        trace -= set(_FILE_MMAPS[abi]) | set(_ARG_TRACES[abi])
         deny = {e.nr: e.errno for e in table.values() if e.disposition == DENY}
-        spec[abi] = (trace, deny, _FILE_MMAPS[abi])
+        spec[abi] = (trace, deny, _FILE_MMAPS[abi], _ARG_TRACES[abi])
     return spec
