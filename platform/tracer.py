@@ -64,6 +64,10 @@ class Tracer:
         self.tasks = {}
         self.root_pid = None
         self.root_status = None
+        # False: the sandbox ends with its first process (a container's
+        # lifetime).  True: processes it left behind are served until they
+        # exit too, as a shell's pipe reader waits for every writer.
+        self.wait_all = False
         self._early_stops = {}       # tid -> status, for threads seen before their parent's event
         self._selector = selectors.EpollSelector()
         self._timers = []
@@ -129,9 +133,10 @@ class Tracer:
 
     # --- main loop ---------------------------------------------------------------
     def run(self):
-        """Serve the child until the root process exits; return its wait status."""
+        """Serve the child until the root process exits (with wait_all, until
+        every process has); return the root's wait status."""
         while self.root_status is None or self.tasks:
-            if self.root_status is not None:
+            if self.root_status is not None and not self.wait_all:
                 self._kill_all()
             if self._timers:
                 self._run_timers()

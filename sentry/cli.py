@@ -16,8 +16,8 @@ the Sentry's VFS; everything else runs on the host.
 
 RUN_EPILOG = """\
 The sandbox lives as long as the program's first process: when it exits,
-processes it left behind are killed, and if pysentry itself is interrupted or
-killed, so is the whole program.
+processes it left behind are killed (as in a container), unless --wait-all is
+given.  If pysentry itself is interrupted or killed, so is the whole program.
 
 exit status: the program's own; 128+N if it was killed by signal N (as a
 shell reports it); 127 if it could not be started; 126 if not executable.
@@ -39,13 +39,17 @@ def _parser():
                          epilog=RUN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--trace-uring", action="store_true",
-                     help="print every io_uring setup, SQE and CQE to stderr (or --trace-file)")
+                     help="print every io_uring setup, enter, register, SQE and CQE to stderr (or --trace-file)")
     run.add_argument("--trace-syscalls", action="store_true",
                      help="print every syscall the Sentry serves")
     run.add_argument("--trace-file", metavar="FILE",
                      help="write traces to FILE instead of stderr")
     run.add_argument("--stats", action="store_true",
                      help="print how many times each served syscall ran, at exit")
+    run.add_argument("--wait-all", action="store_true",
+                     help="when the first process exits, keep serving the processes it left "
+                          "behind until they exit too (the exit status stays the first "
+                          "process's)")
     run.add_argument("program", metavar="PROGRAM", help="the program to run (searched in PATH)")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     sub.add_parser("syscalls", help="list how the Sentry handles each syscall number")
@@ -107,6 +111,7 @@ def main(argv=None):
     from pysentry.sentry.kernel import Kernel
     kernel = Kernel(trace_uring=UringTrace(trace_out) if args.trace_uring else None,
                     trace_syscalls=trace_out if args.trace_syscalls else None)
+    kernel.tracer.wait_all = args.wait_all
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.
     try:

@@ -5,6 +5,7 @@ Every test here starts the real `pysentry run`; if the sandbox cannot start,
 the test fails.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -223,6 +224,7 @@ def test_trace_shows_io_uring_traffic():
     proc = run_sandbox("ring_raw", options=["--trace-uring"])
     check(proc)
     assert "[io_uring] setup" in proc.stderr
+    assert re.search(r"\[io_uring\] enter tid=\d+ fd=\d+ to_submit=\d+", proc.stderr)
     assert "[io_uring] sqe tid=" in proc.stderr and "op=NOP" in proc.stderr
     assert "[io_uring] cqe user_data=10 res=-22" in proc.stderr
 
@@ -298,3 +300,17 @@ def test_missing_program_is_a_clear_error():
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 127
     assert "No such file or directory" in proc.stderr
+
+
+def test_processes_left_behind_are_killed_unless_wait_all():
+    native = run_native("orphan_ring")
+    assert native.returncode == 3
+    assert native.stdout == "parent exits\norphan: nop res=0 user_data=7\n"
+    # Default: the sandbox ends with its first process, as a container does.
+    proc = run_sandbox("orphan_ring")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "parent exits\n"
+    # --wait-all serves the orphan until it exits; the status stays the parent's.
+    proc = run_sandbox("orphan_ring", options=["--wait-all"])
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == native.stdout

@@ -11,9 +11,10 @@ and classifies each run:
   skip       exit 77 (T_EXIT_SKIP)
   fail       any other exit status or death by signal
   timeout    killed after the timeout
-  silent     exit 0 in the sandbox although no SQE ever reached the Sentry
-             while the test's source does submit: it bailed out quietly on
-             something unsupported -- NOT a pass either
+  silent     exit 0 in the sandbox although no SQE and no io_uring_enter ever
+             reached the Sentry while the test's source does submit: it
+             bailed out quietly on something unsupported -- NOT a pass
+             either
 
 Usage:
   conformance.py run [--only-ratchet] [--markdown docs/conformance.md] [--jobs N]
@@ -104,7 +105,10 @@ def run_one(path, sandbox, timeout):
     with tempfile.TemporaryDirectory(prefix="lu-") as cwd:
         trace = os.path.join(cwd, ".pysentry-trace")
         if sandbox:
-            cmd = [sys.executable, "-m", "pysentry", "run", "--trace-uring",
+            # --wait-all: natively, subprocess.run() waits for the pipe's EOF,
+            # i.e. for every process a test forked, even after its parent exits
+            # (poll.c's child does all the io_uring work after the parent returns).
+            cmd = [sys.executable, "-m", "pysentry", "run", "--wait-all", "--trace-uring",
                    "--trace-file", trace, "--"] + cmd
         t0 = time.monotonic()
         try:
@@ -116,7 +120,8 @@ def run_one(path, sandbox, timeout):
         verdict = classify(p.returncode, p.stdout, False)
         if sandbox and verdict == "pass" and _source_submits(path):
             with open(trace, "rb") as f:
-                if b"] sqe " not in f.read():
+                text = f.read()
+                if b"] sqe " not in text and b"] enter " not in text:
                     verdict = "silent"
         return verdict, p.stdout, time.monotonic() - t0, _missing(trace)
 

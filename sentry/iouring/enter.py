@@ -44,6 +44,8 @@ def lookup_ring(kernel, task, fd):
 def sys_io_uring_enter(kernel, task, stop):
     fd, to_submit, min_complete, flags = (a & 0xFFFFFFFF for a in stop.args[:4])
     argp, argsz = stop.args[4], stop.args[5]
+    if kernel.io_uring.trace is not None:
+        kernel.io_uring.trace.enter(task, numbers.signed_fd(fd), to_submit, min_complete, flags)
     if flags & ~SUPPORTED_ENTER_FLAGS:
         return -errno.EINVAL
     try:

@@ -26,6 +26,10 @@ class UringTrace:
         self._emit("register tid=%d op=%s nr_args=%d res=%d"
                    % (task.tid, abi.register_name(opcode & 0xFF), nr_args, res))
 
+    def enter(self, task, fd, to_submit, min_complete, flags):
+        self._emit("enter tid=%d fd=%d to_submit=%d min_complete=%d flags=%#x"
+                   % (task.tid, fd, to_submit, min_complete, flags))
+
     def sqe(self, ring, req):
         self._emit("sqe tid=%d op=%s%s flags=%#x fd=%d off=%d addr=%#x len=%d user_data=%d"
                    % (req.task.tid, op_name(req.opcode),
