@@ -233,3 +233,47 @@ def signalfd_for(signals):
         mask[bit // 8] |= 1 << (bit % 8)
     buf = ffi.from_buffer(mask)
     return _check(lib.signalfd(-1, buf, SFD_NONBLOCK | SFD_CLOEXEC))
+
+
+# Per-thread credential switches.  The raw syscalls change only the calling
+# thread (glibc's setgroups() would broadcast to every thread), which is what
+# lets the Sentry act with a child's credentials around one operation.
+SYS_SETGROUPS = 116
+SYS_SETFSUID = 122
+SYS_SETFSGID = 123
+SYS_CAPGET = 125
+SYS_CAPSET = 126
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def setfsuid(uid):
+    """setfsuid(2): returns the previous fsuid (it never fails visibly)."""
+    return lib.syscall(SYS_SETFSUID, ffi.cast("unsigned int", uid))
+
+
+def setfsgid(gid):
+    return lib.syscall(SYS_SETFSGID, ffi.cast("unsigned int", gid))
+
+
+def setgroups_thread(groups):
+    arr = ffi.new("unsigned int[]", list(groups) or [0])
+    return _check(lib.syscall(SYS_SETGROUPS, ffi.cast("size_t", len(groups)), arr))
+
+
+def capget_thread():
+    """(effective, permitted, inheritable) of the calling thread, 64-bit masks."""
+    head = ffi.new("uint32_t[2]", [_LINUX_CAPABILITY_VERSION_3, 0])
+    data = ffi.new("uint32_t[6]")
+    _check(lib.syscall(SYS_CAPGET, head, data))
+    return tuple(data[i] | data[i + 3] << 32 for i in range(3))
+
+
+def capset_thread(effective, permitted, inheritable):
+    head = ffi.new("uint32_t[2]", [_LINUX_CAPABILITY_VERSION_3, 0])
+    words = []
+    for mask in (effective, permitted, inheritable):
+        words.append(mask & 0xFFFFFFFF)
+    for mask in (effective, permitted, inheritable):
+        words.append(mask >> 32 & 0xFFFFFFFF)
+    data = ffi.new("uint32_t[6]", words)
+    return _check(lib.syscall(SYS_CAPSET, head, data))

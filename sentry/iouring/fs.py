@@ -13,8 +13,10 @@ of the last name that never follows a symlink): unlink of a symlink removes
 the link, rmdir of "dir/.." is -ENOTEMPTY, mkdir of "x/" is fine, and every
 such error comes from the host kernel itself.
 
-Known differences: the Sentry's credentials are used for the operation (see
-docs/io_uring.md), and read-only VFS mounts are not enforced here (nor by the
+The host call runs with the submitter's credentials, or the request's
+registered personality (sentry/creds.py); the VFS walk before it is the
+Sentry's, and the host repeats the walk's permission checks on the host path.
+Known difference: read-only VFS mounts are not enforced here (nor by the
 synchronous calls, which run on the host).
 """
 import errno
@@ -22,6 +24,7 @@ import os
 
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 
 PATH_MAX = 4096
@@ -90,7 +93,8 @@ def issue_renameat(req, kernel):
     old, new = req.path
     src = host_entry(kernel, req.task, numbers.signed_fd(req.fd), old)
     dst = host_entry(kernel, req.task, numbers.signed_fd(req.len), new)
-    libc.renameat2(AT_FDCWD, src, AT_FDCWD, dst, flags)
+    with as_submitter(req):
+        libc.renameat2(AT_FDCWD, src, AT_FDCWD, dst, flags)
     return 0
 
 
@@ -107,10 +111,11 @@ def prep_unlinkat(req):
 
 def issue_unlinkat(req, kernel):
     target = host_entry(kernel, req.task, numbers.signed_fd(req.fd), req.path)
-    if req.op_flags & AT_REMOVEDIR:
-        os.rmdir(target)
-    else:
-        os.unlink(target)
+    with as_submitter(req):
+        if req.op_flags & AT_REMOVEDIR:
+            os.rmdir(target)
+        else:
+            os.unlink(target)
     return 0
 
 
@@ -126,7 +131,7 @@ def prep_mkdirat(req):
 def issue_mkdirat(req, kernel):
     target = host_entry(kernel, req.task, numbers.signed_fd(req.fd), req.path)
     # Linux's do_mkdirat() runs with the submitter's fs_struct (its umask).
-    with req.task.umask_applied():
+    with req.task.umask_applied(), as_submitter(req):
         os.mkdir(target, req.len & 0xFFFF)
     return 0
 
@@ -143,7 +148,9 @@ def prep_symlinkat(req):
 
 def issue_symlinkat(req, kernel):
     target, link = req.path
-    os.symlink(target, host_entry(kernel, req.task, numbers.signed_fd(req.fd), link))
+    where = host_entry(kernel, req.task, numbers.signed_fd(req.fd), link)
+    with as_submitter(req):
+        os.symlink(target, where)
     return 0
 
 
@@ -172,7 +179,8 @@ def issue_linkat(req, kernel):
         if olddirfd == AT_FDCWD:
             src = kernel.vfs_resolve(task, AT_FDCWD, b".", True).host_path
             dst = host_entry(kernel, task, numbers.signed_fd(req.len), new)
-            libc.linkat(AT_FDCWD, src, AT_FDCWD, dst, 0)
+            with as_submitter(req):
+                libc.linkat(AT_FDCWD, src, AT_FDCWD, dst, 0)
             return 0
         held = kernel.lookup_file(task, olddirfd)
         try:
@@ -182,7 +190,8 @@ def issue_linkat(req, kernel):
                 # inode in Linux, on a mount of its own: -EXDEV.
                 return -errno.EXDEV
             dst = host_entry(kernel, task, numbers.signed_fd(req.len), new)
-            libc.linkat(fd, b"", AT_FDCWD, dst, AT_EMPTY_PATH)
+            with as_submitter(req):
+                libc.linkat(fd, b"", AT_FDCWD, dst, AT_EMPTY_PATH)
         finally:
             held.put()
         return 0
@@ -200,7 +209,9 @@ def issue_linkat(req, kernel):
             return -errno.ENOENT
     else:
         src, host_flags = host_entry(kernel, task, olddirfd, old), 0
-        os.lstat(src)
+        with as_submitter(req):
+            os.lstat(src)
     dst = host_entry(kernel, task, numbers.signed_fd(req.len), new)
-    libc.linkat(AT_FDCWD, src, AT_FDCWD, dst, host_flags)
+    with as_submitter(req):
+        libc.linkat(AT_FDCWD, src, AT_FDCWD, dst, host_flags)
     return 0

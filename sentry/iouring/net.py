@@ -36,6 +36,7 @@ from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi, kbuf
 from pysentry.sentry.iouring.request import INFLIGHT
+from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.vfs.file import HostFileDescription
 
 POLLIN = 0x001
@@ -766,7 +767,8 @@ def issue_connect(req, kernel):
         try:
             with _ChildCwd(kernel, req.task, st.name) as name:
                 buf = _ffi.from_buffer(name)
-                _check(_lib.connect(fd, buf, len(name)))
+                with as_submitter(req):
+                    _check(_lib.connect(fd, buf, len(name)))
             ret = 0
         except OSError as e:
             ret = -e.errno
@@ -793,7 +795,8 @@ def issue_bind(req, kernel):
     fd = _socket_fd(req)
     with _ChildCwd(kernel, req.task, st.name) as name:
         buf = _ffi.from_buffer(name)
-        _check(_lib.bind(fd, buf, len(name)))
+        with as_submitter(req):
+            _check(_lib.bind(fd, buf, len(name)))
     return 0
 
 

@@ -10,7 +10,10 @@ as the open(2) family is.
     then the child's own, exactly as in Linux.
   * A direct open (sqe->file_index set) puts the file in the ring's fixed
     file table and never touches the fd table: the Sentry opens it itself,
-    with the child's umask.
+    with the child's umask and credentials.
+  * An open with a registered personality (sqe->personality) is opened by
+    the Sentry with the personality's credentials, then installed in the
+    child's fd table as task work (sentry/fdinstall.py).
 """
 import errno
 import os
@@ -21,6 +24,7 @@ from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import fdinstall
 from pysentry.sentry.iouring import abi, filetable, taskwork
 from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 from pysentry.sentry.syscalls.fs import follows_last, open_in_child
 from pysentry.vfs.file import HostFileDescription
@@ -92,6 +96,13 @@ def issue_open(req, kernel):
         host_path = _resolve(kernel, req)
     if req.splice_fd_in:
         return _open_direct(kernel, req, host_path)
+    if req.creds is not None:
+        # A registered personality: the thread's own credentials are not the
+        # ones to open with, so the Sentry opens the file with them and then
+        # gives the child the fd.
+        hostfd = _open_in_sentry(kernel, req, host_path)
+        return taskwork.queue(kernel, req,
+                              lambda k, t, r: _install_opened(k, t, r, hostfd, host_path))
     return taskwork.queue(kernel, req, lambda k, t, r: _open_in_task(k, t, r, host_path))
 
 
@@ -112,7 +123,26 @@ def _open_in_task(kernel, task, req, host_path):
     return fd
 
 
+def _install_opened(kernel, task, req, hostfd, host_path):
+    try:
+        fd = yield from fdinstall.install(task, hostfd, bool(req.open_how[0] & os.O_CLOEXEC))
+    except BaseException:
+        os.close(hostfd)
+        raise
+    if fd < 0:
+        os.close(hostfd)
+    else:
+        task.fdtable.install(fd, HostFileDescription(hostfd, host_path))
+    return fd
+
+
 def _open_direct(kernel, req, host_path):
+    fd = _open_in_sentry(kernel, req, host_path)
+    return filetable.install_direct(req.ring, HostFileDescription(fd, host_path), req.file_index)
+
+
+def _open_in_sentry(kernel, req, host_path):
+    """Open in the Sentry as the request's credentials and the child's umask."""
     flags, mode, resolve = req.open_how
     task = req.task
     dirfd, held, cwd = AT_FDCWD, None, -1
@@ -124,7 +154,7 @@ def _open_direct(kernel, req, host_path):
         else:
             cwd = dirfd = os.open("/proc/%d/cwd" % task.tid, O_PATH | os.O_CLOEXEC)
     try:
-        with task.umask_applied():
+        with task.umask_applied(), as_submitter(req):
             if req.open2:
                 how = OPEN_HOW.pack(flags | os.O_CLOEXEC, mode, resolve)
                 fd = libc.openat2(dirfd, host_path or req.path, how)
@@ -135,7 +165,7 @@ def _open_direct(kernel, req, host_path):
             held.put()
         if cwd >= 0:
             os.close(cwd)
-    return filetable.install_direct(req.ring, HostFileDescription(fd, host_path), req.file_index)
+    return fd
 
 
 # --- CLOSE -------------------------------------------------------------------------

@@ -7,7 +7,8 @@ it.
 import errno
 import struct
 
-from pysentry.sentry.iouring import abi, eventfd, filetable, kbuf, restrictions, rsrc
+from pysentry.sentry.iouring import (abi, eventfd, filetable, kbuf, personality, restrictions,
+                                     rsrc)
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.syscalls import numbers
@@ -39,6 +40,8 @@ HANDLERS = {
     6: filetable.files_update,              # IORING_REGISTER_FILES_UPDATE
     7: eventfd.register_eventfd_async,      # IORING_REGISTER_EVENTFD_ASYNC
     abi.REGISTER_PROBE: _probe,             # 8
+    9: personality.register_personality,    # IORING_REGISTER_PERSONALITY
+    10: personality.unregister_personality,  # IORING_UNREGISTER_PERSONALITY
     11: restrictions.register_restrictions,  # IORING_REGISTER_RESTRICTIONS
     12: restrictions.enable_rings,          # IORING_REGISTER_ENABLE_RINGS
     13: filetable.register_files2,          # IORING_REGISTER_FILES2

@@ -20,7 +20,7 @@ class Request:
                  "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "epoll_event", "advise_len",
                  "kbuf", "kbuf_want",
                  "file_in", "poll_file",
-                 "net",
+                 "net", "creds",
                  "__weakref__")
 
     def __init__(self, ring, task, sqe):
@@ -48,6 +48,7 @@ class Request:
         self.file_in = None       # SPLICE/TEE: the input file (sqe->splice_fd_in)
         self.poll_file = None     # the file to wait on when it is not self.file
         self.net = None           # send/recv/connect state (net.py NetState)
+        self.creds = None         # a registered personality's Creds (personality.py)
 
     @property
     def file_index(self):

@@ -83,6 +83,8 @@ class Ring:
         self.eventfd = None         # IORING_REGISTER_EVENTFD (eventfd.py)
         self.file_table = None      # registered files (filetable.py)
         self.buffer_table = None    # registered buffers (mm/registered_buffers.py)
+        self.personalities = {}     # id -> Creds (personality.py)
+        self.pers_next = 1
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
 

@@ -19,6 +19,7 @@ import socket
 from pysentry.platform import libc
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import filetable, taskwork
+from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 from pysentry.vfs.file import HostFileDescription
 
@@ -48,7 +49,8 @@ def issue_socket(req, kernel):
     domain, stype, proto = numbers.signed_fd(req.fd), req.off & 0xFFFFFFFF, req.len
     if req.file_index:
         # A direct socket never enters the fd table: the Sentry creates it.
-        sock = socket.socket(domain, stype | SOCK_CLOEXEC, proto)
+        with as_submitter(req):
+            sock = socket.socket(domain, stype | SOCK_CLOEXEC, proto)
         desc = HostFileDescription(sock.detach())
         return filetable.install_direct(req.ring, desc, req.file_index)
     return taskwork.queue(kernel, req, _socket_in_task)

@@ -15,6 +15,7 @@ import errno
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.fs import AT_EMPTY_PATH, AT_FDCWD, getname
+from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 
 AT_SYMLINK_NOFOLLOW = 0x100
@@ -67,6 +68,7 @@ def issue(req, kernel):
         # The VFS already followed (or kept) the final symlink; the host
         # repeats the same choice on the resolved path, which only matters
         # for a /proc magic link it must follow itself.
-        raw = libc.statx(AT_FDCWD, where.host_path, flags & ~AT_EMPTY_PATH, mask)
+        with as_submitter(req):
+            raw = libc.statx(AT_FDCWD, where.host_path, flags & ~AT_EMPTY_PATH, mask)
     req.task.mem.write(req.off, raw)
     return 0

@@ -75,11 +75,13 @@ def _init(req):
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and req.opcode not in IOPOLL_OPS:
         return -errno.EINVAL        # io_init_req: not a pollable op
-    if req.personality:
-        return -errno.EINVAL        # no personality is registered
     r = req.ring.restrictions
     if r is not None and not r.sqe_allowed(req):
         return -errno.EACCES
+    if req.personality:
+        req.creds = req.ring.personalities.get(req.personality)
+        if req.creds is None:
+            return -errno.EINVAL    # io_init_req: no such personality
     req.opdef = opdef
     try:
         opdef.prep(req)

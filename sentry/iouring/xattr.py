@@ -20,6 +20,7 @@ import os
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.fs import AT_FDCWD, getname
+from pysentry.sentry.iouring.personality import as_submitter
 
 XATTR_NAME_MAX = 255
 XATTR_SIZE_MAX = 65536
@@ -114,22 +115,30 @@ def _finish_get(req, got):
 def issue_fgetxattr(req, kernel):
     name = req.path[0]
     fd = _host_fd(req, name, errno.ENODATA)
-    return _finish_get(req, libc.fgetxattr(fd, name, min(req.len, XATTR_SIZE_MAX)))
+    with as_submitter(req):
+        got = libc.fgetxattr(fd, name, min(req.len, XATTR_SIZE_MAX))
+    return _finish_get(req, got)
 
 
 def issue_getxattr(req, kernel):
     name, path, _ = req.path
     host = _host_path(kernel, req, path)
-    return _finish_get(req, libc.getxattr(host, name, min(req.len, XATTR_SIZE_MAX)))
+    with as_submitter(req):
+        got = libc.getxattr(host, name, min(req.len, XATTR_SIZE_MAX))
+    return _finish_get(req, got)
 
 
 def issue_fsetxattr(req, kernel):
     name, _, value = req.path
-    os.setxattr(_host_fd(req, name, errno.EPERM), name, value, req.op_flags)
+    fd = _host_fd(req, name, errno.EPERM)
+    with as_submitter(req):
+        os.setxattr(fd, name, value, req.op_flags)
     return 0
 
 
 def issue_setxattr(req, kernel):
     name, path, value = req.path
-    libc.setxattr(_host_path(kernel, req, path), name, value, req.op_flags)
+    host = _host_path(kernel, req, path)
+    with as_submitter(req):
+        libc.setxattr(host, name, value, req.op_flags)
     return 0
