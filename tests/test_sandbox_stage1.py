@@ -173,6 +173,11 @@ def test_disabled_rings_and_restrictions_match_linux():
     assert "forbidden flag: -13" in out
     assert "forbidden register: -13" in out
     assert "restrictions on an enabled ring: -77" in out
+    # Linux ignores the reserved fields, registers nothing when an entry is
+    # bad, and takes an empty list (which then allows nothing).
+    assert out.splitlines()[-8:] == [
+        "bad restriction entry: -22", "garbage in reserved fields: 0", "enable r3: 0",
+        "r3 nop: 0", "empty restrictions: 0", "enable r4: 0", "r4 nop: -13", "r4 probe: -13"]
 
 
 def test_cq_overflow_loses_no_completion():

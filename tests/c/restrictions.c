@@ -89,5 +89,33 @@ int main(void)
 		FAIL("init2");
 	printf("restrictions on an enabled ring: %d\n", io_uring_register_restrictions(&r2, res, 1));
 	printf("enable an enabled ring: %d\n", io_uring_enable_rings(&r2));
+
+	/* Reserved fields are not checked; an empty list restricts everything;
+	 * a bad entry fails the call and registers nothing. */
+	struct io_uring r3;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_R_DISABLED;
+	if (io_uring_queue_init_params(4, &r3, &p))
+		FAIL("init3");
+	memset(res, 0xA5, sizeof(res));
+	res[0].opcode = IORING_RESTRICTION_SQE_OP;
+	res[0].sqe_op = IORING_OP_NOP;
+	res[1].opcode = 99;
+	printf("bad restriction entry: %d\n", io_uring_register_restrictions(&r3, res, 2));
+	printf("garbage in reserved fields: %d\n", io_uring_register_restrictions(&r3, res, 1));
+	printf("enable r3: %d\n", io_uring_enable_rings(&r3));
+	s = io_uring_get_sqe(&r3);
+	io_uring_prep_nop(s);
+	printf("r3 nop: %d\n", one(&r3, s, 5));
+
+	struct io_uring r4;
+	if (io_uring_queue_init_params(4, &r4, &p))
+		FAIL("init4");
+	printf("empty restrictions: %d\n", io_uring_register_restrictions(&r4, res, 0));
+	printf("enable r4: %d\n", io_uring_enable_rings(&r4));
+	s = io_uring_get_sqe(&r4);
+	io_uring_prep_nop(s);
+	printf("r4 nop: %d\n", one(&r4, s, 6));
+	printf("r4 probe: %d\n", io_uring_register_probe(&r4, NULL, 0));
 	return 0;
 }
