@@ -319,3 +319,30 @@ def test_processes_left_behind_are_killed_unless_wait_all():
     proc = run_sandbox("orphan_ring", options=["--wait-all"])
     assert proc.returncode == 3, proc.stderr
     assert proc.stdout == native.stdout
+
+
+def test_register_sync_cancel_matches_linux():
+    assert same_as_native("sync_cancel").splitlines() == [
+        "by user_data: 0",
+        "cqes: [ud=0x89 res=-125] pending=0",
+        "all by user_data: 3",
+        "cqes: [ud=0x90 res=-125] [ud=0x90 res=-125] [ud=0x90 res=-125] pending=0",
+        "by fd: 0",
+        "cqes: [ud=0x91 res=-125] pending=0",
+        "all polls by opcode: 1",
+        "cqes: [ud=0 res=-125] pending=0",
+        "any: 1",
+        "cqes: [ud=0 res=-125] pending=0",
+        "nothing to cancel: -2",
+        "unknown flag: -22",
+        "bad fd: -9",
+        "fixed fd without a table: -9",
+        "any with fd, nothing left: 0",
+        "all by fd, nothing left: 0",
+        "ASYNC_CANCEL all, nothing: 0",
+        "ASYNC_CANCEL any, nothing: 0",
+        "non-zero pad: -22",
+        "non-zero pad2: -22",
+        "nr_args 2: -22",
+        "bad pointer: -14",
+    ]

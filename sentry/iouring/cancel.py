@@ -6,6 +6,7 @@ else completes inline in the Sentry, so it is never "in flight" from the
 program's point of view.  A cancelled request completes with -ECANCELED.
 """
 import errno
+import struct
 
 from pysentry.sentry.iouring import abi
 
@@ -80,6 +81,62 @@ def issue(req, kernel):
             found += 1
             if not req.op_flags & (CANCEL_ALL | CANCEL_ANY):
                 break
-    if not found:
-        return -errno.ENOENT
-    return found if req.op_flags & (CANCEL_ALL | CANCEL_ANY) else 0
+    return _result(req.op_flags, found)
+
+
+def _result(flags, found):
+    # Cancelling all (or any) reports how many, zero included; a single
+    # cancel that found nothing is -ENOENT.
+    if flags & (CANCEL_ALL | CANCEL_ANY):
+        return found
+    return 0 if found else -errno.ENOENT
+
+
+# struct io_uring_sync_cancel_reg: addr, fd, flags, timeout {sec, nsec},
+# opcode, pad[7], pad2[3]
+_SYNC_CANCEL_REG = struct.Struct("<QiIqqB7s24s")
+
+
+class _SyncCancel:
+    """What IORING_REGISTER_SYNC_CANCEL asks for, shaped like an ASYNC_CANCEL
+    request so _matches() serves both."""
+    __slots__ = ("op_flags", "fd", "len", "addr")
+
+    def __init__(self, flags, fd, opcode, user_data):
+        self.op_flags, self.fd, self.len, self.addr = flags, fd, opcode, user_data
+
+
+def register_sync_cancel(kernel, task, ring, arg, nr_args):
+    """IORING_REGISTER_SYNC_CANCEL: cancel now and return once it is done.
+
+    Linux waits (up to the given timeout, else -ETIME) for a request already
+    running in an io-wq worker.  The Sentry has no such requests -- each is
+    either waiting, and cancelled at once, or already completed -- so the
+    wait is never needed and the timeout only has to be read.
+    """
+    from pysentry.sentry.iouring import submit
+    if not arg or nr_args != 1:
+        raise OSError(errno.EINVAL, "needs one io_uring_sync_cancel_reg")
+    addr, fd, flags, _sec, _nsec, opcode, pad, pad2 = _SYNC_CANCEL_REG.unpack(
+        task.mem.read(arg, _SYNC_CANCEL_REG.size))
+    if flags & ~CANCEL_FLAGS or any(pad) or any(pad2):
+        raise OSError(errno.EINVAL, "unknown flags or non-zero padding")
+    # Unlike the ASYNC_CANCEL op, ANY may come with FD or OP here (and wins).
+    if flags & CANCEL_FD:
+        # The file must exist: fget() for a normal fd, the table slot for a
+        # fixed one.
+        if flags & CANCEL_FD_FIXED:
+            if ring.file_table is None:
+                raise OSError(errno.EBADF, "no registered files")
+            ring.file_table.get(fd).put()
+        else:
+            kernel.lookup_file(task, fd).put()
+    want = _SyncCancel(flags, fd, opcode, addr)
+    found = 0
+    for cand in waiting(ring):
+        if _matches(want, cand) and detach(kernel, cand):
+            submit.complete(kernel, cand, -errno.ECANCELED)
+            found += 1
+            if not flags & (CANCEL_ALL | CANCEL_ANY):
+                break
+    return _result(flags, found)

@@ -7,7 +7,7 @@ it.
 import errno
 import struct
 
-from pysentry.sentry.iouring import (abi, eventfd, filetable, kbuf, personality, restrictions,
+from pysentry.sentry.iouring import (abi, cancel, eventfd, filetable, kbuf, personality, restrictions,
                                      rsrc)
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
@@ -48,6 +48,7 @@ HANDLERS = {
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
     22: kbuf.register_pbuf_ring,            # IORING_REGISTER_PBUF_RING
     23: kbuf.unregister_pbuf_ring,          # IORING_UNREGISTER_PBUF_RING
+    24: cancel.register_sync_cancel,        # IORING_REGISTER_SYNC_CANCEL
     25: filetable.register_file_alloc_range,  # IORING_REGISTER_FILE_ALLOC_RANGE
     26: kbuf.pbuf_status,                   # IORING_REGISTER_PBUF_STATUS
 }
