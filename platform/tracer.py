@@ -90,6 +90,17 @@ class Tracer:
         except (KeyError, ValueError):
             pass
 
+    def run_ready(self):
+        """Run the callbacks of watched fds that are ready right now, without
+        waiting: after the child's write the Sentry's waiters on that file
+        see it at once, as Linux's wakeups run inside write(2) itself."""
+        if self._readers == 0:
+            return
+        for key, _ in self._selector.select(0):
+            if key.data is not None:
+                self.remove_reader(key.fd)
+                key.data()
+
     def call_at(self, when, callback):
         t = Timer(when, callback)
         heapq.heappush(self._timers, (when, next(self._timer_seq), t))

@@ -27,6 +27,10 @@ class Poller:
         self.watches = {}     # dup'd fd -> Watch
         self.edges_armed = False
 
+    def busy(self):
+        """Whether any request waits for readiness at all."""
+        return bool(self.waiting or self.watches)
+
     # -- one-shot waits ---------------------------------------------------------
     def wait(self, fd, events, callback):
         """Call callback() once fd is ready; returns a token for cancel().

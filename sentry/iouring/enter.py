@@ -57,6 +57,36 @@ def sys_io_uring_enter(kernel, task, stop):
     if (ring.flags & abi.SETUP_SINGLE_ISSUER and to_submit and ring.sqpoll is None
             and ring.submitter_tid != task.tid):
         return -errno.EEXIST        # only the submitter task may submit
+    if not ring.defer_taskrun:
+        return _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz)
+    if ring.submitter_tid != task.tid:
+        # DEFER_TASKRUN: only the submitter may run the ring's deferred work,
+        # so only it may wait (io_allowed_run_tw).
+        if flags & abi.ENTER_GETEVENTS:
+            return -errno.EEXIST
+        return 0
+    # While the submitter is inside the call, completions are posted as they
+    # happen: that is Linux running its local work in io_cqring_wait().
+    ring.local_open += 1
+    try:
+        out = _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz)
+    except BaseException:
+        ring.local_open -= 1
+        raise
+    if isinstance(out, int):
+        ring.local_open -= 1
+        return out
+    return _closing_local(ring, out)
+
+
+def _closing_local(ring, gen):
+    try:
+        return (yield from gen)
+    finally:
+        ring.local_open -= 1
+
+
+def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz):
     if ring.sqpoll is not None:
         # The SQ thread submits; the call only wakes it.  Running what is
         # queued right now is what a prompt SQ thread would do, and makes
@@ -104,6 +134,8 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
         if min_wait:
             return submitted or -errno.EINVAL     # IORING_FEAT_MIN_TIMEOUT is not offered
     min_complete = min(min_complete, ring.cq_entries)
+    if ring.local_cqes:
+        ring.run_local_work()       # DEFER_TASKRUN: after submission, before the wait
     ring.flush_overflow()
     if ring.flags & abi.SETUP_IOPOLL:
         # io_iopoll_check() polls the requests in flight and never sleeps on

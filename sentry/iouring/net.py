@@ -862,7 +862,7 @@ def _recv_selected(req, kernel):
         if not st.flags & RECV_MULTISHOT:
             return res
         ring = req.ring
-        if ring.overflow or ring.cq_ready() >= ring.cq_entries:
+        if ring.cq_full():
             return res                    # no room for another CQE: the last one
         ring.post(req.user_data, res, req.cflags | CQE_F_MORE)
         ring.notify()

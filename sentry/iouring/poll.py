@@ -97,7 +97,7 @@ def _multishot_event(kernel, req, events):
     mask = events & req.poll_mask
     if not mask or req not in ring.multishot:
         return
-    if ring.overflow or ring.cq_ready() >= ring.cq_entries:
+    if ring.cq_full():
         # No room: a multishot CQE may not overflow, so the poll ends here.
         ring.multishot.pop(req).close()
         submit.complete(kernel, req, mask)

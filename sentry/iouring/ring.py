@@ -84,6 +84,13 @@ class Ring:
         self.file_table = None      # registered files (filetable.py)
         self.buffer_table = None    # registered buffers (mm/registered_buffers.py)
         self.personalities = {}     # id -> Creds (personality.py)
+        # IORING_SETUP_DEFER_TASKRUN: completions that arrive while the
+        # submitter is outside io_uring_enter wait here until it enters with
+        # GETEVENTS (Linux queues them as the ring's local task work).
+        self.defer_taskrun = bool(flags & abi.SETUP_DEFER_TASKRUN)
+        self.local_open = 0         # >0 while the submitter is inside io_uring_enter
+        self.local_cqes = collections.deque()
+        self.local_signalled = 0    # deferred CQEs the eventfd has been told of
         self.pers_next = 1
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
@@ -137,6 +144,9 @@ class Ring:
 
         counts=False keeps it out of the sequence TIMEOUT counts (timeouts'
         own completions, as Linux's cq_timeouts does)."""
+        if self.defer_taskrun and not self.local_open:
+            self.local_cqes.append((user_data, res, cflags, counts))
+            return
         self.posted += 1
         if counts:
             self.cq_count += 1
@@ -163,6 +173,25 @@ class Ring:
             space -= 1
         if not self.overflow:
             self._clear_sq_flag(abi.SQ_CQ_OVERFLOW)
+
+    def cq_full(self):
+        """No room for one more CQE without overflowing, counting those a
+        DEFER_TASKRUN ring holds back: a multishot request ends here rather
+        than overflow (Linux's io_req_post_cqe() failing)."""
+        return bool(self.overflow) or self.cq_ready() + len(self.local_cqes) >= self.cq_entries
+
+    def run_local_work(self):
+        """The submitter entered with GETEVENTS: post what was deferred
+        (io_run_local_work), in order, and clear IORING_SQ_TASKRUN."""
+        self.local_signalled = 0
+        if self.flags & abi.SETUP_TASKRUN_FLAG:
+            self._clear_sq_flag(abi.SQ_TASKRUN)
+        self.local_open += 1
+        try:
+            while self.local_cqes:
+                self.post(*self.local_cqes.popleft())
+        finally:
+            self.local_open -= 1
 
     def events_available(self):
         """CQEs the child can get now, counting the backlog (io_cqring_events)."""
@@ -215,6 +244,14 @@ class Ring:
         if self.eventfd is not None and self.posted != self.signalled:
             self.signalled = self.posted
             self.eventfd.signal(self)
+        if len(self.local_cqes) > self.local_signalled:
+            # Deferred work was added: Linux signals the eventfd and raises
+            # IORING_SQ_TASKRUN so the program knows to enter.
+            self.local_signalled = len(self.local_cqes)
+            if self.flags & abi.SETUP_TASKRUN_FLAG:
+                self._set_sq_flag(abi.SQ_TASKRUN)
+            if self.eventfd is not None:
+                self.eventfd.signal(self)
         if not self.waiters:
             return
         self.flush_overflow()

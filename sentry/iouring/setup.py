@@ -15,12 +15,13 @@ from pysentry.sentry.syscalls import numbers
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
 # TASKRUN_FLAG only concern how the kernel interrupts the task to run deferred
-# completion work; the Sentry never defers completions, so both hold trivially.
+# completion work; the Sentry defers completions only for DEFER_TASKRUN rings
+# (ring.py: local_cqes, with IORING_SQ_TASKRUN), so otherwise both hold trivially.
 SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_ALL
                          | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
                          | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY
                          | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ
-                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL)
+                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL | abi.SETUP_DEFER_TASKRUN)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
@@ -43,6 +44,9 @@ def ring_sizes(entries, flags, cq_entries):
     if flags & abi.SETUP_TASKRUN_FLAG and not flags & (abi.SETUP_COOP_TASKRUN
                                                       | abi.SETUP_DEFER_TASKRUN):
         raise OSError(errno.EINVAL, "TASKRUN_FLAG needs COOP_TASKRUN")
+    if flags & abi.SETUP_DEFER_TASKRUN and (not flags & abi.SETUP_SINGLE_ISSUER
+                                            or flags & abi.SETUP_SQPOLL):
+        raise OSError(errno.EINVAL, "DEFER_TASKRUN needs SINGLE_ISSUER, without SQPOLL")
     if entries == 0:
         raise OSError(errno.EINVAL, "zero entries")
     if entries > abi.MAX_ENTRIES:

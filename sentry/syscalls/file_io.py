@@ -12,7 +12,7 @@ import errno
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.platform.task import ABI_X86_64
-from pysentry.platform.tracer import PASSTHROUGH
+from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
 from pysentry.sentry.syscalls.numbers import signed_fd
 
 _OFF_CUR = (1 << 64) - 1
@@ -30,14 +30,28 @@ def _regular_file(kernel, task, fd):
     return desc
 
 
-def _serve(kernel, task, fd, fn):
+def _serve(kernel, task, fd, fn, write_stop=None):
+    """fn(desc) on a regular file; anything else runs on the host.  A write
+    (write_stop given) to a stream then wakes the Sentry's waiters."""
     desc = _regular_file(kernel, task, fd)
     if desc is None:
+        if write_stop is not None and kernel.poller.busy():
+            return _write_then_wake(kernel, write_stop)
         return PASSTHROUGH
     try:
         return fn(desc)
     finally:
         desc.put()
+
+
+def _write_then_wake(kernel, stop):
+    """A write to a stream the host runs in the child; then, before the child
+    goes on, the Sentry's requests waiting on that stream (a POLL_ADD on an
+    eventfd, a RECV on a socket pair) see the new data, as they would inside
+    Linux's write(2).  Only when something waits at all."""
+    res = yield InjectSyscall(stop.nr, *stop.args)
+    kernel.tracer.run_ready()
+    return res
 
 
 def _buffer(addr, count):
@@ -60,7 +74,8 @@ def sys_read(kernel, task, stop):
 
 def sys_write(kernel, task, stop):
     fd, buf, count = stop.args[:3]
-    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), None))
+    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), None),
+                  stop)
 
 
 def sys_pread64(kernel, task, stop):
@@ -70,7 +85,8 @@ def sys_pread64(kernel, task, stop):
 
 def sys_pwrite64(kernel, task, stop):
     fd, buf, count, pos = stop.args[:4]
-    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)))
+    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)),
+                  stop)
 
 
 def _iovs(task, stop, vec, vlen):
@@ -84,7 +100,8 @@ def sys_readv(kernel, task, stop):
 
 def sys_writev(kernel, task, stop):
     fd, vec, vlen = stop.args[:3]
-    return _serve(kernel, task, fd, lambda d: d.write(task.mem, _iovs(task, stop, vec, vlen), None))
+    return _serve(kernel, task, fd,
+                  lambda d: d.write(task.mem, _iovs(task, stop, vec, vlen), None), stop)
 
 
 def _v2(kernel, task, stop, write, with_flags):
@@ -98,7 +115,7 @@ def _v2(kernel, task, stop, write, with_flags):
     def op(d):
         iovs = _iovs(task, stop, vec, vlen)
         return (d.write if write else d.read)(task.mem, iovs, pos, flags)
-    return _serve(kernel, task, fd, op)
+    return _serve(kernel, task, fd, op, stop if write else None)
 
 
 def sys_preadv(kernel, task, stop):
