@@ -137,6 +137,12 @@ class Kernel:
         task.fdtable.install(fd, desc)
 
     # --- VFS ---------------------------------------------------------------------------
+    def task_root(self, task):
+        """The child's root directory (chroot) as a host path; b"/" if none.
+        Linux keeps it per fs_struct (shared by CLONE_FS, copied by fork,
+        kept by exec), so the Sentry reads it, as it does the cwd."""
+        return os.readlink("/proc/%d/root" % task.tid).encode()
+
     def vfs_resolve(self, task, dirfd, path, follow):
         cwd_host = os.readlink("/proc/%d/cwd" % task.tid).encode()
         cwd = self.mounts.guest_of_host(cwd_host) or cwd_host
@@ -149,8 +155,10 @@ class Kernel:
             if not host.startswith(b"/") or not os.path.isdir(host):
                 raise OSError(errno.ENOTDIR, "dirfd is not a directory")
             dirfd_path = self.mounts.guest_of_host(host) or host
+        root_host = self.task_root(task)
+        root = b"/" if root_host == b"/" else (self.mounts.guest_of_host(root_host) or root_host)
         return resolve(self.mounts, path, cwd=cwd, dirfd_path=dirfd_path, follow_last=follow,
-                       tgid=task.tgid, tid=task.tid)
+                       tgid=task.tgid, tid=task.tid, root=root)
 
 
 def _shares_files(tid_a, tid_b):

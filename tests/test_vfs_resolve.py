@@ -494,3 +494,18 @@ def test_matches_host_walk(tree, rel, follow):
         assert (st.st_dev, st.st_ino) == (expect.st_dev, expect.st_ino)
     else:
         assert expect == errno.ENOENT
+
+
+def test_chroot_root_starts_absolute_paths_and_stops_dotdot(tree):
+    mounts, _ = tree
+    jail = b"/guest/dir"
+    # Absolute paths start at the root; '..' never climbs above it.
+    assert r(mounts, b"/file", root=jail).guest_path == b"/guest/dir/file"
+    assert r(mounts, b"/../../file", root=jail).guest_path == b"/guest/dir/file"
+    assert r(mounts, b"sub/../../../file", cwd=jail, root=jail).guest_path == b"/guest/dir/file"
+    # The jail's own name from outside does not exist inside it.
+    with pytest.raises(OSError) as e:
+        r(mounts, b"/guest/dir/file", root=jail)
+    assert e.value.errno == errno.ENOENT
+    # Without a root, the same walk reaches the real tree.
+    assert r(mounts, b"/guest/dir/file").exists

@@ -115,6 +115,10 @@ class MountTable:
             self._above_mounts.add(path)
         return mount
 
+    def is_identity(self):
+        """True if the guest namespace is the host's: only '/' -> '/'."""
+        return len(self.mounts) == 1 and self.root.host_path == b"/"
+
     def is_mount_ancestor(self, guest_path):
         """True if some mount point lies strictly below guest_path (not '/')."""
         return guest_path in self._above_mounts

@@ -158,7 +158,7 @@ def _error(code, path):
     return OSError(code, os.strerror(code), path)
 
 
-def resolve(mounts, path, *, cwd, dirfd_path=None, follow_last=True, tgid, tid):
+def resolve(mounts, path, *, cwd, dirfd_path=None, follow_last=True, tgid, tid, root=b"/"):
     """Walk guest ``path`` as Linux would; return a Resolved or raise OSError(errno).
 
     Relative paths start at ``dirfd_path`` if given, else at ``cwd`` (both
@@ -172,9 +172,14 @@ def resolve(mounts, path, *, cwd, dirfd_path=None, follow_last=True, tgid, tid):
     pending = _components(path)
     must_dir = path.endswith(b"/") and bool(pending)
 
+    # root: the calling process's root directory (chroot), a guest path.
+    # Absolute paths and absolute symlink targets start there and '..' never
+    # climbs above it (Linux: nd->root); a walk that starts outside it (a cwd
+    # left outside by chroot) is clamped only at the real '/'.
+    root = normalize(root)
     if path.startswith(b"/"):
-        cur_mount = mounts.root
-        cur_guest, cur_host = b"/", cur_mount.host_path
+        cur_guest = root
+        cur_mount, cur_host = mounts.lookup(root)
     else:
         cur_guest = normalize(dirfd_path if dirfd_path is not None else cwd)
         cur_mount, cur_host = mounts.lookup(cur_guest)
@@ -185,7 +190,7 @@ def resolve(mounts, path, *, cwd, dirfd_path=None, follow_last=True, tgid, tid):
         if name == b".":
             continue
         if name == b"..":
-            if cur_guest == b"/":
+            if cur_guest == b"/" or cur_guest == root:
                 continue
             if cur_guest == cur_mount.guest_path:
                 # Leaving a mount through its root: back into the parent mount.
@@ -254,8 +259,8 @@ def resolve(mounts, path, *, cwd, dirfd_path=None, follow_last=True, tgid, tid):
             if last and target.endswith(b"/"):
                 must_dir = True
             if target.startswith(b"/"):
-                cur_mount = mounts.root
-                cur_guest, cur_host = b"/", cur_mount.host_path
+                cur_guest = root
+                cur_mount, cur_host = mounts.lookup(root)
             pending.extend(_components(target))
             continue
 

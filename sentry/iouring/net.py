@@ -221,6 +221,15 @@ class _ChildCwd:
         path = self._unix_path()
         if path is None:
             return self.addr
+        if not path.startswith(b"/") and self.kernel.task_root(self.task) != b"/":
+            # A borrowed cwd would let '..' climb above the child's root:
+            # walk the directory part in the VFS, which stops there.
+            parent, _, base = path.rpartition(b"/")
+            host = self.kernel.vfs_resolve(self.task, AT_FDCWD, parent or b".", True).host_path
+            newpath = host.rstrip(b"/") + b"/" + base
+            if len(newpath) >= SUN_PATH_MAX:
+                raise OSError(errno.ENAMETOOLONG, "host path too long")
+            return struct.pack("<H", AF_UNIX) + newpath + b"\0"
         if path.startswith(b"/"):
             parent, _, base = path.rpartition(b"/")
             host = self.kernel.vfs_resolve(self.task, AT_FDCWD, parent or b"/", True).host_path

@@ -108,6 +108,17 @@ def issue_open(req, kernel):
 
 def _open_in_task(kernel, task, req, host_path):
     flags, mode, resolve = req.open_how
+    chrooted = host_path is not None and kernel.task_root(task) != b"/"
+    if chrooted:
+        # The host path would be looked up again under the child's root:
+        # let the child walk its own path from its own dirfd.
+        data = req.path + b"\0"
+        path_ptr = task.scratch(len(data) + (OPEN_HOW.size if req.open2 else 0))
+        task.mem.write(path_ptr, data)
+        if not req.open2:
+            return (yield from open_in_child(kernel, task, host_path, flags, mode,
+                                             numbers.signed_fd(req.fd), path_ptr))
+        host_path = None
     if not req.open2:
         return (yield from open_in_child(kernel, task, host_path, flags, mode))
     path = req.path if host_path is None else host_path

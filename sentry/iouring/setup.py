@@ -125,6 +125,21 @@ def _install_fd(kernel, task, stop, ring, params, out):
     (already proven readable, and about to be overwritten with the result):
     it is addressable from every ABI, including int 0x80 with 32-bit pointers.
     """
+    if kernel.task_root(task) != b"/":
+        # /proc/<sentry>/fd/N is not reachable from inside a chroot.
+        from pysentry.sentry import fdinstall
+        fd = yield from fdinstall.install(task, ring.region.fd, True)
+        if fd < 0:
+            kernel.io_uring.destroy(ring)
+            return fd
+        kernel.install(task, fd, kernel.io_uring.file_for(ring))
+        try:
+            task.mem.write(params, out)
+        except OSError:
+            yield InjectSyscall(numbers.close(stop.abi), fd)
+            task.fdtable.drop(fd)
+            return -errno.EFAULT
+        return fd
     path = ring.region.child_path().encode() + b"\0"
     try:
         task.mem.write(params, path)

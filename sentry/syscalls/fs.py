@@ -29,7 +29,10 @@ def _open(kernel, task, stop, dirfd, path_ptr, flags, mode):
     path = task.mem.read_cstring(path_ptr)
     follow = follows_last(flags)
     resolved = kernel.vfs_resolve(task, numbers.signed_fd(dirfd), path, follow)
-    if resolved.host_path == path:
+    if resolved.host_path == path or (kernel.mounts.is_identity()
+                                      and kernel.task_root(task) != b"/"):
+        # (A chrooted child: its own walk, inside its root, names the file;
+        # a host path would be looked up again under that root.)
         # The child's own pointer and dirfd name the same file: no copy needed.
         return open_in_child(kernel, task, resolved.host_path, flags, mode, dirfd, path_ptr)
     return open_in_child(kernel, task, resolved.host_path, flags, mode)
@@ -72,6 +75,17 @@ def sys_creat(kernel, task, stop):
     path, mode = stop.args[:2]
     return _open(kernel, task, stop, numbers.AT_FDCWD, path,
                  os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
+
+
+def sys_chroot(kernel, task, stop):
+    """chroot(2).  The child's root lives in the host kernel (so its own
+    path syscalls, exec included, honour it) and the Sentry reads it back
+    for every walk it does for the child (Kernel.task_root).  That only
+    holds while guest and host namespaces coincide: with bind mounts the
+    guest path would need translating, which is not done yet."""
+    if not kernel.mounts.is_identity():
+        return -errno.EPERM
+    return PASSTHROUGH
 
 
 def sys_close(kernel, task, stop):

@@ -52,13 +52,13 @@ _X64_SENTRY.update({
     n.FCNTL: fs.sys_fcntl_dupfd,
     n.FTRUNCATE: fs.sys_ftruncate,
     n.MMAP: fs.sys_mmap,
+    161: fs.sys_chroot,
 })
 
 # Calls that would let the child step outside the sandbox or change the host.
 _X64_DENY = {
     n.PTRACE: errno.EPERM,           # the child is already traced by the Sentry
     165: errno.EPERM, 166: errno.EPERM, 155: errno.EPERM,   # mount, umount2, pivot_root
-    161: errno.EPERM,                # chroot: the Sentry's VFS owns the root
     167: errno.EPERM, 168: errno.EPERM,   # swapon, swapoff
     169: errno.EPERM,                # reboot
     175: errno.EPERM, 176: errno.EPERM, 313: errno.EPERM,   # init/delete/finit_module
