@@ -34,7 +34,8 @@ import cffi
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
-from pysentry.sentry.iouring import abi, kbuf
+from pysentry.sentry import fdinstall
+from pysentry.sentry.iouring import abi, kbuf, taskwork
 from pysentry.sentry.iouring.request import INFLIGHT
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.vfs.file import HostFileDescription
@@ -707,7 +708,15 @@ def _recv_iovs(req, kernel):
                     return st.done
                 raise
         if recvmsg:
-            _write_back(req, st, name, control, mflags, flags, compat)
+            rights = _write_back(req, st, name, control, mflags, flags, compat)
+            if rights is not None:
+                # Received fds must enter the child's fd table: finish in the
+                # submitting thread (task work), as Linux's scm_detach_fds()
+                # runs in the receiver.  (No MSG_WAITALL retry with control.)
+                st.done += n
+                done = st.done
+                return taskwork.queue(kernel, req, lambda k, t, r: _install_rights(
+                    t, r, rights, flags, compat, done))
         if waitall and mflags & (MSG_TRUNC | MSG_CTRUNC):
             req.expected = _FAIL      # a truncated MSG_WAITALL receive fails the link
         st.done += n
@@ -727,23 +736,62 @@ def _write_back(req, st, name, control, mflags, flags, compat):
         if st.namelen_user:
             mem.write(st.name_user, name[:st.namelen_user])
         mem.write(st.umsg + (4 if compat else 8), struct.pack("<i", len(name)))
-    if control:
-        cmsgs = []
-        for level, ctype, data in _parse_cmsgs(control, False):
-            if level == SOL_SOCKET and ctype == SCM_RIGHTS:
-                # TODO(lead): install via task work.  The fds are the
-                # Sentry's; until they can be installed in the child they
-                # are closed and the message reported truncated.
-                for (fd,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4]):
-                    os.close(fd)
+    cmsgs = _parse_cmsgs(control, False) if control else []
+    if any(level == SOL_SOCKET and ctype == SCM_RIGHTS for level, ctype, _ in cmsgs):
+        return cmsgs, mflags          # the caller finishes in the child (_install_rights)
+    _write_control(req, st, cmsgs, mflags, flags, compat)
+    return None
+
+
+def _rights_fds(data):
+    return [fd for (fd,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4])]
+
+
+def _install_rights(task, req, rights, flags, compat, result):
+    """Task work: give the child the fds an SCM_RIGHTS message carried (the
+    Sentry holds them, MSG_CMSG_CLOEXEC'd), then write the control messages
+    with the child's numbers.  As scm_detach_fds(): only as many fds as fit
+    in the control buffer are installed, each at the lowest free number and
+    close-on-exec if MSG_CMSG_CLOEXEC was asked; the rest are closed and
+    MSG_CTRUNC is set; a failed install (EMFILE) stops there."""
+    cmsgs, mflags = rights
+    st = req.net
+    hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
+    cloexec = bool(flags & MSG_CMSG_CLOEXEC)
+    out, used = [], 0
+    for level, ctype, data in cmsgs:
+        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
+            hostfds = _rights_fds(data)
+            fit = max(0, (st.controllen_user - used - hdr.size) // 4)
+            mine = []
+            try:
+                for hostfd in hostfds[:fit]:
+                    fd = yield from fdinstall.install(task, hostfd, cloexec)
+                    if fd < 0:
+                        break
+                    mine.append(fd)
+            finally:
+                for hostfd in hostfds:
+                    os.close(hostfd)
+            if len(mine) < len(hostfds):
                 mflags |= MSG_CTRUNC
+            if not mine:
                 continue
-            cmsgs.append((level, ctype, data))
-        control, truncated = _build_cmsgs(cmsgs, compat, st.controllen_user)
-        if truncated:
-            mflags |= MSG_CTRUNC
-        if control:
-            mem.write(st.control_user, control)
+            data = struct.pack("<%di" % len(mine), *mine)
+        out.append((level, ctype, data))
+        used += _align(hdr.size + len(data), align)
+    _write_control(req, st, out, mflags, flags, compat)
+    return result
+
+
+def _write_control(req, st, cmsgs, mflags, flags, compat):
+    """Store the control messages, msg_controllen and msg_flags."""
+    mem = req.task.mem
+    control, truncated = _build_cmsgs(cmsgs, compat, st.controllen_user)
+    if truncated:
+        mflags |= MSG_CTRUNC
+    if control:
+        mem.write(st.control_user, control)
     mflags = (mflags & ~(MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)) | (flags & MSG_CMSG_CLOEXEC)
     if compat:
         mem.write(st.umsg + 20, struct.pack("<II", len(control), mflags))
@@ -925,8 +973,9 @@ def _recvmsg_into_buffer(req, st, picked):
     cmsgs = []
     for level, ctype, cdata in _parse_cmsgs(control, False) if control else ():
         if level == SOL_SOCKET and ctype == SCM_RIGHTS:
-            # As in _write_back: the Sentry cannot install fds yet.
-            for (hostfd,) in struct.iter_unpack("<i", cdata[:len(cdata) // 4 * 4]):
+            # Known difference: a multishot RECVMSG drops received fds
+            # (MSG_CTRUNC); the single-shot one installs them (_install_rights).
+            for hostfd in _rights_fds(cdata):
                 os.close(hostfd)
             mflags |= MSG_CTRUNC
             continue
