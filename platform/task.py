@@ -69,6 +69,7 @@ class PtraceTask:
         self.coro = None
         self.saved_regs = None
         self.injected = False
+        self.after_exit = None     # tracer.PassThenCall: run at the syscall's exit stop
         self.stop_abi = ABI_X86_64
 
     # --- stop inspection -------------------------------------------------

@@ -29,6 +29,17 @@ from pysentry.platform.task import PtraceTask
 
 PASSTHROUGH = object()
 
+
+class PassThenCall:
+    """A handler's outcome: let the host run the syscall as it is (no register
+    rewrite, unlike InjectSyscall), and call callback() at its exit stop,
+    before the child goes on.  Four ptrace calls instead of seven."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback):
+        self.callback = callback
+
 _OPTIONS = (libc.PTRACE_O_TRACESYSGOOD | libc.PTRACE_O_TRACEFORK | libc.PTRACE_O_TRACEVFORK
             | libc.PTRACE_O_TRACECLONE | libc.PTRACE_O_TRACEEXEC | libc.PTRACE_O_TRACESECCOMP
             | libc.PTRACE_O_EXITKILL)
@@ -73,22 +84,32 @@ class Tracer:
         self._timers = []
         self._timer_seq = itertools.count()
         self._readers = 0
+        self._persistent = set()     # fds whose reader survives its callback
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self._sigchld_fd = libc.signalfd_for([signal.SIGCHLD])
         self._selector.register(self._sigchld_fd, selectors.EVENT_READ, None)
 
     # --- event sources -------------------------------------------------------
-    def add_reader(self, fd, events, callback):
-        """Call callback() once fd is ready for `events` (selectors mask)."""
+    def add_reader(self, fd, events, callback, persistent=False):
+        """Call callback() once fd is ready for `events` (selectors mask); a
+        persistent reader is called every time until removed."""
         self._selector.register(fd, events, callback)
         self._readers += 1
+        if persistent:
+            self._persistent.add(fd)
 
     def remove_reader(self, fd):
+        self._persistent.discard(fd)
         try:
             self._selector.unregister(fd)
             self._readers -= 1
         except (KeyError, ValueError):
             pass
+
+    def _fire(self, key):
+        if key.fd not in self._persistent:
+            self.remove_reader(key.fd)
+        key.data()
 
     def run_ready(self):
         """Run the callbacks of watched fds that are ready right now, without
@@ -98,8 +119,7 @@ class Tracer:
             return
         for key, _ in self._selector.select(0):
             if key.data is not None:
-                self.remove_reader(key.fd)
-                key.data()
+                self._fire(key)
 
     def call_at(self, when, callback):
         t = Timer(when, callback)
@@ -167,8 +187,7 @@ class Tracer:
                     except BlockingIOError:
                         pass
                 else:
-                    self.remove_reader(key.fd)
-                    key.data()
+                    self._fire(key)
         return self.root_status
 
     def _run_timers(self):
@@ -286,6 +305,9 @@ class Tracer:
             outcome = -errno.EIO
         if outcome is PASSTHROUGH:
             task.resume()
+        elif isinstance(outcome, PassThenCall):
+            task.after_exit = outcome.callback
+            task._resume(libc.PTRACE_SYSCALL, 0)
         elif isinstance(outcome, int):
             task.set_result(outcome)
             task.resume()
@@ -297,6 +319,13 @@ class Tracer:
 
     def _on_syscall_stop(self, task):
         if task.coro is None:
+            callback = task.after_exit
+            if callback is not None:
+                task.after_exit = None
+                try:
+                    callback()
+                except Exception:
+                    _report_internal_error(task)
             task.resume()
             return
         stop = task.syscall_stop()

@@ -4,7 +4,7 @@ import os
 
 
 from pysentry.platform import libc, seccomp
-from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, Tracer
+from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, PassThenCall, Tracer
 from pysentry.sentry.fdtable import FDTable
 from pysentry.sentry.iouring import taskwork
 from pysentry.sentry.iouring.registry import IoUringRegistry
@@ -99,6 +99,10 @@ class Kernel:
             return -e.errno
         if outcome is PASSTHROUGH:
             return (yield InjectSyscall(stop.nr, *stop.args))
+        if isinstance(outcome, PassThenCall):
+            res = yield InjectSyscall(stop.nr, *stop.args)
+            outcome.callback()
+            return res
         if isinstance(outcome, int):
             return outcome
         return (yield from outcome)

@@ -136,6 +136,8 @@ def test_poll_add_remove_multishot_match_linux():
     assert "remove unknown: user_data=7 res=0xfffffffe more=0" in out   # -ENOENT
     assert "multishot event 2: user_data=8 res=0x1 more=1" in out
     assert "after update: user_data=80 res=0x1 more=1" in out
+    assert "after events update: user_data=80 res=0x41 more=1" in out
+    assert "after events update, again: user_data=80 res=0x41 more=1" in out
     assert "bad fd: user_data=13 res=0xfffffff7 more=0" in out
 
 

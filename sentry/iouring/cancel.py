@@ -42,6 +42,15 @@ def waiting(ring):
     return list(ring.pending) + list(ring.multishot) + list(ring.timeouts)
 
 
+def _candidates(ring, flags, user_data):
+    """What a cancel may match, in waiting() order: only the requests with
+    its user_data when that is all it matches on (the common case)."""
+    if flags & (CANCEL_ANY | CANCEL_FD | CANCEL_OP):
+        return waiting(ring)
+    return (ring.pending.with_user_data(user_data) + ring.multishot.with_user_data(user_data)
+            + ring.timeouts.with_user_data(user_data))
+
+
 def prep(req):
     if req.flags & abi.IOSQE_BUFFER_SELECT or req.off or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved cancel fields")
@@ -72,7 +81,7 @@ def _matches(req, cand):
 def issue(req, kernel):
     from pysentry.sentry.iouring import submit
     found = 0
-    for cand in waiting(req.ring):
+    for cand in _candidates(req.ring, req.op_flags, req.addr):
         if _matches(req, cand) and detach(kernel, cand):
             if req.ring.submitting:
                 req.ring.cancelled.append(cand)
@@ -133,7 +142,7 @@ def register_sync_cancel(kernel, task, ring, arg, nr_args):
             kernel.lookup_file(task, fd).put()
     want = _SyncCancel(flags, fd, opcode, addr)
     found = 0
-    for cand in waiting(ring):
+    for cand in _candidates(ring, flags, addr):
         if _matches(want, cand) and detach(kernel, cand):
             submit.complete(kernel, cand, -errno.ECANCELED)
             found += 1

@@ -121,9 +121,10 @@ def prep_remove(req):
 
 
 def find_poll(ring, user_data):
-    for req in list(ring.multishot) + list(ring.pending):
-        if req.opcode == abi.OP_POLL_ADD and req.user_data == user_data:
-            return req
+    for table in (ring.multishot, ring.pending):
+        for req in table.with_user_data(user_data):
+            if req.opcode == abi.OP_POLL_ADD:
+                return req
     return None
 
 
@@ -138,8 +139,12 @@ def issue_remove(req, kernel):
         submit.complete(kernel, target, -errno.ECANCELED)
         return 0
     if flags & POLL_UPDATE_EVENTS:
+        # Only the event mask changes: a multishot poll stays multishot (and
+        # a one-shot one-shot) whatever the update's own MULTI bit says --
+        # Linux replaces the low 16 bits of the armed poll's events only.
         target.op_flags = req.op_flags
-        _parse(target, flags & POLL_ADD_MULTI | (POLL_ADD_LEVEL if target.poll_level else 0))
+        _parse(target, (POLL_ADD_MULTI if target.poll_multi else 0)
+               | (POLL_ADD_LEVEL if target.poll_level else 0))
     if flags & POLL_UPDATE_USER_DATA:
         target.user_data = req.off
     submit.issue(kernel, target)          # re-arm with the new settings

@@ -14,6 +14,7 @@ class IoUringRegistry:
         self.kernel = kernel
         self.trace = trace
         self.by_inode = {}
+        self.defer_rings = 0    # live IORING_SETUP_DEFER_TASKRUN rings
 
     def create(self, sq, cq, flags, compat, creator):
         ring = Ring(sq, cq, flags, compat)
@@ -22,6 +23,8 @@ class IoUringRegistry:
         ring.submitter_tid = creator.tid
         ring.on_notify = lambda: timeout.flush_counted(self.kernel, ring)
         self.by_inode[ring.region.inode] = ring
+        if ring.defer_taskrun:
+            self.defer_rings += 1
         if self.trace is not None:
             self.trace.setup(ring, creator)
         return ring
@@ -37,6 +40,8 @@ class IoUringRegistry:
             return
         submit.cancel_all(self.kernel, ring)
         self.by_inode.pop(ring.region.inode, None)
+        if ring.defer_taskrun:
+            self.defer_rings -= 1
         ring.release()
 
     def task_exit(self, task):

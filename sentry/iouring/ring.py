@@ -28,6 +28,47 @@ CQ_EVENTFD_DISABLED = 1 << 0
 CQES = 320
 
 
+class WaitTable(dict):
+    """request -> value, also indexed by the request's user_data (as Linux
+    hashes its cancelable requests), so POLL_REMOVE/UPDATE and ASYNC_CANCEL by
+    user_data find their target without scanning every waiting request."""
+    __slots__ = ("_by_ud",)
+
+    def __init__(self):
+        super().__init__()
+        self._by_ud = {}       # user_data -> {request: None}, in arrival order
+
+    def __setitem__(self, req, value):
+        if req not in self:
+            self._by_ud.setdefault(req.user_data, {})[req] = None
+        dict.__setitem__(self, req, value)
+
+    def _unindex(self, req):
+        reqs = self._by_ud.get(req.user_data)
+        if reqs is not None:
+            reqs.pop(req, None)
+            if not reqs:
+                del self._by_ud[req.user_data]
+
+    def __delitem__(self, req):
+        dict.__delitem__(self, req)
+        self._unindex(req)
+
+    def pop(self, req, *default):
+        if req in self:
+            self._unindex(req)
+        return dict.pop(self, req, *default)
+
+    def clear(self):
+        dict.clear(self)
+        self._by_ud.clear()
+
+    def with_user_data(self, user_data):
+        """The waiting requests with this user_data, oldest first (a copy)."""
+        reqs = self._by_ud.get(user_data)
+        return list(reqs) if reqs else []
+
+
 class Ring:
     def __init__(self, sq_entries, cq_entries, flags, compat):
         self.sq_entries = sq_entries
@@ -67,13 +108,13 @@ class Ring:
         self.drain_active = None
         self.running_deferred = False
         self.rerun_deferred = False
-        self.pending = {}       # request waiting for readiness -> poller token
+        self.pending = WaitTable()     # request waiting for readiness -> poller token
         # Requests cancelled during a submission batch complete when it ends,
         # after the cancel's own CQE, as Linux completes them by task work.
         self.submitting = False
         self.cancelled = []
-        self.multishot = {}     # multishot poll request -> its poller watch
-        self.timeouts = {}      # TIMEOUT requests waiting (timeout.py)
+        self.multishot = WaitTable()   # multishot poll request -> its poller watch
+        self.timeouts = WaitTable()    # TIMEOUT requests waiting (timeout.py)
         self.link_timeouts = {}  # armed LINK_TIMEOUT -> the request it guards
         self.cq_count = 0       # CQEs posted that count for TIMEOUT's `off`
         self.on_notify = None   # set by the registry: count-based timeouts

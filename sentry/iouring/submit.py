@@ -30,7 +30,9 @@ def submit(kernel, ring, task, to_submit):
     finally:
         ring.submitting = False
     while ring.cancelled:
-        complete(kernel, ring.cancelled.pop(0), -errno.ECANCELED)
+        cancelled, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
+        for req in cancelled:
+            complete(kernel, req, -errno.ECANCELED)
     ring.notify()
     return submitted
 

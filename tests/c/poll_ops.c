@@ -90,6 +90,20 @@ int main(void)
 	if (write(p[1], "c", 1) != 1)
 		FAIL("write");
 	drain("after update", 1);
+	if (read(p[0], buf, sizeof(buf)) != 1)
+		FAIL("read");
+	/* An events update keeps a multishot poll multishot, though the update
+	 * itself does not say IORING_POLL_ADD_MULTI. */
+	io_uring_prep_poll_update(sqe(15), 80, 0, POLLIN | POLLRDNORM, IORING_POLL_UPDATE_EVENTS);
+	io_uring_submit(&r);
+	drain("update events", 1);
+	for (int i = 0; i < 2; i++) {
+		if (write(p[1], "d", 1) != 1)
+			FAIL("write");
+		drain(i ? "after events update, again" : "after events update", 1);
+		if (read(p[0], buf, sizeof(buf)) != 1)
+			FAIL("read");
+	}
 	io_uring_prep_poll_remove(sqe(10), 80);
 	io_uring_submit(&r);
 	drain("remove multishot", 2);
