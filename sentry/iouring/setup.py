@@ -10,6 +10,7 @@ import os
 
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
+from pysentry.sentry import fdinstall
 from pysentry.sentry.iouring import abi, sqpoll
 from pysentry.sentry.syscalls import numbers
 
@@ -119,35 +120,12 @@ def sys_io_uring_setup(kernel, task, stop):
 
 
 def _install_fd(kernel, task, stop, ring, params, out):
-    """Open the ring's shared file in the child, then publish the params.
-
-    The path the child opens is staged in the caller's own params buffer
-    (already proven readable, and about to be overwritten with the result):
-    it is addressable from every ABI, including int 0x80 with 32-bit pointers.
-    """
+    """Give the child an fd for the ring's shared file, then publish the params."""
     if kernel.task_root(task) != b"/":
         # /proc/<sentry>/fd/N is not reachable from inside a chroot.
-        from pysentry.sentry import fdinstall
         fd = yield from fdinstall.install(task, ring.region.fd, True)
-        if fd < 0:
-            kernel.io_uring.destroy(ring)
-            return fd
-        kernel.install(task, fd, kernel.io_uring.file_for(ring))
-        try:
-            task.mem.write(params, out)
-        except OSError:
-            yield InjectSyscall(numbers.close(stop.abi), fd)
-            task.fdtable.drop(fd)
-            return -errno.EFAULT
-        return fd
-    path = ring.region.child_path().encode() + b"\0"
-    try:
-        task.mem.write(params, path)
-    except OSError:
-        kernel.io_uring.destroy(ring)
-        return -errno.EFAULT
-    fd = yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, params,
-                             os.O_RDWR | os.O_CLOEXEC, 0)
+    else:
+        fd = yield from _open_in_child(task, stop, ring, params)
     if fd < 0:
         kernel.io_uring.destroy(ring)
         return fd
@@ -155,9 +133,23 @@ def _install_fd(kernel, task, stop, ring, params, out):
     try:
         task.mem.write(params, out)
     except OSError:
-        # Unreachable in practice (we just wrote there); Linux would not
-        # have installed the fd, so close it again in the child.
+        # Unreachable in practice (the params were just written or read);
+        # Linux would not have installed the fd, so close it again.
         yield InjectSyscall(numbers.close(stop.abi), fd)
         task.fdtable.drop(fd)
         return -errno.EFAULT
     return fd
+
+
+def _open_in_child(task, stop, ring, params):
+    """The child opens the ring's file by its /proc path (one injected call).
+
+    The path is staged in the caller's own params buffer (already proven
+    readable, and about to be overwritten with the result): it is addressable
+    from every ABI, including int 0x80 with 32-bit pointers."""
+    try:
+        task.mem.write(params, ring.region.child_path().encode() + b"\0")
+    except OSError:
+        return -errno.EFAULT
+    return (yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, params,
+                                os.O_RDWR | os.O_CLOEXEC, 0))
