@@ -62,6 +62,7 @@ class Kernel:
         task.release()
 
     def task_exec(self, task):
+        self.io_uring.task_exec(task)
         # execve unshares the fd table and closes O_CLOEXEC fds: start a fresh
         # cache that refills as the new program uses its fds.
         self.unshare_fdtable(task)

@@ -217,7 +217,7 @@ def test_drain_waits_for_earlier_requests():
 def test_waiters_are_woken_once_enough_cqes_exist():
     from pysentry.sentry.iouring.enter import Waiter
     ring = _ring()
-    w = Waiter(task="T", min_complete=2)
+    w = Waiter(task="T", min_complete=2, timeouts=ring.cq_timeouts)
     ring.waiters.append(w)
     _push(ring, _sqe(user_data=1))
     submit.submit(FakeKernel(), ring, None, 1)

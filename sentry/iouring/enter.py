@@ -24,12 +24,15 @@ _RESTART = (-ERESTARTNOHAND, -errno.EINTR, -512, -513, -516)
 
 
 class Waiter:
-    __slots__ = ("task", "min_complete", "woken")
+    __slots__ = ("task", "min_complete", "woken", "timeouts")
 
-    def __init__(self, task, min_complete):
+    def __init__(self, task, min_complete, timeouts):
         self.task = task
         self.min_complete = min_complete
         self.woken = False
+        # A TIMEOUT request completing ends the wait even short of
+        # min_complete (io_should_wake() compares ctx->cq_timeouts).
+        self.timeouts = timeouts
 
 
 def lookup_ring(kernel, task, fd):
@@ -149,7 +152,7 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
 
 def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout):
     deadline = None if timeout is None else time.monotonic() + timeout
-    waiter = Waiter(task, min_complete)
+    waiter = Waiter(task, min_complete, ring.cq_timeouts)
     ring.waiters.append(waiter)
     # Like Linux's fdget() held across io_uring_enter, the wait keeps the ring
     # alive even if another thread closes the last fd meanwhile.
@@ -171,7 +174,7 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
             if task.task_work:
                 yield from taskwork.run(kernel, task)
             ring.flush_overflow()
-            if ring.cq_ready() >= min_complete:
+            if ring.cq_ready() >= min_complete or ring.cq_timeouts != waiter.timeouts:
                 res = 0
                 break
             if rval == 0:

@@ -44,6 +44,14 @@ class IoUringRegistry:
             self.defer_rings -= 1
         ring.release()
 
+    def task_exec(self, task):
+        # execve cancels every request the process still has in flight
+        # (begin_new_exec -> io_uring_task_cancel, cancel_all), timeouts and
+        # polls included -- unlike exit, which spares those (task_exit).
+        for ring in list(self.by_inode.values()):
+            submit.cancel_process(self.kernel, ring, task.tgid)
+        taskwork.rehome(self.kernel, task, None)
+
     def task_exit(self, task):
         # A thread's requests outlive it (Linux cancels them only when the
         # process goes): they move to another live thread of the same process,

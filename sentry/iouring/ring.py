@@ -117,6 +117,9 @@ class Ring:
         self.timeouts = WaitTable()    # TIMEOUT requests waiting (timeout.py)
         self.link_timeouts = {}  # armed LINK_TIMEOUT -> the request it guards
         self.cq_count = 0       # CQEs posted that count for TIMEOUT's `off`
+        # TIMEOUT requests that fired or reached their count (Linux's
+        # cq_timeouts): any change ends an io_uring_enter wait early.
+        self.cq_timeouts = 0
         self.on_notify = None   # set by the registry: count-based timeouts
         self._kick = -1
         self.posted = 0             # CQEs posted, and how many the eventfd has seen
@@ -298,7 +301,7 @@ class Ring:
         self.flush_overflow()
         ready = self.cq_ready()
         for w in self.waiters:
-            if not w.woken and ready >= w.min_complete:
+            if not w.woken and (ready >= w.min_complete or self.cq_timeouts != w.timeouts):
                 w.woken = True
                 self.tracer.wake(w.task)
 

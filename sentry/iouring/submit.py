@@ -250,6 +250,16 @@ def rehome_or_cancel(kernel, ring, task, heir):
     ring.notify()
 
 
+def cancel_process(kernel, ring, tgid):
+    """Every waiting request of process tgid ends with -ECANCELED (exec)."""
+    doomed = [r for r in waiting(ring) if r.task.tgid == tgid]
+    for req in doomed:
+        if detach(kernel, req):
+            complete(kernel, req, -errno.ECANCELED)
+    if doomed:
+        ring.notify()
+
+
 def _survives_exit(req):
     """Linux cancels an exiting task's requests only if their link chain
     holds a request on an io_uring file (REQ_F_INFLIGHT, io_match_task());

@@ -90,6 +90,7 @@ def _fire(kernel, req):
     req.tm_timer = None
     if req not in ring.timeouts or ring.closed:
         return
+    ring.cq_timeouts += 1
     if req.tm_flags & TIMEOUT_MULTISHOT:
         req.tm_fired_count += 1
         if not req.tm_count or req.tm_fired_count < req.tm_count:
@@ -111,6 +112,7 @@ def flush_counted(kernel, ring):
                 and ring.cq_count >= target):
             del ring.timeouts[req]
             req.tm_timer.cancel()
+            ring.cq_timeouts += 1
             submit.complete(kernel, req, 0)
 
 
