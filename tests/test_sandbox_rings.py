@@ -69,3 +69,10 @@ def test_ring_survives_closing_its_original_fd_when_a_dup_is_open():
         "dup2 same: 31 nop=0",
         "after last close: -9",
     ]
+
+
+def test_enter_does_not_wait_after_a_short_submission():
+    assert same_as_native("short_submit").splitlines() == [
+        "to_submit=2 with 1 queued, wait 1: 1 ready=0",
+        "bad SQE first, wait 3: 1 ready=1 res=-14 still queued=1",
+    ]

@@ -101,6 +101,10 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
         submitted = to_submit
     else:
         submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
+        if submitted != to_submit:
+            # Fewer submitted than asked (an SQE failed to initialise, or the
+            # SQ held fewer): Linux returns at once without waiting.
+            flags &= ~abi.ENTER_GETEVENTS
     if task.task_work:
         return _task_work_then_wait(kernel, task, stop, ring, submitted, min_complete, flags,
                                     argp, argsz)
