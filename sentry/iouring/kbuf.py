@@ -235,10 +235,9 @@ def pbuf_status(kernel, task, ring, arg, nr_args):
 
 # -- buffer selection ----------------------------------------------------------
 
-def _can_poll(req):
+def can_poll(f):
     # Linux's io_file_can_poll(): regular files and block devices have no
     # ->poll, so a read of them never waits and never gives a buffer back.
-    f = req.file
     return f is not None and not f.seekable
 
 
@@ -273,7 +272,7 @@ def select(req, want_len):
     sel = req.kbuf = Selection(bgid, blist, bid, addr, length)
     if want_len and want_len < length:
         sel.len = want_len
-    if not _can_poll(req):
+    if not can_poll(req.file):
         # io_should_commit(): a file that never waits consumes the buffer
         # now, for the length asked (the request cannot be retried).
         _commit(req, sel, sel.len)

@@ -105,6 +105,9 @@ OPS = {
     abi.OP_SHUTDOWN: OpDef("SHUTDOWN", net.prep_shutdown, net.issue_shutdown, needs_file=True),
     abi.OP_BIND: OpDef("BIND", net.prep_connect, net.issue_bind, needs_file=True),
     abi.OP_LISTEN: OpDef("LISTEN", net.prep_listen, net.issue_listen, needs_file=True),
+    abi.OP_READ_MULTISHOT: OpDef("READ_MULTISHOT", rw.prep_read_multishot,
+                                 rw.issue_read_multishot, needs_file=True, buffer_select=True,
+                                 ioprio=True),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

@@ -6,7 +6,9 @@ the file's readiness and is retried, as Linux's io_uring arms an internal poll
 instead of blocking (what IORING_FEAT_FAST_POLL advertises).
 
 READ and READV with IOSQE_BUFFER_SELECT take their buffer from a provided
-buffer group when issued (kbuf.py).
+buffer group when issued (kbuf.py).  READ_MULTISHOT reads a pollable file
+into one provided buffer after another, a CQE each (IORING_CQE_F_MORE), for
+as long as data, buffers and CQ room last.
 """
 import errno
 import struct
@@ -18,6 +20,7 @@ from pysentry.vfs.file import RWF_NOWAIT
 
 POLLIN = 0x001
 POLLOUT = 0x004
+CQE_F_MORE = 1 << 1
 _OFF_CUR = (1 << 64) - 1
 _IOPRIO_CLASS_SHIFT = 13
 
@@ -163,3 +166,43 @@ def issue_read(req, kernel):
 
 def issue_write(req, kernel):
     return _transfer(req, req.file.write, POLLOUT)
+
+
+# -- READ_MULTISHOT ---------------------------------------------------------------------
+def prep_read_multishot(req):
+    """io_read_mshot_prep(): provided buffers only, and each buffer's own
+    length is the read's, so addr and len must be 0 (-EINVAL otherwise)."""
+    _prep_common(req)
+    if not req.flags & abi.IOSQE_BUFFER_SELECT:
+        raise OSError(errno.EINVAL, "multishot read needs provided buffers")
+    if req.addr or req.len:
+        raise OSError(errno.EINVAL, "addr and len are the buffer's")
+    req.kbuf_want = 0
+
+
+def issue_read_multishot(req, kernel):
+    """Read into a fresh buffer per CQE until the file has nothing more:
+    then give the buffer back and wait (the retry goes on here).  It ends,
+    with a CQE without F_MORE, at end of file (res 0, no buffer), on an
+    error, with no buffer left (-ENOBUFS), or when the CQ has no room for
+    another CQE (that read's CQE is the last)."""
+    if not kbuf.can_poll(req.file):
+        return -errno.EBADFD          # regular files: io_file_can_poll() is false
+    ring = req.ring
+    while True:
+        req.iovs = [kbuf.select(req, 0)]        # ENOBUFS ends the request
+        req.expected = None
+        try:
+            res = _transfer_iovs(req, req.file.read, POLLIN)
+        except OSError as e:
+            kbuf.finish(req, -e.errno)
+            raise
+        if res is None or res == 0:
+            kbuf.give_back(req)       # nothing read: the buffer goes back
+            return res
+        kbuf.finish(req, res)
+        if ring.cq_full():
+            return res
+        ring.post(req.user_data, res, req.cflags | CQE_F_MORE)
+        ring.notify()
+        req.cflags = 0
