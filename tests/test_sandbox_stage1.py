@@ -92,7 +92,7 @@ def test_wait_timeouts_signals_and_sigmask_match_linux():
 # The opcodes the Sentry implements; later stages extend this set.
 IMPLEMENTED_OPS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
                    22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41,
-                   42, 43, 44, 45, 47, 48, 49, 54, 55, 56, 57]
+                   42, 43, 44, 45, 47, 48, 49, 54, 55, 56, 57, 62]
 
 
 def test_probe_matches_linux_for_implemented_ops():

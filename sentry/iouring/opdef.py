@@ -108,6 +108,7 @@ OPS = {
     abi.OP_READ_MULTISHOT: OpDef("READ_MULTISHOT", rw.prep_read_multishot,
                                  rw.issue_read_multishot, needs_file=True, buffer_select=True,
                                  ioprio=True),
+    abi.OP_PIPE: OpDef("PIPE", openclose.prep_pipe, openclose.issue_pipe),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

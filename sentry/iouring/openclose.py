@@ -1,4 +1,4 @@
-"""OPENAT, OPENAT2, CLOSE and FIXED_FD_INSTALL (Linux's io_uring/openclose.c).
+"""OPENAT, OPENAT2, CLOSE, FIXED_FD_INSTALL and PIPE (Linux's io_uring/openclose.c).
 
 Paths are copied at prep (Linux's getname(), so a child rewriting the string
 after submission changes nothing) and resolved by the Sentry's VFS at issue,
@@ -227,3 +227,66 @@ def issue_fixed_fd_install(req, kernel):
 def _install_in_task(kernel, task, req):
     cloexec = not req.op_flags & FIXED_FD_NO_CLOEXEC
     return (yield from fdinstall.install(task, req.file.fd, cloexec))
+
+
+# --- PIPE --------------------------------------------------------------------------------
+O_NOTIFICATION_PIPE = os.O_EXCL
+_PIPE_FLAGS = os.O_CLOEXEC | os.O_NONBLOCK | os.O_DIRECT | O_NOTIFICATION_PIPE
+_PIPE_FDS = struct.Struct("<ii")
+
+
+def prep_pipe(req):
+    """io_pipe_prep(): sqe->addr points at int fds[2]; pipe_flags are pipe2's
+    (O_NOTIFICATION_PIPE included); fd and off are reserved (len is not
+    looked at); a direct pipe cannot be O_CLOEXEC."""
+    if req.fd or req.off or req.addr3:
+        raise OSError(errno.EINVAL, "reserved pipe fields")
+    if req.op_flags & ~_PIPE_FLAGS:
+        raise OSError(errno.EINVAL, "unknown pipe flags")
+    if req.file_index and req.op_flags & os.O_CLOEXEC:
+        raise OSError(errno.EINVAL, "O_CLOEXEC on a direct descriptor")
+
+
+def issue_pipe(req, kernel):
+    if req.file_index:
+        return _pipe_direct(req)
+    return taskwork.queue(kernel, req, _pipe_in_task)
+
+
+def _pipe_in_task(kernel, task, req):
+    # pipe2(2) in the child writes the fds to sqe->addr itself and undoes
+    # everything on -EFAULT, as io_pipe_fd() does.
+    res = yield InjectSyscall(numbers.injected(task.stop_abi, "pipe2"), req.addr, req.op_flags)
+    if res == 0:
+        for fd in _PIPE_FDS.unpack(task.mem.read(req.addr, _PIPE_FDS.size)):
+            task.fdtable.drop(fd)       # a stale cache entry for a reused number
+    return res
+
+
+def _pipe_direct(req):
+    """Both ends go to the ring's file table: slots file_index-1 and
+    file_index, or two picked with IORING_FILE_INDEX_ALLOC; fds[] receives
+    the slot numbers (0-based), as io_pipe_fixed() writes them."""
+    table = req.ring.file_table
+    if table is None:
+        return -errno.ENFILE if req.file_index == filetable.FILE_INDEX_ALLOC else -errno.ENXIO
+    rfd, wfd = os.pipe2(req.op_flags | os.O_CLOEXEC)
+    ends = [HostFileDescription(rfd), HostFileDescription(wfd)]
+    slots = []
+    try:
+        for n in range(2):
+            want = req.file_index if req.file_index == filetable.FILE_INDEX_ALLOC \
+                else req.file_index + n
+            desc = ends[n]
+            ends[n] = None            # the table owns it now (or dropped it on error)
+            got = table.install(desc, want)
+            slots.append(got if want == filetable.FILE_INDEX_ALLOC else want - 1)
+        req.task.mem.write(req.addr, _PIPE_FDS.pack(*slots))
+    except OSError:
+        for index in slots:
+            table.remove(index)
+        for desc in ends:
+            if desc is not None:
+                desc.put()
+        raise
+    return 0

@@ -59,6 +59,7 @@ _INJECTED = {
     "socket": (41, 359), "accept4": (288, 364), "madvise": (28, 219),
     "epoll_ctl": (233, 255), "dup3": (292, 330), "close": (3, 6), "openat": (257, 295),
     "openat2": (437, 437), "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
+    "pipe2": (293, 331),
 }
 
 
