@@ -128,6 +128,7 @@ class Ring:
         self.file_table = None      # registered files (filetable.py)
         self.buffer_table = None    # registered buffers (mm/registered_buffers.py)
         self.personalities = {}     # id -> Creds (personality.py)
+        self.pers_next = 1          # the next personality id to try
         # IORING_SETUP_DEFER_TASKRUN: completions that arrive while the
         # submitter is outside io_uring_enter wait here until it enters with
         # GETEVENTS (Linux queues them as the ring's local task work).
@@ -135,7 +136,6 @@ class Ring:
         self.local_open = 0         # >0 while the submitter is inside io_uring_enter
         self.local_cqes = collections.deque()
         self.local_signalled = 0    # deferred CQEs the eventfd has been told of
-        self.pers_next = 1
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
 

@@ -30,12 +30,12 @@ def _regular_file(kernel, task, fd):
     return desc
 
 
-def _serve(kernel, task, fd, fn, write_stop=None):
+def _serve(kernel, task, fd, fn, write=False):
     """fn(desc) on a regular file; anything else runs on the host.  A write
-    (write_stop given) to a stream then wakes the Sentry's waiters."""
+    to a stream may then wake the Sentry's waiters (below)."""
     desc = _regular_file(kernel, task, fd)
     if desc is None:
-        if write_stop is not None and kernel.io_uring.defer_rings and kernel.poller.busy():
+        if write and kernel.io_uring.defer_rings and kernel.poller.busy():
             # The host runs the write unchanged; the Sentry's waiters run
             # at its exit stop, before the child goes on.  Only while a
             # DEFER_TASKRUN ring exists: there Linux raises IORING_SQ_TASKRUN
@@ -72,7 +72,7 @@ def sys_read(kernel, task, stop):
 def sys_write(kernel, task, stop):
     fd, buf, count = stop.args[:3]
     return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), None),
-                  stop)
+                  write=True)
 
 
 def sys_pread64(kernel, task, stop):
@@ -83,7 +83,7 @@ def sys_pread64(kernel, task, stop):
 def sys_pwrite64(kernel, task, stop):
     fd, buf, count, pos = stop.args[:4]
     return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)),
-                  stop)
+                  write=True)
 
 
 def _iovs(task, stop, vec, vlen):
@@ -98,7 +98,7 @@ def sys_readv(kernel, task, stop):
 def sys_writev(kernel, task, stop):
     fd, vec, vlen = stop.args[:3]
     return _serve(kernel, task, fd,
-                  lambda d: d.write(task.mem, _iovs(task, stop, vec, vlen), None), stop)
+                  lambda d: d.write(task.mem, _iovs(task, stop, vec, vlen), None), write=True)
 
 
 def _v2(kernel, task, stop, write, with_flags):
@@ -112,7 +112,7 @@ def _v2(kernel, task, stop, write, with_flags):
     def op(d):
         iovs = _iovs(task, stop, vec, vlen)
         return (d.write if write else d.read)(task.mem, iovs, pos, flags)
-    return _serve(kernel, task, fd, op, stop if write else None)
+    return _serve(kernel, task, fd, op, write)
 
 
 def sys_preadv(kernel, task, stop):
