@@ -15,7 +15,7 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
 """
 import errno
 
-from pysentry.sentry.iouring import abi, timeout
+from pysentry.sentry.iouring import abi, failsafe, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import IOPOLL_OPS, OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
@@ -86,9 +86,13 @@ def _init(req):
             return -errno.EINVAL    # io_init_req: no such personality
     req.opdef = opdef
     try:
+        if failsafe.FAULTS:
+            failsafe.maybe_fail("prep", req)
         opdef.prep(req)
     except OSError as e:
         return -e.errno
+    except Exception as e:
+        return failsafe.report("prep", req, e)
     return 0
 
 
@@ -166,9 +170,13 @@ def _issue_one(kernel, req):
                 req.file = ring.file_table.get(req.fd)
             else:
                 req.file = kernel.lookup_file(req.task, req.fd)
+        if failsafe.FAULTS:
+            failsafe.maybe_fail("issue", req)
         res = req.opdef.issue(req, kernel)
     except OSError as e:
         res = -e.errno
+    except Exception as e:
+        res = failsafe.report("issue", req, e)
     if res is INFLIGHT:
         return None             # completes itself later (multishot poll, timeout)
     if res is None:

@@ -24,6 +24,7 @@ the request itself (e.g. ACCEPT found no connection after all).
 """
 import errno
 
+from pysentry.sentry.iouring import failsafe
 from pysentry.sentry.iouring.request import INFLIGHT
 
 
@@ -49,9 +50,13 @@ def run(kernel, task):
             continue
         req.task = task
         try:
+            if failsafe.FAULTS:
+                failsafe.maybe_fail("taskwork", req)
             res = yield from fn(kernel, task, req)
         except OSError as e:
             res = -e.errno
+        except Exception as e:
+            res = failsafe.report("taskwork", req, e)
         if res is None:
             continue
         submit.complete(kernel, req, res)
