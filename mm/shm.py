@@ -42,10 +42,6 @@ class SharedRegion:
         st = os.fstat(self.fd)
         self.inode = (st.st_dev, st.st_ino)
 
-    def child_path(self):
-        """A path the child can open to get its own fd on this region."""
-        return "/proc/%d/fd/%d" % (os.getpid(), self.fd)
-
     def close(self):
         if self.fd >= 0:
             try:

@@ -6,6 +6,7 @@ seccomp(2) and prctl(2).  Errors are raised as OSError with the host errno so
 callers can hand the errno straight back to the child where Linux would.
 """
 import os
+import struct
 
 import cffi
 
@@ -40,6 +41,13 @@ ssize_t process_vm_writev(int pid, const struct iovec *local, unsigned long liov
 long syscall(long number, ...);
 int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 int signalfd(int fd, const void *mask, int flags);
+struct statfs {
+    long f_type, f_bsize;
+    unsigned long f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+    int f_fsid[2];
+    long f_namelen, f_frsize, f_flags, f_spare[4];
+};
+int fstatfs(int fd, struct statfs *buf);
 """)
 lib = ffi.dlopen(None)
 
@@ -132,6 +140,37 @@ def openat2(dirfd, path, how):
                               how_buf, ffi.cast("size_t", len(how))))
 
 
+def open_how(flags, mode, resolve):
+    """A packed struct open_how (OPEN_HOW_SIZE_VER0) for openat2()."""
+    return struct.pack("<QQQ", flags, mode, resolve)
+
+
+def _statfs(fd):
+    buf = ffi.new("struct statfs *")
+    _check(lib.fstatfs(fd, buf))
+    return buf
+
+
+def fs_type(fd):
+    """The magic number of the filesystem fd lies on (statfs f_type)."""
+    return _statfs(fd).f_type
+
+
+def mount_flags(fd):
+    """The ST_* flags of the mount fd lies on (statfs f_flags)."""
+    return _statfs(fd).f_flags
+
+
+STATX_MNT_ID = 0x1000
+_STX_MNT_ID_OFFSET = 144       # struct statx: __u64 stx_mnt_id
+
+
+def mount_id(fd):
+    """The id of the mount fd lies on (statx STATX_MNT_ID), for RESOLVE_NO_XDEV."""
+    raw = statx(fd, b"", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID)
+    return struct.unpack_from("<Q", raw, _STX_MNT_ID_OFFSET)[0]
+
+
 def sync_file_range(fd, offset, nbytes, flags):
     return _check(lib.syscall(SYS_SYNC_FILE_RANGE, ffi.cast("int", fd), ffi.cast("long", offset),
                               ffi.cast("long", nbytes), ffi.cast("unsigned int", flags)))
@@ -179,6 +218,8 @@ SYS_LINKAT = 265
 SYS_RENAMEAT2 = 316
 SYS_STATX = 332
 STATX_SIZE = 256      # sizeof(struct statx)
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_EMPTY_PATH = 0x1000
 
 
 def _cstr(path):
@@ -249,6 +290,11 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 def setfsuid(uid):
     """setfsuid(2): returns the previous fsuid (it never fails visibly)."""
     return lib.syscall(SYS_SETFSUID, ffi.cast("unsigned int", uid))
+
+
+def current_fsuid():
+    """The calling thread's fsuid: setfsuid(-1) changes nothing and returns it."""
+    return setfsuid(0xFFFFFFFF)
 
 
 def setfsgid(gid):

@@ -16,6 +16,7 @@ The raw syscalls change only the Sentry's calling thread, and everything is
 put back on the way out.  When the child's credentials equal the Sentry's
 (the usual case: both root) nothing is switched at all.
 """
+import contextlib
 import os
 
 from pysentry.platform import libc
@@ -109,8 +110,26 @@ class acting_as:
     def __exit__(self, *exc):
         if self.caps is None:
             return False
-        eff, perm, inh = self.caps
+        self._restore()
         self.caps = None
+        return False
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Run one host call as the Sentry inside this context (the path
+        walk uses it for the program's own /proc entries, which Linux opens
+        to a thread group whatever its credentials)."""
+        if self.caps is None:
+            yield
+            return
+        self._restore()
+        try:
+            yield
+        finally:
+            self.__enter__()
+
+    def _restore(self):
+        eff, perm, inh = self.caps
         me = sentry_creds()
         # Capabilities first: they carry CAP_SETGID for setgroups().
         libc.capset_thread(eff, perm, inh)
@@ -120,4 +139,3 @@ class acting_as:
         # Going back to fsuid 0 raised the fs capabilities again; make the
         # effective set exactly what it was.
         libc.capset_thread(eff, perm, inh)
-        return False

@@ -1,10 +1,12 @@
 """The Sentry: ties the platform's stops to the syscall table, tasks, fds, VFS and io_uring."""
+import contextlib
 import errno
 import os
 
 
 from pysentry.platform import libc, seccomp
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, PassThenCall, Tracer
+from pysentry.sentry.fdchannel import FdChannel
 from pysentry.sentry.fdtable import FDTable
 from pysentry.sentry.iouring import taskwork
 from pysentry.sentry.iouring.registry import IoUringRegistry
@@ -12,20 +14,28 @@ from pysentry.sentry.poller import Poller
 from pysentry.sentry.syscalls import table
 from pysentry.sentry.task import Task
 from pysentry.vfs.file import HostFileDescription
-from pysentry.vfs.mount import MountTable
-from pysentry.vfs.resolve import resolve
+from pysentry.vfs.walk import RESOLVE_BENEATH, RESOLVE_IN_ROOT, Walker
 
 AT_FDCWD = -100
+_SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
+_O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 class Kernel:
-    def __init__(self, trace_uring=None, trace_syscalls=None, mounts=None):
+    def __init__(self, trace_uring=None, trace_syscalls=None):
         self.tracer = Tracer(self)
         self.poller = Poller(self.tracer)
         self.io_uring = IoUringRegistry(self, trace_uring)
-        self.mounts = mounts or MountTable()
         self.trace_syscalls = trace_syscalls
         self.stats = {}
+        self._fd_channel = None
+
+    @property
+    def fd_channel(self):
+        """The Unix socket that carries files to and from the child (fdchannel.py)."""
+        if self._fd_channel is None:
+            self._fd_channel = FdChannel()
+        return self._fd_channel
 
     # --- running ---------------------------------------------------------------
     def run(self, path, argv, env):
@@ -142,28 +152,49 @@ class Kernel:
         task.fdtable.install(fd, desc)
 
     # --- VFS ---------------------------------------------------------------------------
-    def task_root(self, task):
-        """The child's root directory (chroot) as a host path; b"/" if none.
-        Linux keeps it per fs_struct (shared by CLONE_FS, copied by fork,
-        kept by exec), so the Sentry reads it, as it does the cwd."""
-        return os.readlink("/proc/%d/root" % task.tid).encode()
+    def walker(self, task, dirfd, path, *, resolve=0, acting=None):
+        """A vfs.walk.Walker for a lookup the Sentry makes for task: rooted
+        at the task's root, starting at dirfd (or its cwd) for a relative or
+        scoped path.  `acting` is the creds.acting_as() the walk runs in; the
+        task's own /proc entries are opened outside it (see vfs/walk.py)."""
+        as_sentry = acting.paused if acting is not None and acting.caps is not None else None
+        paused = as_sentry or _nothing
+        owns, held = [], None
+        try:
+            with paused():
+                root = os.open("/proc/%d/root" % task.tid, _O_PATH_CLOEXEC)
+                owns.append(root)
+                if dirfd == AT_FDCWD or (path.startswith(b"/") and not resolve & _SCOPED):
+                    # An absolute path ignores dirfd (path_init()); the cwd
+                    # is opened only when a relative walk starts there.
+                    start = os.open("/proc/%d/cwd" % task.tid, _O_PATH_CLOEXEC)
+                    owns.append(start)
+                else:
+                    held = self.lookup_file(task, dirfd)       # EBADF
+                    start = getattr(held, "fd", None)
+                    if start is None or start < 0:
+                        # A file the Sentry serves itself (a ring) is no
+                        # directory: Linux's path_init() gives ENOTDIR.
+                        raise OSError(errno.ENOTDIR, "dirfd is not a directory")
+            w = Walker(root, start, tgid=task.tgid, tid=task.tid, resolve=resolve,
+                       own_pid=lambda pid: self._same_thread_group(task, pid),
+                       as_sentry=as_sentry, owns=owns, hold=held)
+        except BaseException:
+            for fd in owns:
+                os.close(fd)
+            if held is not None:
+                held.put()
+            raise
+        return w
 
-    def vfs_resolve(self, task, dirfd, path, follow):
-        cwd_host = os.readlink("/proc/%d/cwd" % task.tid).encode()
-        cwd = self.mounts.guest_of_host(cwd_host) or cwd_host
-        dirfd_path = None
-        if not path.startswith(b"/") and dirfd != AT_FDCWD:
-            try:
-                host = os.readlink("/proc/%d/fd/%d" % (task.tid, dirfd)).encode()
-            except OSError:
-                raise OSError(errno.EBADF, "bad dirfd")
-            if not host.startswith(b"/") or not os.path.isdir(host):
-                raise OSError(errno.ENOTDIR, "dirfd is not a directory")
-            dirfd_path = self.mounts.guest_of_host(host) or host
-        root_host = self.task_root(task)
-        root = b"/" if root_host == b"/" else (self.mounts.guest_of_host(root_host) or root_host)
-        return resolve(self.mounts, path, cwd=cwd, dirfd_path=dirfd_path, follow_last=follow,
-                       tgid=task.tgid, tid=task.tid, root=root)
+    def _same_thread_group(self, task, pid):
+        other = self.tracer.tasks.get(pid)
+        return other is not None and other.tgid == task.tgid
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def _shares_files(tid_a, tid_b):

@@ -3,21 +3,18 @@
 Like Linux, the path strings are copied at prep (getname(): a bad pointer is
 -EFAULT, an empty path -ENOENT, a path of PATH_MAX bytes or more
 -ENAMETOOLONG), so a child rewriting them after submission changes nothing.
-At issue the paths are resolved by the Sentry's VFS and the operation runs on
-the host paths, in the Sentry.
 
-Only the directory part of each path is walked by the VFS; the final
-component is handed to the host untouched (with its trailing slash).  That is
-how these calls treat it in Linux (filename_parentat() followed by a lookup
-of the last name that never follows a symlink): unlink of a symlink removes
-the link, rmdir of "dir/.." is -ENOTEMPTY, mkdir of "x/" is fine, and every
-such error comes from the host kernel itself.
-
-The host call runs with the submitter's credentials, or the request's
-registered personality (sentry/creds.py); the VFS walk before it is the
-Sentry's, and the host repeats the walk's permission checks on the host path.
-Known difference: read-only VFS mounts are not enforced here (nor by the
-synchronous calls, which run on the host).
+At issue the Sentry walks them on file descriptors (vfs/walk.py) inside the
+program's root, with the request's credentials (sentry/creds.py), so every
+directory on the way is checked for search permission as Linux checks it.
+Only the directory part of a path is walked (filename_parentat()); the final
+component goes to the host's *at() call relative to the directory fd the walk
+holds, as the program wrote it (trailing slash included).  That is how these
+calls treat it in Linux -- the last name is never followed -- and every
+error about it (EEXIST, EISDIR, ENOTEMPTY, ENOTDIR, ...) comes from the host
+kernel itself.  No path is handed to the host for a second walk, so a
+directory swapped for a symlink behind the Sentry's back cannot lead the call
+out of the program's root.
 """
 import errno
 import os
@@ -26,6 +23,7 @@ from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
+from pysentry.vfs.walk import LAST_ROOT
 
 PATH_MAX = 4096
 AT_FDCWD = -100
@@ -35,6 +33,7 @@ AT_EMPTY_PATH = 0x1000
 RENAME_NOREPLACE = 1 << 0
 RENAME_EXCHANGE = 1 << 1
 RENAME_WHITEOUT = 1 << 2
+_O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 def getname(task, addr, empty_ok=False):
@@ -45,26 +44,21 @@ def getname(task, addr, empty_ok=False):
     return path
 
 
-def host_entry(kernel, task, dirfd, path):
-    """The host path of path's final component, the component itself unresolved.
+def parent_of(kernel, req, acting, dirfd, path):
+    """filename_parentat() for req: a vfs.walk.Parent (its dir fd the caller's
+    to close).  '/' itself comes back as '.' of the root, typed LAST_ROOT:
+    every call but rmdir refuses both the same way before any lookup."""
+    with kernel.walker(req.task, dirfd, path, acting=acting) as walk:
+        parent = walk.lookup_parent(path)
+    if parent.type == LAST_ROOT:
+        parent.name = b"."
+    return parent
 
-    The directory part is walked by the VFS (symlinks followed, dirfd or cwd
-    as the start, -EBADF/-ENOTDIR for a bad relative dirfd); the last name is
-    appended as the child wrote it, trailing slash included, so the host
-    applies Linux's own rules to it.
-    """
-    body = path.rstrip(b"/")
-    if not body:
-        # "/" (Linux's LAST_ROOT): the root itself, for the host to refuse.
-        return kernel.vfs_resolve(task, dirfd, b"/", True).host_path
-    slash = b"/" if len(body) < len(path) else b""
-    cut = body.rfind(b"/")
-    if cut < 0:
-        parent, last = b".", body
-    else:
-        parent, last = body[:cut] or b"/", body[cut + 1:]
-    where = kernel.vfs_resolve(task, dirfd, parent, True)
-    return where.host_path.rstrip(b"/") + b"/" + last + slash
+
+def lookup(kernel, req, acting, dirfd, path, follow):
+    """filename_lookup() for req: a vfs.walk.Found (closed by the caller)."""
+    with kernel.walker(req.task, dirfd, path, acting=acting) as walk:
+        return walk.lookup(path, follow)
 
 
 def _no_fixed_file(req):
@@ -91,10 +85,16 @@ def issue_renameat(req, kernel):
     if flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE:
         return -errno.EINVAL
     old, new = req.path
-    src = host_entry(kernel, req.task, numbers.signed_fd(req.fd), old)
-    dst = host_entry(kernel, req.task, numbers.signed_fd(req.len), new)
-    with as_submitter(req):
-        libc.renameat2(AT_FDCWD, src, AT_FDCWD, dst, flags)
+    with as_submitter(req) as acting:
+        src = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), old)
+        try:
+            dst = parent_of(kernel, req, acting, numbers.signed_fd(req.len), new)
+            try:
+                libc.renameat2(src.dir, src.name, dst.dir, dst.name, flags)
+            finally:
+                dst.close()
+        finally:
+            src.close()
     return 0
 
 
@@ -110,12 +110,17 @@ def prep_unlinkat(req):
 
 
 def issue_unlinkat(req, kernel):
-    target = host_entry(kernel, req.task, numbers.signed_fd(req.fd), req.path)
-    with as_submitter(req):
-        if req.op_flags & AT_REMOVEDIR:
-            os.rmdir(target)
-        else:
-            os.unlink(target)
+    with as_submitter(req) as acting:
+        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), req.path)
+        try:
+            if req.op_flags & AT_REMOVEDIR:
+                if where.type == LAST_ROOT:
+                    return -errno.EBUSY         # do_rmdir(): LAST_ROOT
+                os.rmdir(where.name, dir_fd=where.dir)
+            else:
+                os.unlink(where.name, dir_fd=where.dir)
+        finally:
+            where.close()
     return 0
 
 
@@ -129,10 +134,13 @@ def prep_mkdirat(req):
 
 
 def issue_mkdirat(req, kernel):
-    target = host_entry(kernel, req.task, numbers.signed_fd(req.fd), req.path)
     # Linux's do_mkdirat() runs with the submitter's fs_struct (its umask).
-    with req.task.umask_applied(), as_submitter(req):
-        os.mkdir(target, req.len & 0xFFFF)
+    with req.task.umask_applied(), as_submitter(req) as acting:
+        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), req.path)
+        try:
+            os.mkdir(where.name, req.len & 0xFFFF, dir_fd=where.dir)
+        finally:
+            where.close()
     return 0
 
 
@@ -148,9 +156,12 @@ def prep_symlinkat(req):
 
 def issue_symlinkat(req, kernel):
     target, link = req.path
-    where = host_entry(kernel, req.task, numbers.signed_fd(req.fd), link)
-    with as_submitter(req):
-        os.symlink(target, where)
+    with as_submitter(req) as acting:
+        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), link)
+        try:
+            os.symlink(target, where.name, dir_fd=where.dir)
+        finally:
+            where.close()
     return 0
 
 
@@ -171,47 +182,57 @@ def issue_linkat(req, kernel):
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
         return -errno.EINVAL          # do_linkat() checks flags first
     old, new = req.path
-    task = req.task
-    olddirfd = numbers.signed_fd(req.fd)
-    if not old:
-        # AT_EMPTY_PATH with an empty path links the file olddirfd refers to:
-        # the Sentry's fd shares that open file description.
-        if olddirfd == AT_FDCWD:
-            src = kernel.vfs_resolve(task, AT_FDCWD, b".", True).host_path
-            dst = host_entry(kernel, task, numbers.signed_fd(req.len), new)
-            with as_submitter(req):
-                libc.linkat(AT_FDCWD, src, AT_FDCWD, dst, 0)
-            return 0
-        held = kernel.lookup_file(task, olddirfd)
+    with as_submitter(req) as acting:
+        if not old:
+            src_fd, src_name, src_flags, src = _linked_by_fd(kernel, req, acting), b"", \
+                AT_EMPTY_PATH, None
+        else:
+            # Linux looks the old path up completely (following a final
+            # symlink only with AT_SYMLINK_FOLLOW) before the new one, so its
+            # errors win over the new path's (a bad newdirfd, say).
+            src = lookup(kernel, req, acting, numbers.signed_fd(req.fd), old,
+                         bool(flags & AT_SYMLINK_FOLLOW))
+            if not src.exists:
+                src.close()
+                return -errno.ENOENT
+            if src.name is not None:
+                src_fd, src_name, src_flags = src.dir, src.name, 0
+            else:
+                # A magic link's object (linkat(... "/proc/self/fd/N" ...,
+                # AT_SYMLINK_FOLLOW), the way an O_TMPFILE file gets a name):
+                # the Sentry's own /proc entry for its O_PATH fd leads there.
+                src_fd, src_name, src_flags = AT_FDCWD, b"/proc/self/fd/%d" % src.fd, \
+                    AT_SYMLINK_FOLLOW
         try:
-            fd = getattr(held, "fd", -1)
-            if fd is None or fd < 0:
-                # A file the Sentry serves itself (a ring) is an anonymous
-                # inode in Linux, on a mount of its own: -EXDEV.
-                return -errno.EXDEV
-            dst = host_entry(kernel, task, numbers.signed_fd(req.len), new)
-            with as_submitter(req):
-                libc.linkat(fd, b"", AT_FDCWD, dst, AT_EMPTY_PATH)
+            dst = parent_of(kernel, req, acting, numbers.signed_fd(req.len), new)
+            try:
+                libc.linkat(src_fd, src_name, dst.dir, dst.name, src_flags)
+            finally:
+                dst.close()
         finally:
-            held.put()
-        return 0
-    # Linux looks the old path up completely before the new one, so its
-    # errors win over the new path's (a bad newdirfd, say).
-    if flags & AT_SYMLINK_FOLLOW:
-        # Following the final symlink is the VFS's walk (in the guest's
-        # namespace).  The host is still asked to follow: what the walk
-        # reached is no symlink, unless it is a /proc magic link (the
-        # /proc/self/fd/N way of naming an O_TMPFILE file), which only the
-        # host kernel can follow.
-        where = kernel.vfs_resolve(task, olddirfd, old, True)
-        src, host_flags = where.host_path, AT_SYMLINK_FOLLOW
-        if not where.exists:
-            return -errno.ENOENT
-    else:
-        src, host_flags = host_entry(kernel, task, olddirfd, old), 0
-        with as_submitter(req):
-            os.lstat(src)
-    dst = host_entry(kernel, task, numbers.signed_fd(req.len), new)
-    with as_submitter(req):
-        libc.linkat(AT_FDCWD, src, AT_FDCWD, dst, host_flags)
+            if src is not None:
+                src.close()
+            elif src_fd >= 0:
+                os.close(src_fd)
     return 0
+
+
+def _linked_by_fd(kernel, req, acting):
+    """AT_EMPTY_PATH with an empty old path links the file olddirfd refers
+    to: an fd of the Sentry's on that same open file description (linkat()
+    then asks for CAP_DAC_READ_SEARCH, checked with the request's
+    credentials, as Linux asks it)."""
+    task, olddirfd = req.task, numbers.signed_fd(req.fd)
+    if olddirfd == AT_FDCWD:
+        with acting.paused():       # the program's own /proc entry
+            return os.open("/proc/%d/cwd" % task.tid, _O_PATH_CLOEXEC)
+    held = kernel.lookup_file(task, olddirfd)
+    try:
+        fd = getattr(held, "fd", None)
+        if fd is None or fd < 0:
+            # A file the Sentry serves itself (a ring) is an anonymous
+            # inode in Linux, on a mount of its own: -EXDEV.
+            raise OSError(errno.EXDEV, "anonymous inode")
+        return os.dup(fd)
+    finally:
+        held.put()

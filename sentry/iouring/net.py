@@ -24,6 +24,7 @@ scattered into the child's iovecs.  SEND_ZC/SENDMSG_ZC are served the same
 way (a copy, which Linux allows: its loopback "zero copy" copies too) and
 post the notification CQE Linux posts once the buffer may be reused.
 """
+import contextlib
 import errno
 import fcntl
 import os
@@ -34,7 +35,8 @@ import cffi
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
-from pysentry.sentry import fdinstall
+from pysentry.sentry import fdchannel
+from pysentry.sentry.fscontext import borrowed_fs
 from pysentry.sentry.iouring import abi, kbuf, taskwork
 from pysentry.sentry.iouring.request import INFLIGHT
 from pysentry.sentry.iouring.personality import as_submitter
@@ -69,7 +71,6 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SCM_MAX_FD = 253
 SOCKADDR_STORAGE = 128        # sizeof(struct sockaddr_storage)
-SUN_PATH_MAX = 108
 AT_FDCWD = -100
 
 # sqe->ioprio flags of the send/recv family (uapi io_uring.h)
@@ -197,66 +198,31 @@ def _s32(v):
 
 
 # --- AF_UNIX path names ------------------------------------------------------------
-class _ChildCwd:
-    """Run a host call whose AF_UNIX path must be resolved as the child sees
-    it.  Linux resolves a sockaddr_un path in the caller's root and cwd (the
-    CVE-2020-29373 fix made io_uring use the submitter's fs context); the
-    Sentry borrows the child's cwd for the call (/proc/<tid>/cwd) and maps an
-    absolute path through the VFS mount table.  The Sentry's only other
-    thread (SQ polling) never resolves paths, so the borrowed cwd is safe."""
+def _unix_path(addr):
+    """The path in a sockaddr_un, or None (another family, unnamed, abstract)."""
+    if len(addr) <= 2 or struct.unpack_from("<H", addr)[0] != AF_UNIX or addr[2] == 0:
+        return None
+    return addr
 
-    def __init__(self, kernel, task, addr):
-        self.kernel = kernel
-        self.task = task
-        self.addr = addr
-        self.saved = -1
 
-    def _unix_path(self):
-        a = self.addr
-        if len(a) <= 2 or struct.unpack_from("<H", a)[0] != AF_UNIX or a[2] == 0:
-            return None           # not a path name (unnamed or abstract)
-        end = a.find(b"\0", 2)
-        return a[2:end if end >= 0 else len(a)]
+def _names_fs(kernel, task, addr, acting=None):
+    """Context for a host call naming addr: the task's root and cwd when it
+    is an AF_UNIX path (sentry/fscontext.py), nothing otherwise."""
+    if addr and _unix_path(addr) is not None:
+        return borrowed_fs(task, acting)
+    return contextlib.nullcontext()
 
-    def __enter__(self):
-        path = self._unix_path()
-        if path is None:
-            return self.addr
-        if not path.startswith(b"/") and self.kernel.task_root(self.task) != b"/":
-            # A borrowed cwd would let '..' climb above the child's root:
-            # walk the directory part in the VFS, which stops there.
-            parent, _, base = path.rpartition(b"/")
-            host = self.kernel.vfs_resolve(self.task, AT_FDCWD, parent or b".", True).host_path
-            newpath = host.rstrip(b"/") + b"/" + base
-            if len(newpath) >= SUN_PATH_MAX:
-                raise OSError(errno.ENAMETOOLONG, "host path too long")
-            return struct.pack("<H", AF_UNIX) + newpath + b"\0"
-        if path.startswith(b"/"):
-            parent, _, base = path.rpartition(b"/")
-            host = self.kernel.vfs_resolve(self.task, AT_FDCWD, parent or b"/", True).host_path
-            if host.rstrip(b"/") != parent:
-                newpath = host.rstrip(b"/") + b"/" + base
-                if len(newpath) >= SUN_PATH_MAX:
-                    raise OSError(errno.ENAMETOOLONG, "host path too long")
-                return struct.pack("<H", AF_UNIX) + newpath + b"\0"
-            return self.addr
-        self.saved = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.chdir("/proc/%d/cwd" % self.task.tid)
-        except OSError:
-            self._restore()
-            raise
-        return self.addr
 
-    def _restore(self):
-        if self.saved >= 0:
-            os.fchdir(self.saved)
-            os.close(self.saved)
-            self.saved = -1
-
-    def __exit__(self, *exc):
-        self._restore()
-        return False
+@contextlib.contextmanager
+def _sending_to(kernel, req, addr):
+    """Around a send to addr: an AF_UNIX path is walked in the submitter's
+    root and cwd, with its credentials (sending needs write permission on
+    the socket's inode); other names need neither."""
+    if not addr or _unix_path(addr) is None:
+        yield
+        return
+    with as_submitter(req) as acting, borrowed_fs(req.task, acting):
+        yield
 
 
 # --- control messages --------------------------------------------------------------
@@ -595,8 +561,8 @@ def issue_send(req, kernel):
             take = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
             try:
                 data = iovmod.gather(req.task.mem, st.iovs, st.done, take)
-                with _ChildCwd(kernel, req.task, st.name) if st.name else _NoCwd() as name:
-                    n = _sendmsg(fd, data, name or st.name, control, flags | MSG_DONTWAIT)
+                with _sending_to(kernel, req, st.name):
+                    n = _sendmsg(fd, data, st.name, control, flags | MSG_DONTWAIT)
             except BlockingIOError:
                 if flags & MSG_DONTWAIT:
                     return st.done or -errno.EAGAIN
@@ -616,14 +582,6 @@ def issue_send(req, kernel):
     finally:
         for hostfd in held:
             os.close(hostfd)
-
-
-class _NoCwd:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _supports_zc(fd):
@@ -716,7 +674,7 @@ def _recv_iovs(req, kernel):
                 st.done += n
                 done = st.done
                 return taskwork.queue(kernel, req, lambda k, t, r: _install_rights(
-                    t, r, rights, flags, compat, done))
+                    k, t, r, rights, flags, compat, done))
         if waitall and mflags & (MSG_TRUNC | MSG_CTRUNC):
             req.expected = _FAIL      # a truncated MSG_WAITALL receive fails the link
         st.done += n
@@ -747,7 +705,7 @@ def _rights_fds(data):
     return [fd for (fd,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4])]
 
 
-def _install_rights(task, req, rights, flags, compat, result):
+def _install_rights(kernel, task, req, rights, flags, compat, result):
     """Task work: give the child the fds an SCM_RIGHTS message carried (the
     Sentry holds them, MSG_CMSG_CLOEXEC'd), then write the control messages
     with the child's numbers.  As scm_detach_fds(): only as many fds as fit
@@ -766,7 +724,7 @@ def _install_rights(task, req, rights, flags, compat, result):
             mine = []
             try:
                 for hostfd in hostfds[:fit]:
-                    fd = yield from fdinstall.install(task, hostfd, cloexec)
+                    fd = yield from fdchannel.install(kernel, task, hostfd, cloexec)
                     if fd < 0:
                         break
                     mine.append(fd)
@@ -822,10 +780,9 @@ def issue_connect(req, kernel):
         if not fl & os.O_NONBLOCK:
             fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
         try:
-            with _ChildCwd(kernel, req.task, st.name) as name:
-                buf = _ffi.from_buffer(name)
-                with as_submitter(req):
-                    _check(_lib.connect(fd, buf, len(name)))
+            buf = _ffi.from_buffer(st.name)
+            with as_submitter(req) as acting, _names_fs(kernel, req.task, st.name, acting):
+                _check(_lib.connect(fd, buf, len(st.name)))
             ret = 0
         except OSError as e:
             ret = -e.errno
@@ -850,10 +807,9 @@ def issue_connect(req, kernel):
 def issue_bind(req, kernel):
     st = req.net
     fd = _socket_fd(req)
-    with _ChildCwd(kernel, req.task, st.name) as name:
-        buf = _ffi.from_buffer(name)
-        with as_submitter(req):
-            _check(_lib.bind(fd, buf, len(name)))
+    buf = _ffi.from_buffer(st.name)
+    with as_submitter(req) as acting, _names_fs(kernel, req.task, st.name, acting):
+        _check(_lib.bind(fd, buf, len(st.name)))
     return 0
 
 

@@ -1,19 +1,21 @@
 """OPENAT, OPENAT2, CLOSE, FIXED_FD_INSTALL and PIPE (Linux's io_uring/openclose.c).
 
 Paths are copied at prep (Linux's getname(), so a child rewriting the string
-after submission changes nothing) and resolved by the Sentry's VFS at issue,
-as the open(2) family is.
+after submission changes nothing).
 
   * A normal open or close changes the child's fd table, so it runs as task
     work in the submitting thread: an injected openat/openat2/close (see
-    taskwork.py).  The fd number, RLIMIT_NOFILE, umask and credentials are
-    then the child's own, exactly as in Linux.
+    taskwork.py) of the program's own path and dirfd.  The walk, the fd
+    number, RLIMIT_NOFILE, umask and credentials are then the child's own,
+    exactly as in Linux.
   * A direct open (sqe->file_index set) puts the file in the ring's fixed
     file table and never touches the fd table: the Sentry opens it itself,
-    with the child's umask and credentials.
-  * An open with a registered personality (sqe->personality) is opened by
-    the Sentry with the personality's credentials, then installed in the
-    child's fd table as task work (sentry/fdinstall.py).
+    through its fd-based walk (vfs/walk.py, RESOLVE_* flags honoured there),
+    with the child's umask and the request's credentials.
+  * An open that must run with other credentials than the thread's own (a
+    registered personality, or an SQPOLL ring's creator's, see
+    personality.creds_for) is opened the same way by the Sentry, then
+    installed in the child's fd table as task work (sentry/fdchannel.py).
 """
 import errno
 import os
@@ -21,12 +23,11 @@ import struct
 
 from pysentry.platform import libc
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry import fdinstall
+from pysentry.sentry import fdchannel
 from pysentry.sentry.iouring import abi, filetable, taskwork
 from pysentry.sentry.iouring.file import IoUringFileDescription
-from pysentry.sentry.iouring.personality import as_submitter
+from pysentry.sentry.iouring.personality import as_submitter, borrows_creds
 from pysentry.sentry.syscalls import numbers
-from pysentry.sentry.syscalls.fs import follows_last, open_in_child
 from pysentry.vfs.file import HostFileDescription
 
 OPEN_HOW = struct.Struct("<QQQ")      # flags, mode, resolve (OPEN_HOW_SIZE_VER0)
@@ -34,7 +35,6 @@ PATH_MAX = 4096
 O_PATH = 0o10000000
 O_TMPFILE_MASK = 0o20000000 | os.O_DIRECTORY
 FIXED_FD_NO_CLOEXEC = 1 << 0
-AT_FDCWD = -100
 
 
 def _copy_path(req):
@@ -78,105 +78,101 @@ def prep_openat2(req):
     _prep_open_common(req)
 
 
-def _resolve(kernel, req):
-    flags = req.open_how[0]
-    resolved = kernel.vfs_resolve(req.task, numbers.signed_fd(req.fd), req.path,
-                                  follows_last(flags))
-    return resolved.host_path
+def follows_last(flags):
+    """Does an open with these flags follow a final symlink?  O_CREAT|O_EXCL
+    never does (it fails with EEXIST)."""
+    return not flags & os.O_NOFOLLOW and (flags & (os.O_CREAT | os.O_EXCL)) != (
+        os.O_CREAT | os.O_EXCL)
 
 
 def issue_open(req, kernel):
-    flags, mode, resolve = req.open_how
-    if req.open2 and resolve:
-        # RESOLVE_* restrict the walk itself (BENEATH, NO_SYMLINKS, ...): the
-        # host walks the child's own dirfd and path.  With only the root
-        # mount the guest and host namespaces are the same walk.
-        host_path = None
-    else:
-        host_path = _resolve(kernel, req)
     if req.splice_fd_in:
-        return _open_direct(kernel, req, host_path)
-    if req.creds is not None:
-        # A registered personality: the thread's own credentials are not the
-        # ones to open with, so the Sentry opens the file with them and then
-        # gives the child the fd.
-        hostfd = _open_in_sentry(kernel, req, host_path)
-        return taskwork.queue(kernel, req,
-                              lambda k, t, r: _install_opened(k, t, r, hostfd, host_path))
-    return taskwork.queue(kernel, req, lambda k, t, r: _open_in_task(k, t, r, host_path))
+        return _open_direct(kernel, req)
+    if borrows_creds(req):
+        # The thread's own credentials are not the ones to open with, so
+        # the Sentry opens the file with the request's and then gives the
+        # child the fd.
+        hostfd = _open_in_sentry(kernel, req)
+        return taskwork.queue(kernel, req, lambda k, t, r: _install_opened(k, t, r, hostfd))
+    return taskwork.queue(kernel, req, _open_in_task)
 
 
-def _open_in_task(kernel, task, req, host_path):
+def _open_in_task(kernel, task, req):
+    """The child's own openat/openat2 of its own path from its own dirfd."""
     flags, mode, resolve = req.open_how
-    chrooted = host_path is not None and kernel.task_root(task) != b"/"
-    if chrooted:
-        # The host path would be looked up again under the child's root:
-        # let the child walk its own path from its own dirfd.
-        data = req.path + b"\0"
-        path_ptr = task.scratch(len(data) + (OPEN_HOW.size if req.open2 else 0))
-        task.mem.write(path_ptr, data)
-        if not req.open2:
-            return (yield from open_in_child(kernel, task, host_path, flags, mode,
-                                             numbers.signed_fd(req.fd), path_ptr))
-        host_path = None
-    if not req.open2:
-        return (yield from open_in_child(kernel, task, host_path, flags, mode))
-    path = req.path if host_path is None else host_path
-    dirfd = numbers.signed_fd(req.fd) if host_path is None else numbers.AT_FDCWD
-    how = OPEN_HOW.pack(flags, mode, resolve)
-    data = how + path + b"\0"
+    data = (OPEN_HOW.pack(flags, mode, resolve) if req.open2 else b"") + req.path + b"\0"
     addr = task.scratch(len(data))
     task.mem.write(addr, data)
-    fd = yield InjectSyscall(numbers.injected(task.stop_abi, "openat2"), dirfd,
-                             addr + OPEN_HOW.size, addr, OPEN_HOW.size)
+    dirfd = numbers.signed_fd(req.fd)
+    if req.open2:
+        fd = yield InjectSyscall(numbers.injected(task.stop_abi, "openat2"), dirfd,
+                                 addr + OPEN_HOW.size, addr, OPEN_HOW.size)
+    else:
+        fd = yield InjectSyscall(numbers.openat(task.stop_abi), dirfd, addr, flags, mode)
     if fd >= 0:
-        kernel.adopt_fd(task, fd, host_path or path)
+        task.fdtable.drop(fd)      # a stale cache entry for a reused number
     return fd
 
 
-def _install_opened(kernel, task, req, hostfd, host_path):
+def _install_opened(kernel, task, req, hostfd):
     try:
-        fd = yield from fdinstall.install(task, hostfd, bool(req.open_how[0] & os.O_CLOEXEC))
+        fd = yield from fdchannel.install(kernel, task, hostfd, bool(req.open_how[0] & os.O_CLOEXEC))
     except BaseException:
         os.close(hostfd)
         raise
     if fd < 0:
         os.close(hostfd)
     else:
-        task.fdtable.install(fd, HostFileDescription(hostfd, host_path))
+        task.fdtable.install(fd, HostFileDescription(hostfd))
     return fd
 
 
-def _open_direct(kernel, req, host_path):
-    fd = _open_in_sentry(kernel, req, host_path)
-    return filetable.install_direct(req.ring, HostFileDescription(fd, host_path), req.file_index)
+def _open_direct(kernel, req):
+    fd = _open_in_sentry(kernel, req)
+    return filetable.install_direct(req.ring, HostFileDescription(fd), req.file_index)
 
 
-def _open_in_sentry(kernel, req, host_path):
-    """Open in the Sentry as the request's credentials and the child's umask."""
+__O_TMPFILE = 0o20000000
+_VALID_OPEN_FLAGS = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC
+                     | os.O_APPEND | os.O_NONBLOCK | os.O_SYNC | os.O_DSYNC | os.O_ASYNC
+                     | os.O_DIRECT | 0o100000 | os.O_DIRECTORY | os.O_NOFOLLOW
+                     | os.O_NOATIME | os.O_CLOEXEC | O_PATH | __O_TMPFILE)   # (O_LARGEFILE)
+_O_PATH_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | O_PATH | os.O_CLOEXEC
+
+
+def _checked_how(req):
+    """The open_how Linux would open with, after its own checks.
+
+    openat(2)'s flags and mode become an open_how the way build_open_how()
+    makes one (unknown flags dropped, O_PATH keeping only its companions,
+    mode only when creating); openat2(2)'s is taken as given.  Either is
+    then checked by the host's own build_open_flags(): an openat2() of an
+    empty path fails with that check's errno (EINVAL, EAGAIN for
+    RESOLVE_CACHED with O_CREAT, ...) before any lookup, or else ENOENT.
+    """
     flags, mode, resolve = req.open_how
-    task = req.task
-    dirfd, held, cwd = AT_FDCWD, None, -1
-    if host_path is None:
-        # The walk starts where the child's would: its dirfd or its cwd.
-        if numbers.signed_fd(req.fd) != AT_FDCWD:
-            held = kernel.lookup_file(task, numbers.signed_fd(req.fd))
-            dirfd = held.fd
-        else:
-            cwd = dirfd = os.open("/proc/%d/cwd" % task.tid, O_PATH | os.O_CLOEXEC)
+    if not req.open2:
+        flags &= _VALID_OPEN_FLAGS
+        if flags & O_PATH:
+            flags &= _O_PATH_FLAGS
+        mode = mode & 0o7777 if flags & (os.O_CREAT | __O_TMPFILE) else 0
     try:
-        with task.umask_applied(), as_submitter(req):
-            if req.open2:
-                how = OPEN_HOW.pack(flags | os.O_CLOEXEC, mode, resolve)
-                fd = libc.openat2(dirfd, host_path or req.path, how)
-            else:
-                fd = os.open(host_path, flags | os.O_CLOEXEC, mode)
-    finally:
-        if held is not None:
-            held.put()
-        if cwd >= 0:
-            os.close(cwd)
-    return fd
+        libc.openat2(-1, b"", OPEN_HOW.pack(flags, mode, resolve))
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise
+    return flags, mode, resolve
+
+
+def _open_in_sentry(kernel, req):
+    """Open in the Sentry, walking on fds as the request's credentials, with
+    the child's umask; returns the Sentry's fd."""
+    flags, mode, resolve = _checked_how(req)
+    task = req.task
+    with task.umask_applied(), as_submitter(req) as acting:
+        with kernel.walker(task, numbers.signed_fd(req.fd), req.path, resolve=resolve,
+                           acting=acting) as walk:
+            return walk.open(req.path, flags, mode, follows_last(flags))
 
 
 # --- CLOSE -------------------------------------------------------------------------
@@ -226,7 +222,7 @@ def issue_fixed_fd_install(req, kernel):
 
 def _install_in_task(kernel, task, req):
     cloexec = not req.op_flags & FIXED_FD_NO_CLOEXEC
-    return (yield from fdinstall.install(task, req.file.fd, cloexec))
+    return (yield from fdchannel.install(kernel, task, req.file.fd, cloexec))
 
 
 # --- PIPE --------------------------------------------------------------------------------

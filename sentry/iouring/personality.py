@@ -38,8 +38,19 @@ def unregister_personality(kernel, task, ring, arg, nr_args):
 
 def creds_for(req):
     """The credentials a request runs with: its registered personality (set
-    at init), else the submitting thread's current ones."""
-    return req.creds if req.creds is not None else creds.of_task(req.task.tid)
+    at init); else, on an SQPOLL ring, the ring creator's (the SQ thread
+    submits with ctx->sq_creds); else the submitting thread's current ones."""
+    if req.creds is not None:
+        return req.creds
+    if req.ring.sq_creds is not None:
+        return req.ring.sq_creds
+    return creds.of_task(req.task.tid)
+
+
+def borrows_creds(req):
+    """Does req run with other credentials than its thread's own?  Then the
+    Sentry must make its host calls itself rather than inject them."""
+    return req.creds is not None or req.ring.sq_creds is not None
 
 
 def as_submitter(req):

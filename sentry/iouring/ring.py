@@ -98,6 +98,7 @@ class Ring:
         self.enabled = not flags & abi.SETUP_R_DISABLED
         self.restrictions = None    # restrictions.py
         self.sq_task = None         # whose memory SQ-thread submissions use
+        self.sq_creds = None        # SQPOLL: the creator's Creds (Linux's ctx->sq_creds)
         self.overflow = collections.deque()
         self.waiters = []
         self.refs = 0

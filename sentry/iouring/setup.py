@@ -10,7 +10,7 @@ import os
 
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry import fdinstall
+from pysentry.sentry import creds, fdchannel
 from pysentry.sentry.iouring import abi, sqpoll
 from pysentry.sentry.syscalls import numbers
 
@@ -102,6 +102,9 @@ def sys_io_uring_setup(kernel, task, stop):
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
     if flags & abi.SETUP_SQPOLL:
         ring.sq_task = task
+        # io_uring_setup() keeps the creator's credentials for the SQ thread,
+        # which submits every request with them (io_sq_thread's override_creds).
+        ring.sq_creds = creds.of_task(task.tid)
         cpu = sq_cpu if flags & abi.SETUP_SQ_AFF else -1
 
         def start():
@@ -120,12 +123,14 @@ def sys_io_uring_setup(kernel, task, stop):
 
 
 def _install_fd(kernel, task, stop, ring, params, out):
-    """Give the child an fd for the ring's shared file, then publish the params."""
-    if kernel.task_root(task) != b"/":
-        # /proc/<sentry>/fd/N is not reachable from inside a chroot.
-        fd = yield from fdinstall.install(task, ring.region.fd, True)
-    else:
-        fd = yield from _open_in_child(task, stop, ring, params)
+    """Give the child an fd for the ring's shared file, then publish the params.
+    The file is passed by SCM_RIGHTS (sentry/fdchannel.py): a chrooted child
+    cannot name the Sentry's /proc entries, nor may one that dropped its
+    privileges open them.  The transfer is staged in the caller's own params
+    buffer (already proven writable, and about to be overwritten with the
+    result): it is addressable from every ABI, int 0x80's 32-bit pointers
+    included."""
+    fd = yield from fdchannel.install(kernel, task, ring.region.fd, True, scratch=params)
     if fd < 0:
         kernel.io_uring.destroy(ring)
         return fd
@@ -139,17 +144,3 @@ def _install_fd(kernel, task, stop, ring, params, out):
         task.fdtable.drop(fd)
         return -errno.EFAULT
     return fd
-
-
-def _open_in_child(task, stop, ring, params):
-    """The child opens the ring's file by its /proc path (one injected call).
-
-    The path is staged in the caller's own params buffer (already proven
-    readable, and about to be overwritten with the result): it is addressable
-    from every ABI, including int 0x80 with 32-bit pointers."""
-    try:
-        task.mem.write(params, ring.region.child_path().encode() + b"\0")
-    except OSError:
-        return -errno.EFAULT
-    return (yield InjectSyscall(numbers.openat(stop.abi), numbers.AT_FDCWD, params,
-                                os.O_RDWR | os.O_CLOEXEC, 0))

@@ -4,17 +4,19 @@ SQE layout: fd = dirfd, addr = path, len = mask, op_flags = statx flags,
 addr2 (off) = the struct statx buffer in the child.
 
 The path is copied at prep (getname_uflags(): empty allowed with
-AT_EMPTY_PATH), resolved by the Sentry's VFS at issue, and the host's statx(2)
-fills a struct statx that is then copied to the child (-EFAULT if the buffer
-is not writable, after the lookup, as cp_statx() does).  AT_EMPTY_PATH with
-an empty path stats the file dirfd refers to through the Sentry's own fd on
-that open file description.
+AT_EMPTY_PATH) and walked by the Sentry on fds at issue (vfs/walk.py, with
+the request's credentials); the host's statx(2) then fills a struct statx for
+the O_PATH fd the walk reached (AT_EMPTY_PATH), which is copied to the child
+(-EFAULT if the buffer is not writable, after the lookup, as cp_statx()
+does).  AT_EMPTY_PATH with an empty path stats the file dirfd refers to
+through the Sentry's own fd on that open file description.
 """
 import errno
+import os
 
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
-from pysentry.sentry.iouring.fs import AT_EMPTY_PATH, AT_FDCWD, getname
+from pysentry.sentry.iouring.fs import AT_EMPTY_PATH, AT_FDCWD, getname, lookup
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 
@@ -22,6 +24,7 @@ AT_SYMLINK_NOFOLLOW = 0x100
 AT_NO_AUTOMOUNT = 0x800
 AT_STATX_SYNC_TYPE = 0x6000
 STATX__RESERVED = 0x80000000
+_O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 def prep(req):
@@ -32,12 +35,16 @@ def prep(req):
     req.path = getname(req.task, req.addr, empty_ok=bool(req.op_flags & AT_EMPTY_PATH))
 
 
-def _stat_empty_path(kernel, req, flags, mask):
+def _stat_empty_path(kernel, req, acting, flags, mask):
     """statx of what dirfd itself names (AT_EMPTY_PATH with an empty path)."""
     task, dirfd = req.task, numbers.signed_fd(req.fd)
     if dirfd == AT_FDCWD:
-        cwd = kernel.vfs_resolve(task, AT_FDCWD, b".", True).host_path
-        return libc.statx(AT_FDCWD, cwd, flags, mask)
+        with acting.paused():           # the program's own /proc entry
+            cwd = os.open("/proc/%d/cwd" % task.tid, _O_PATH_CLOEXEC)
+        try:
+            return libc.statx(cwd, b"", flags, mask)
+        finally:
+            os.close(cwd)
     held = kernel.lookup_file(task, dirfd)
     try:
         fd = getattr(held, "fd", -1)
@@ -47,8 +54,9 @@ def _stat_empty_path(kernel, req, flags, mask):
         held.put()
     # A file the Sentry serves itself (a ring fd): its host object is what
     # the child's fd refers to, reached through the child's fd table.
-    return libc.statx(AT_FDCWD, b"/proc/%d/fd/%d" % (task.tid, dirfd),
-                      flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), mask)
+    with acting.paused():
+        return libc.statx(AT_FDCWD, b"/proc/%d/fd/%d" % (task.tid, dirfd),
+                          flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), mask)
 
 
 def issue(req, kernel):
@@ -60,15 +68,19 @@ def issue(req, kernel):
         return -errno.EINVAL
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
         return -errno.EINVAL
-    if not req.path:
-        raw = _stat_empty_path(kernel, req, flags, mask)
-    else:
-        follow = not flags & AT_SYMLINK_NOFOLLOW
-        where = kernel.vfs_resolve(req.task, numbers.signed_fd(req.fd), req.path, follow)
-        # The VFS already followed (or kept) the final symlink; the host
-        # repeats the same choice on the resolved path, which only matters
-        # for a /proc magic link it must follow itself.
-        with as_submitter(req):
-            raw = libc.statx(AT_FDCWD, where.host_path, flags & ~AT_EMPTY_PATH, mask)
+    with as_submitter(req) as acting:
+        if not req.path:
+            raw = _stat_empty_path(kernel, req, acting, flags, mask)
+        else:
+            found = lookup(kernel, req, acting, numbers.signed_fd(req.fd), req.path,
+                           not flags & AT_SYMLINK_NOFOLLOW)
+            try:
+                if not found.exists:
+                    return -errno.ENOENT
+                # The walk already followed (or kept) the final symlink.
+                raw = libc.statx(found.fd, b"", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW
+                                 | flags & AT_STATX_SYNC_TYPE, mask)
+            finally:
+                found.close()
     req.task.mem.write(req.off, raw)
     return 0

@@ -8,8 +8,10 @@ on the file fd names.
 What Linux copies at prep is copied at prep here too: the name (empty, or
 no NUL within XATTR_NAME_MAX + 1 bytes: -ERANGE), for a set the value
 (larger than XATTR_SIZE_MAX: -E2BIG) and the path.  The operation itself runs
-on the host -- on the resolved host path, or on the Sentry's fd sharing the
-child's open file description -- so the filesystem's own answers (-ENODATA,
+on the host -- on what the Sentry's fd-based walk reached (vfs/walk.py, as
+the request's credentials), named by the Sentry's own /proc/self/fd entry
+for its O_PATH fd, or on the Sentry's fd sharing the child's open file
+description -- so the filesystem's own answers (-ENODATA,
 -ERANGE for a small buffer, -EOPNOTSUPP for an unknown namespace, -E2BIG for
 a value buffer of XATTR_SIZE_MAX or more that is still too small) are
 Linux's.
@@ -19,7 +21,7 @@ import os
 
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
-from pysentry.sentry.iouring.fs import AT_FDCWD, getname
+from pysentry.sentry.iouring.fs import AT_FDCWD, getname, lookup
 from pysentry.sentry.iouring.personality import as_submitter
 
 XATTR_NAME_MAX = 255
@@ -99,9 +101,26 @@ def _host_fd(req, name, user_errno):
     return fd
 
 
-def _host_path(kernel, req, path):
-    # filename_lookup(AT_FDCWD, path, LOOKUP_FOLLOW): sqe->fd plays no part.
-    return kernel.vfs_resolve(req.task, AT_FDCWD, path, True).host_path
+class _Target:
+    """The file a path names, walked as Linux's filename_lookup(AT_FDCWD,
+    path, LOOKUP_FOLLOW) walks it (sqe->fd plays no part), held open as an
+    O_PATH fd; host_path() names it through the Sentry's own /proc entry,
+    which the host follows straight to that object."""
+
+    def __init__(self, kernel, req, acting, path):
+        self.found = lookup(kernel, req, acting, AT_FDCWD, path, True)
+
+    def host_path(self):
+        if not self.found.exists:
+            raise OSError(errno.ENOENT, "no such file")
+        return b"/proc/self/fd/%d" % self.found.fd
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.found.close()
+        return False
 
 
 def _finish_get(req, got):
@@ -122,9 +141,8 @@ def issue_fgetxattr(req, kernel):
 
 def issue_getxattr(req, kernel):
     name, path, _ = req.path
-    host = _host_path(kernel, req, path)
-    with as_submitter(req):
-        got = libc.getxattr(host, name, min(req.len, XATTR_SIZE_MAX))
+    with as_submitter(req) as acting, _Target(kernel, req, acting, path) as target:
+        got = libc.getxattr(target.host_path(), name, min(req.len, XATTR_SIZE_MAX))
     return _finish_get(req, got)
 
 
@@ -138,7 +156,6 @@ def issue_fsetxattr(req, kernel):
 
 def issue_setxattr(req, kernel):
     name, path, value = req.path
-    host = _host_path(kernel, req, path)
-    with as_submitter(req):
-        libc.setxattr(host, name, value, req.op_flags)
+    with as_submitter(req) as acting, _Target(kernel, req, acting, path) as target:
+        libc.setxattr(target.host_path(), name, value, req.op_flags)
     return 0

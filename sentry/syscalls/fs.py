@@ -1,9 +1,10 @@
-"""Opening, closing and duplicating fds; mmap of io_uring rings; ftruncate.
+"""Closing and duplicating fds; mmap of io_uring rings; ftruncate of a ring.
 
-open/openat/creat: the path is resolved by the Sentry's VFS (mounts, symlinks,
-/proc/self as the child's own /proc entry); the child then opens the host
-path the VFS chose, and the Sentry takes over the new open file description
-(pidfd_getfd) so that its own I/O and the child's share one file offset.
+open(2), openat(2), creat(2) and chroot(2) are not trapped: the host walks the
+program's paths itself, inside its root and with its credentials, exactly as
+Linux does, and the Sentry takes over a new fd's open file description the
+first time it needs it (Kernel.lookup_file).  Paths the Sentry resolves for
+the program (io_uring path ops) go through vfs/walk.py.
 
 close/close_range/dup/dup2/dup3/fcntl(F_DUPFD*) only update the Sentry's fd
 cache around the host doing the real work.  A dup shares the cached
@@ -11,81 +12,14 @@ description, so an io_uring stays alive while any of its fds is open (Linux
 frees a ring on the last close of its file, not of one fd).
 """
 import errno
-import os
 
 from pysentry.platform.task import ABI_I386
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.syscalls import numbers
 
-O_CREAT = os.O_CREAT
-O_EXCL = os.O_EXCL
-O_NOFOLLOW = os.O_NOFOLLOW
 CLOSE_RANGE_UNSHARE = 1 << 1
 CLOSE_RANGE_CLOEXEC = 1 << 2
-
-
-def _open(kernel, task, stop, dirfd, path_ptr, flags, mode):
-    path = task.mem.read_cstring(path_ptr)
-    follow = follows_last(flags)
-    resolved = kernel.vfs_resolve(task, numbers.signed_fd(dirfd), path, follow)
-    if resolved.host_path == path or (kernel.mounts.is_identity()
-                                      and kernel.task_root(task) != b"/"):
-        # (A chrooted child: its own walk, inside its root, names the file;
-        # a host path would be looked up again under that root.)
-        # The child's own pointer and dirfd name the same file: no copy needed.
-        return open_in_child(kernel, task, resolved.host_path, flags, mode, dirfd, path_ptr)
-    return open_in_child(kernel, task, resolved.host_path, flags, mode)
-
-
-def follows_last(flags):
-    """Does an open with these flags follow a final symlink?  O_CREAT|O_EXCL
-    never does (it fails with EEXIST)."""
-    return not flags & O_NOFOLLOW and (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)
-
-
-def open_in_child(kernel, task, host_path, flags, mode, dirfd=None, path_ptr=None):
-    """Generator: open host_path in the child thread (an injected openat, so
-    the fd number, RLIMIT_NOFILE, umask and credentials are the child's) and
-    take over the new description.  Also serves io_uring's IORING_OP_OPENAT."""
-    nr = numbers.openat(task.stop_abi)
-    if path_ptr is not None:
-        fd = yield InjectSyscall(nr, dirfd, path_ptr, flags, mode)
-    else:
-        data = host_path + b"\0"
-        addr = task.scratch(len(data))
-        task.mem.write(addr, data)
-        fd = yield InjectSyscall(nr, numbers.AT_FDCWD, addr, flags, mode)
-    if fd >= 0:
-        kernel.adopt_fd(task, fd, host_path)
-    return fd
-
-
-def sys_open(kernel, task, stop):
-    path, flags, mode = stop.args[:3]
-    return _open(kernel, task, stop, numbers.AT_FDCWD, path, flags, mode)
-
-
-def sys_openat(kernel, task, stop):
-    dirfd, path, flags, mode = stop.args[:4]
-    return _open(kernel, task, stop, dirfd, path, flags, mode)
-
-
-def sys_creat(kernel, task, stop):
-    path, mode = stop.args[:2]
-    return _open(kernel, task, stop, numbers.AT_FDCWD, path,
-                 os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
-
-
-def sys_chroot(kernel, task, stop):
-    """chroot(2).  The child's root lives in the host kernel (so its own
-    path syscalls, exec included, honour it) and the Sentry reads it back
-    for every walk it does for the child (Kernel.task_root).  That only
-    holds while guest and host namespaces coincide: with bind mounts the
-    guest path would need translating, which is not done yet."""
-    if not kernel.mounts.is_identity():
-        return -errno.EPERM
-    return PASSTHROUGH
 
 
 def sys_close(kernel, task, stop):

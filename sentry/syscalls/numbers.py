@@ -3,7 +3,7 @@
 x32 uses the x86-64 numbers of 'common' syscalls with __X32_SYSCALL_BIT set
 (the platform adds the bit); i386 has its own table.
 """
-from pysentry.platform.task import ABI_I386
+from pysentry.platform.task import ABI_I386, ABI_X32
 
 AT_FDCWD = -100 & 0xFFFFFFFFFFFFFFFF
 
@@ -59,14 +59,20 @@ _INJECTED = {
     "socket": (41, 359), "accept4": (288, 364), "madvise": (28, 219),
     "epoll_ctl": (233, 255), "dup3": (292, 330), "close": (3, 6), "openat": (257, 295),
     "openat2": (437, 437), "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
-    "pipe2": (293, 331),
+    "pipe2": (293, 331), "connect": (42, 362), "sendmsg": (46, 370), "recvmsg": (47, 372),
 }
+# x32 takes compat structs through numbers of its own for these.
+_X32_OWN = {"sendmsg": 518, "recvmsg": 519}
 
 
 def injected(abi, name):
     """The number of syscall `name` in the ABI the task stopped with."""
     x64, i386 = _INJECTED[name]
-    return i386 if abi == ABI_I386 else x64
+    if abi == ABI_I386:
+        return i386
+    if abi == ABI_X32:
+        return _X32_OWN.get(name, x64)
+    return x64
 
 
 def ppoll(abi):

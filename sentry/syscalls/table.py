@@ -46,13 +46,11 @@ _X64_SENTRY.update({
     n.PREADV: file_io.sys_preadv, n.PWRITEV: file_io.sys_pwritev,
     n.PREADV2: file_io.sys_preadv2, n.PWRITEV2: file_io.sys_pwritev2,
     n.FSYNC: file_io.sys_fsync, n.FDATASYNC: file_io.sys_fdatasync,
-    n.OPEN: fs.sys_open, n.OPENAT: fs.sys_openat, n.CREAT: fs.sys_creat,
     n.CLOSE: fs.sys_close, n.CLOSE_RANGE: fs.sys_close_range,
     n.DUP: fs.sys_dup, n.DUP2: fs.sys_dup2, n.DUP3: fs.sys_dup3,
     n.FCNTL: fs.sys_fcntl_dupfd,
     n.FTRUNCATE: fs.sys_ftruncate,
     n.MMAP: fs.sys_mmap,
-    161: fs.sys_chroot,
 })
 
 # Calls that would let the child step outside the sandbox or change the host.
