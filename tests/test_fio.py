@@ -19,7 +19,9 @@ def _fio(tmp_path, rw, verify, extra=()):
            "--filename=%s" % (tmp_path / "fio.dat"), "--size=4M", "--bs=4k",
            "--rw=%s" % rw, "--verify=%s" % verify, "--iodepth=16", "--output-format=json",
            *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO,
+    # fio writes its verify state (<job>-<n>-verify.state) into its cwd: keep
+    # it in the test's directory, not the checkout.
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env=dict(os.environ, PYTHONPATH=REPO))
     return proc, trace.read_text()
 
