@@ -37,14 +37,20 @@ class borrowed_fs:
         self.saved_root = self.saved_cwd = -1
 
     def __enter__(self):
-        tid = self.task.tid
+        # All of it as the Sentry: the program's own /proc entries, and
+        # chroot(2), which needs CAP_SYS_CHROOT whatever the program holds.
         with (self.paused() if self.paused else _nothing()):
-            root = os.open("/proc/%d/root" % tid, _O_PATH_DIR)
-            try:
-                cwd = os.open("/proc/%d/cwd" % tid, _O_PATH_DIR)
-            except BaseException:
-                os.close(root)
-                raise
+            self._enter()
+        return self
+
+    def _enter(self):
+        tid = self.task.tid
+        root = os.open("/proc/%d/root" % tid, _O_PATH_DIR)
+        try:
+            cwd = os.open("/proc/%d/cwd" % tid, _O_PATH_DIR)
+        except BaseException:
+            os.close(root)
+            raise
         try:
             self.saved_cwd = os.open(".", _O_PATH_DIR)
             if not _same_dir(os.fstat(root), os.stat("/")):
@@ -58,7 +64,6 @@ class borrowed_fs:
         finally:
             os.close(root)
             os.close(cwd)
-        return self
 
     def _restore(self):
         if self.saved_root >= 0:
@@ -72,7 +77,8 @@ class borrowed_fs:
             self.saved_cwd = -1
 
     def __exit__(self, *exc):
-        self._restore()
+        with (self.paused() if self.paused else _nothing()):
+            self._restore()
         return False
 
 
