@@ -3,6 +3,13 @@
 Installed in the child just before execve.  Per syscall ABI (x86-64, x32 and
 i386 via int 0x80) it returns one of:
   * SECCOMP_RET_TRACE  -- the Sentry services (or inspects) the call;
+  * SECCOMP_RET_TRAP   -- likewise, for calls another filter may deny: when
+    the Sentry itself runs under a seccomp filter (a container's), that
+    filter is stacked on the child's too and the kernel takes the action of
+    highest precedence, where ERRNO outranks TRACE but TRAP outranks ERRNO.
+    The child then stops with a SIGSYS the Sentry serves and suppresses
+    (tracer.Tracer._on_sigsys); SIGSYS_DATA tells it from a SIGSYS of the
+    program's own filters;
   * SECCOMP_RET_ERRNO  -- the call is denied without a round trip;
   * SECCOMP_RET_ALLOW  -- the host kernel runs it directly (no stop at all).
 A binary of any other architecture is killed: the Sentry cannot vouch for it.
@@ -21,7 +28,9 @@ _RET_K = 0x06
 
 RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
+RET_TRAP = 0x00030000
 RET_TRACE = 0x7FF00000
+SIGSYS_DATA = 0x5E57      # SECCOMP_RET_DATA of our traps: si_errno of the SIGSYS
 RET_ALLOW = 0x7FFF0000
 
 # struct seccomp_data offsets
@@ -60,7 +69,7 @@ class Program:
         return b"".join(out)
 
 
-def _emit_table(prog, prefix, trace, deny, file_mmaps, arg_traces, nr_offset=0):
+def _emit_table(prog, prefix, trace, deny, file_mmaps, arg_traces, trap=(), nr_offset=0):
     """Compare the loaded syscall number against each entry of one ABI's table."""
     for nr, (arg, values) in sorted(arg_traces.items()):
         # Stop only when one argument has one of a few values (fcntl's dup
@@ -86,7 +95,7 @@ def _emit_table(prog, prefix, trace, deny, file_mmaps, arg_traces, nr_offset=0):
         prog.label(skip)
     for nr in sorted(trace):
         prog.emit(_JEQ_K, nr + nr_offset, 0, 1)
-        prog.emit(_RET_K, RET_TRACE)
+        prog.emit(_RET_K, RET_TRAP | SIGSYS_DATA if nr in trap else RET_TRACE)
     for nr, err in sorted(deny.items()):
         prog.emit(_JEQ_K, nr + nr_offset, 0, 1)
         prog.emit(_RET_K, RET_ERRNO | (err & 0xFFFF))
@@ -94,7 +103,8 @@ def _emit_table(prog, prefix, trace, deny, file_mmaps, arg_traces, nr_offset=0):
 
 
 def build_filter(abis):
-    """abis: {'x86_64'|'x32'|'i386': (trace_set, deny_map, file_mmap_map, arg_trace_map)}.
+    """abis: {'x86_64'|'x32'|'i386': (trace_set, deny_map, file_mmap_map, arg_trace_map
+    [, trap_set])}; trap_set, a subset of trace_set, stops by SIGSYS instead.
 
     file_mmap_map maps an mmap syscall number to the index of its flags arg;
     arg_trace_map maps a syscall number to (arg index, values): it stops only

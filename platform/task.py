@@ -55,6 +55,37 @@ class SyscallStop:
         self.nr = nr
 
 
+_SIGINFO_SIZE = 128
+_SYS_SECCOMP = 1           # si_code of a SIGSYS sent by SECCOMP_RET_TRAP
+
+
+class SigsysStop:
+    """A syscall that stopped by SIGSYS (SECCOMP_RET_TRAP), read from the
+    siginfo and the registers: the same fields as a SyscallStop at a seccomp
+    stop.  The kernel rolled the syscall back (syscall_rollback()), so the
+    registers still hold its number and arguments, and the instruction
+    pointer is just past the syscall instruction."""
+
+    __slots__ = ("op", "abi", "nr", "args", "rval", "sp", "ip", "data")
+
+    def __init__(self, raw, regs):
+        signo, data, code = (int.from_bytes(raw[i:i + 4], "little", signed=True)
+                             for i in (0, 4, 8))
+        self.data = data if code == _SYS_SECCOMP else None
+        nr = int.from_bytes(raw[24:28], "little", signed=True)
+        arch = int.from_bytes(raw[28:32], "little")
+        self.op = libc.PTRACE_SYSCALL_INFO_SECCOMP
+        self.rval = None
+        self.sp, self.ip = regs.rsp, regs.rip
+        self.abi = ABI_I386 if arch == libc.AUDIT_ARCH_I386 else ABI_X86_64
+        if self.abi == ABI_X86_64 and nr >= 0 and nr & libc.X32_SYSCALL_BIT:
+            self.abi = ABI_X32
+            nr &= ~libc.X32_SYSCALL_BIT
+        self.nr = nr
+        mask = 0xFFFFFFFF if self.abi == ABI_I386 else _U64
+        self.args = tuple(getattr(regs, name) & mask for name in _ARG_REGS[self.abi])
+
+
 class PtraceTask:
     """A thread of the child as the tracer sees it."""
 
@@ -70,6 +101,8 @@ class PtraceTask:
         self.saved_regs = None
         self.injected = False
         self.after_exit = None     # tracer.PassThenCall: run at the syscall's exit stop
+        self.in_wait = False       # the injected syscall is a wait (InjectSyscall.wait)
+        self.wake_pending = False  # Tracer.wake() asked to cut that wait short
         self.stop_abi = ABI_X86_64
 
     # --- stop inspection -------------------------------------------------
@@ -94,6 +127,12 @@ class PtraceTask:
         r = ffi.new("struct user_regs_struct *")
         ffi.memmove(r, self.regs(), _REGS_SIZE)
         return r
+
+    def siginfo(self):
+        """The raw siginfo of the signal this task is stopped for."""
+        buf = ffi.new("char[]", _SIGINFO_SIZE)
+        libc.ptrace(libc.PTRACE_GETSIGINFO, self.tid, ffi.NULL, buf)
+        return ffi.buffer(buf, _SIGINFO_SIZE)[:]
 
     def event_msg(self):
         out = ffi.new("unsigned long *")

@@ -25,7 +25,8 @@ import signal
 import time
 
 from pysentry.platform import libc
-from pysentry.platform.task import PtraceTask
+from pysentry.platform.seccomp import SIGSYS_DATA
+from pysentry.platform.task import PtraceTask, SigsysStop
 
 PASSTHROUGH = object()
 
@@ -45,16 +46,24 @@ _OPTIONS = (libc.PTRACE_O_TRACESYSGOOD | libc.PTRACE_O_TRACEFORK | libc.PTRACE_O
             | libc.PTRACE_O_EXITKILL)
 _STOP_SIGNALS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+_U64 = (1 << 64) - 1
+_ERESTARTNOHAND = 514
 
 
 class InjectSyscall:
-    """Yielded by a handler coroutine: run this syscall in the child, send back rval."""
+    """Yielded by a handler coroutine: run this syscall in the child, send back rval.
 
-    __slots__ = ("nr", "args")
+    wait=True marks a blocking wait the Sentry may cut short with wake(): if
+    the wake-up comes before the child has entered the call (it was resumed
+    but had not run the syscall instruction yet), the call is skipped at its
+    entry and returns -ERESTARTNOHAND, so no wake-up is ever lost."""
 
-    def __init__(self, nr, *args):
+    __slots__ = ("nr", "args", "wait")
+
+    def __init__(self, nr, *args, wait=False):
         self.nr = nr
         self.args = args
+        self.wait = wait
 
 
 class Timer:
@@ -275,6 +284,8 @@ class Tracer:
                 task.resume()             # PTRACE_INTERRUPT or a new task's first stop
         elif event:
             task.resume()
+        elif sig == signal.SIGSYS:
+            self._on_sigsys(task)
         else:
             task.resume(sig)              # signal-delivery-stop: deliver it
 
@@ -297,12 +308,7 @@ class Tracer:
         if stop.op != libc.PTRACE_SYSCALL_INFO_SECCOMP:
             task.resume()
             return
-        task.stop_abi = stop.abi
-        try:
-            outcome = self.kernel.syscall(task, stop)
-        except Exception:
-            _report_internal_error(task)
-            outcome = -errno.EIO
+        outcome = self._serve(task, stop)
         if outcome is PASSTHROUGH:
             task.resume()
         elif isinstance(outcome, PassThenCall):
@@ -317,6 +323,40 @@ class Tracer:
             task.injected = False
             self._step(task, None)
 
+    def _on_sigsys(self, task):
+        """A SIGSYS stop: a syscall our filter trapped (SECCOMP_RET_TRAP, see
+        platform/seccomp.py) is served like one at a seccomp stop and the
+        signal suppressed; any other SIGSYS is the program's own to get."""
+        stop = SigsysStop(task.siginfo(), task.regs())
+        if stop.data != SIGSYS_DATA or task.coro is not None:
+            task.resume(signal.SIGSYS)
+            return
+        outcome = self._serve(task, stop)
+        if outcome is PASSTHROUGH or isinstance(outcome, PassThenCall):
+            # Only calls the host refuses come here: there is nothing to pass to.
+            outcome = -errno.ENOSYS
+        # The syscall already returned to user mode (rolled back): the result
+        # is written over the saved registers' rax, and every injection runs
+        # the syscall instruction again (rip - 2), as for a later injection
+        # at a seccomp stop.  orig_rax -1 keeps the kernel's restart logic out.
+        task.saved_regs = task.copy_regs()
+        task.saved_regs.orig_rax = _U64
+        task.injected = True
+        if isinstance(outcome, int):
+            self._finish(task, outcome)
+            return
+        task.coro = outcome
+        self._step(task, None)
+
+    def _serve(self, task, stop):
+        """The kernel's outcome for a trapped syscall; a Sentry bug is EIO."""
+        task.stop_abi = stop.abi
+        try:
+            return self.kernel.syscall(task, stop)
+        except Exception:
+            _report_internal_error(task)
+            return -errno.EIO
+
     def _on_syscall_stop(self, task):
         if task.coro is None:
             callback = task.after_exit
@@ -330,8 +370,15 @@ class Tracer:
             return
         stop = task.syscall_stop()
         if stop.op != libc.PTRACE_SYSCALL_INFO_EXIT:
-            task.resume()                 # entry of a re-run injected syscall
+            # The entry of an injected syscall that runs the syscall
+            # instruction again.  A wait whose wake-up came first is skipped.
+            if task.in_wait and task.wake_pending:
+                task.wake_pending = False
+                task.set_result(-_ERESTARTNOHAND)
+            task.resume()
             return
+        if task.in_wait:
+            task.in_wait = task.wake_pending = False
         self._step(task, stop.rval)
 
     def _step(self, task, value):
@@ -347,6 +394,7 @@ class Tracer:
         regs = task.copy_regs()
         if task.injected:
             regs.rip = task.saved_regs.rip - 2     # run the syscall instruction again
+        task.in_wait = request.wait
         PtraceTask.load_syscall(regs, task.stop_abi, request.nr, request.args)
         task.set_regs(regs)
         task.injected = True
@@ -370,6 +418,7 @@ class Tracer:
     def wake(self, task):
         """Wake a task the Sentry parked in a host wait (see module docstring)."""
         if task.alive:
+            task.wake_pending = True
             task.interrupt()
 
 

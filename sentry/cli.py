@@ -10,8 +10,9 @@ pysentry runs an unmodified Linux x86-64 program inside a Python application
 kernel (the "Sentry").  The program's system calls are trapped with ptrace and
 seccomp; io_uring (io_uring_setup/enter/register) is always served by the
 Sentry itself, never by the host kernel, so io_uring programs run even where
-the host has io_uring disabled or blocked.  File opens and file I/O go through
-the Sentry's VFS; everything else runs on the host.
+the host has io_uring disabled or blocked (inside a default container too).
+File I/O goes through the Sentry's VFS, and io_uring path ops through its
+fd-based path walk; everything else runs on the host.
 """
 
 RUN_EPILOG = """\
@@ -50,7 +51,12 @@ def _parser():
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
                           "process's)")
-    run.add_argument("program", metavar="PROGRAM", help="the program to run (searched in PATH)")
+    run.add_argument("--check", action="store_true",
+                     help="print which host mechanisms the Sentry can use here (a default "
+                          "container refuses some) and which path it takes for each; "
+                          "with no PROGRAM, stop there")
+    run.add_argument("program", metavar="PROGRAM", nargs="?",
+                     help="the program to run (searched in PATH)")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     sub.add_parser("syscalls", help="list how the Sentry handles each syscall number")
     return p
@@ -98,6 +104,15 @@ def main(argv=None):
     prog_args = args.args
     if prog_args and prog_args[0] == "--":
         prog_args = prog_args[1:]
+    if args.program == "--" and prog_args:
+        args.program, prog_args = prog_args[0], prog_args[1:]
+    if args.check:
+        from pysentry.sentry.hostcaps import HostCaps
+        print("\n".join(HostCaps().lines()), flush=True)
+        if args.program is None:
+            return 0
+    if args.program is None:
+        _parser().error("run: PROGRAM is required")
     path = _find_program(args.program)
     if not os.path.exists(path):
         sys.stderr.write("pysentry: %s: No such file or directory\n" % args.program)

@@ -17,7 +17,6 @@ put back on the way out.  When the child's credentials equal the Sentry's
 (the usual case: both root) nothing is switched at all.
 """
 import contextlib
-import os
 
 from pysentry.platform import libc
 

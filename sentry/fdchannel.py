@@ -44,6 +44,17 @@ _MSG_CTRUNC = socket.MSG_CTRUNC
 _MSG_CMSG_CLOEXEC = 0x40000000
 
 
+class FdNotHeld(Exception):
+    """The Sentry needs these fds of the child's and, without pidfd_getfd(2),
+    can only take them with syscalls injected into a stopped thread: whoever
+    catches this runs take() there and tries again (Kernel.syscall, task
+    work, submit._issue_one)."""
+
+    def __init__(self, fds):
+        super().__init__("fds %s are not held by the Sentry" % (list(fds),))
+        self.fds = list(fds)
+
+
 class _Layout:
     """struct msghdr/iovec/cmsghdr for one ABI: sizes, and how to pack them."""
 

@@ -6,9 +6,11 @@ import os
 
 from pysentry.platform import libc, seccomp
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, PassThenCall, Tracer
-from pysentry.sentry.fdchannel import FdChannel
+from pysentry.sentry import fdchannel, hostcaps
+from pysentry.sentry.fdchannel import FdChannel, FdNotHeld
 from pysentry.sentry.fdtable import FDTable
 from pysentry.sentry.iouring import taskwork
+from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.registry import IoUringRegistry
 from pysentry.sentry.poller import Poller
 from pysentry.sentry.syscalls import table
@@ -29,6 +31,8 @@ class Kernel:
         self.trace_syscalls = trace_syscalls
         self.stats = {}
         self._fd_channel = None
+        self.host = hostcaps.HostCaps()
+        self.can_getfd = self.host.has("pidfd_getfd")
 
     @property
     def fd_channel(self):
@@ -45,9 +49,14 @@ class Kernel:
         if limit[0] < limit[1]:
             # The Sentry holds one fd for each child fd it serves.
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit[1], limit[1]))
-        filt = seccomp.build_filter(table.seccomp_spec())
+        filt = seccomp.build_filter(table.seccomp_spec(sigsys=self.host.sigsys))
         self.tracer.spawn(path, argv, env, filt,
                           child_setup=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit))
+        # Once the child is seized (which, without CAP_SYS_PTRACE, needs it
+        # dumpable: it is forked from us), make the Sentry non-dumpable: its
+        # /proc entries become root's and ptrace-protected, so a program that
+        # drops privileges cannot open them (docs/security.md).
+        libc.lib.prctl(libc.PR_SET_DUMPABLE, 0, 0, 0, 0)
         return self.tracer.run()
 
     # --- tasks -------------------------------------------------------------------
@@ -93,21 +102,33 @@ class Kernel:
                 task.tid, entry.name, "" if stop.abi == "x86_64" else "/" + stop.abi,
                 tuple(hex(a) for a in stop.args)))
         if task.task_work:
-            return self._task_work_first(task, stop, entry)
+            return self._serve_after(task, stop, entry, work=True)
         try:
             return entry.handler(self, task, stop)
         except OSError as e:
             return -e.errno
+        except FdNotHeld as e:
+            return self._serve_after(task, stop, entry, need=e.fds)
 
-    def _task_work_first(self, task, stop, entry):
-        """Run the io_uring task work queued for this thread, then serve the
-        syscall it stopped in (re-issuing it if the handler passes it through,
-        since the thread's registers were used for the work)."""
-        yield from taskwork.run(self, task)
-        try:
-            outcome = entry.handler(self, task, stop)
-        except OSError as e:
-            return -e.errno
+    def _serve_after(self, task, stop, entry, work=False, need=None):
+        """Generator: first run the io_uring task work queued for this thread
+        and take over the fds the handler asked for, then serve the syscall
+        (re-issuing it if the handler passes it through, since the thread's
+        registers were used in between)."""
+        if work:
+            yield from taskwork.run(self, task)
+        while True:
+            if need:
+                res = yield from self.take_fds(task, need)
+                if res < 0:
+                    return res
+            try:
+                outcome = entry.handler(self, task, stop)
+                break
+            except OSError as e:
+                return -e.errno
+            except FdNotHeld as e:
+                need = e.fds
         if outcome is PASSTHROUGH:
             return (yield InjectSyscall(stop.nr, *stop.args))
         if isinstance(outcome, PassThenCall):
@@ -120,7 +141,13 @@ class Kernel:
 
     # --- files -------------------------------------------------------------------------
     def lookup_file(self, task, fd):
-        """The FileDescription behind the child's fd, with a reference taken."""
+        """The FileDescription behind the child's fd, with a reference taken.
+
+        The Sentry holds its own fd on the child's open file description,
+        taken over the first time it is needed: with pidfd_getfd(2), or
+        where the host refuses that (a default container), by SCM_RIGHTS
+        from the child -- which needs a stopped thread, so FdNotHeld tells
+        the caller to run take_fds() there first."""
         if fd < 0:
             raise OSError(errno.EBADF, "bad fd")
         desc = task.fdtable.entries.get(fd)
@@ -129,24 +156,107 @@ class Kernel:
             task.fdtable.entries[fd] = desc
         return desc.get()
 
-    def _take_over(self, task, fd, path=None):
+    def _take_over(self, task, fd):
+        if self.can_getfd:
+            try:
+                hostfd = libc.pidfd_getfd(task.pidfd(), fd)
+            except OSError as e:
+                raise OSError(errno.EBADF if e.errno != errno.EMFILE else e.errno, "bad fd")
+            return self.describe(hostfd)
+        ring = self._ring_by_proc(task, fd)
+        if not ring:
+            raise FdNotHeld([fd])
+        return self.io_uring.file_for(ring)
+
+    def _ring_by_proc(self, task, fd):
+        """The ring behind the child's fd, told from its /proc entry without
+        taking it over: a Ring, False if it is none, None if the entry
+        cannot be read (a program that dropped its privileges); EBADF if
+        the fd is not open."""
         try:
-            hostfd = libc.pidfd_getfd(task.pidfd(), fd)
-        except OSError as e:
-            raise OSError(errno.EBADF if e.errno != errno.EMFILE else e.errno, "bad fd")
+            st = os.stat("/proc/%d/fd/%d" % (task.tid, fd))
+        except FileNotFoundError:
+            raise OSError(errno.EBADF, "bad fd") from None
+        except OSError:
+            return None
+        return self.io_uring.find((st.st_dev, st.st_ino)) or False
+
+    def describe(self, hostfd):
+        """The FileDescription for a host fd the Sentry now owns."""
         st = os.fstat(hostfd)
         ring = self.io_uring.find((st.st_dev, st.st_ino))
         if ring is not None:
             os.close(hostfd)
             return self.io_uring.file_for(ring)
-        return HostFileDescription(hostfd, path)
+        return HostFileDescription(hostfd)
 
-    def adopt_fd(self, task, fd, path):
-        """The child just opened fd through the VFS: record its description."""
-        try:
-            task.fdtable.install(fd, self._take_over(task, fd, path))
-        except OSError:
-            task.fdtable.drop(fd)
+    def ring_of(self, task, fd):
+        """The ring behind the child's fd, or None; EBADF if fd is not open.
+        Without pidfd_getfd, a fd that is no ring is not taken over for it."""
+        if fd < 0:
+            raise OSError(errno.EBADF, "bad fd")
+        if fd not in task.fdtable.entries and not self.can_getfd:
+            ring = self._ring_by_proc(task, fd)
+            if ring is False:
+                return None
+            if ring is None:
+                raise FdNotHeld([fd])     # cannot tell from /proc: take it
+            task.fdtable.entries[fd] = self.io_uring.file_for(ring)
+            return ring
+        desc = self.lookup_file(task, fd)
+        desc.put()
+        return desc.ring if isinstance(desc, IoUringFileDescription) else None
+
+    def require_held(self, task, fds):
+        """Raise FdNotHeld for those of fds the Sentry would have to take over
+        by injection, before an operation starts changing anything."""
+        if self.can_getfd:
+            return
+        entries = task.fdtable.entries
+        missing = []
+        for fd in fds:
+            if fd >= 0 and fd not in entries:
+                try:
+                    ring = self._ring_by_proc(task, fd)
+                except OSError:
+                    continue          # not open: the operation fails with EBADF itself
+                if ring:
+                    entries[fd] = self.io_uring.file_for(ring)
+                else:
+                    missing.append(fd)
+        if missing:
+            raise FdNotHeld(missing)
+
+    def take_fds(self, task, fds):
+        """Generator (task stopped in the Sentry): put the child's fds in the
+        fd cache, by pidfd_getfd or else by SCM_RIGHTS; 0, or -errno (-EBADF:
+        one is not open)."""
+        fds = [fd for fd in dict.fromkeys(fds) if fd not in task.fdtable.entries]
+        if not fds:
+            return 0
+        if self.can_getfd:
+            for fd in fds:
+                try:
+                    self.lookup_file(task, fd).put()
+                except OSError as e:
+                    return -e.errno
+            return 0
+        got = yield from fdchannel.take(self, task, fds)
+        if got == -errno.EBADF and len(fds) > 1:
+            # One of them is not open: take the others one by one.
+            for fd in fds:
+                yield from self.take_fds(task, [fd])
+            return -errno.EBADF if any(fd not in task.fdtable.entries for fd in fds) else 0
+        if isinstance(got, int):
+            if got not in (-errno.EBADF, -errno.EMFILE):
+                hostcaps.refused("an SCM_RIGHTS transfer from the program", -got)
+            return got
+        for fd, hostfd in zip(fds, got):
+            if fd in task.fdtable.entries:
+                os.close(hostfd)
+            else:
+                task.fdtable.entries[fd] = self.describe(hostfd)
+        return 0
 
     def install(self, task, fd, desc):
         task.fdtable.install(fd, desc)

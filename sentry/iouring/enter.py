@@ -14,7 +14,6 @@ import time
 
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import abi, submit, taskwork
-from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.syscalls import numbers
 
 SUPPORTED_ENTER_FLAGS = (abi.ENTER_GETEVENTS | abi.ENTER_SQ_WAKEUP | abi.ENTER_SQ_WAIT
@@ -37,24 +36,31 @@ class Waiter:
 
 def lookup_ring(kernel, task, fd):
     """The ring behind fd: EBADF if fd is not open, EOPNOTSUPP if not an io_uring."""
-    desc = kernel.lookup_file(task, fd)
-    desc.put()
-    if not isinstance(desc, IoUringFileDescription):
+    ring = kernel.ring_of(task, fd)
+    if ring is None:
         raise OSError(errno.EOPNOTSUPP, "not an io_uring fd")
-    return desc.ring
+    return ring
 
 
 def sys_io_uring_enter(kernel, task, stop):
     fd, to_submit, min_complete, flags = (a & 0xFFFFFFFF for a in stop.args[:4])
     argp, argsz = stop.args[4], stop.args[5]
+    try:
+        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
+        if (to_submit and not kernel.can_getfd and ring.sqpoll is None
+                and not flags & ~SUPPORTED_ENTER_FLAGS):
+            # Fds taken over by injection are taken before anything is
+            # consumed: FdNotHeld makes the Kernel take them and serve this
+            # call again from the start (and this trace line come once).
+            kernel.require_held(task, submit.fds_named(ring, to_submit))
+    except OSError as e:
+        ring, err = None, -e.errno
     if kernel.io_uring.trace is not None:
         kernel.io_uring.trace.enter(task, numbers.signed_fd(fd), to_submit, min_complete, flags)
     if flags & ~SUPPORTED_ENTER_FLAGS:
         return -errno.EINVAL
-    try:
-        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
-    except OSError as e:
-        return -e.errno
+    if ring is None:
+        return err
     if not ring.enabled:
         return -errno.EBADFD          # IORING_SETUP_R_DISABLED until ENABLE_RINGS
     if (ring.flags & abi.SETUP_SINGLE_ISSUER and to_submit and ring.sqpoll is None
@@ -173,7 +179,8 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
                 task.mem.write(ts_addr, abi.TIMESPEC.pack(sec, int((left - sec) * 1e9)))
             waiter.woken = False
             task.parked = waiter
-            rval = yield InjectSyscall(numbers.ppoll(stop.abi), 0, 0, ts_addr, sigmask, sigsz)
+            rval = yield InjectSyscall(numbers.ppoll(stop.abi), 0, 0, ts_addr, sigmask, sigsz,
+                                       wait=True)
             task.parked = None
             if task.task_work:
                 yield from taskwork.run(kernel, task)

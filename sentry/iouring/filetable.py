@@ -113,6 +113,7 @@ def _file_for(kernel, task, fd):
 
 def _fill(kernel, task, table, start, fds):
     """Install fds at start..; -1 clears a slot, FILES_SKIP leaves it."""
+    kernel.require_held(task, [fd for fd in fds if fd != FILES_SKIP])
     done = 0
     for i, fd in enumerate(fds):
         if fd == FILES_SKIP:

@@ -293,17 +293,17 @@ def _translate_control(kernel, task, raw, compat, held):
             if count > SCM_MAX_FD:            # scm_fp_copy()
                 raise OSError(errno.EINVAL, "too many fds")
             fds = []
-            for (fd,) in struct.iter_unpack("<i", data[:count * 4]):
+            wanted = [fd for (fd,) in struct.iter_unpack("<i", data[:count * 4])]
+            kernel.require_held(task, wanted)
+            for fd in wanted:
                 desc = kernel.lookup_file(task, fd)
                 try:
-                    hostfd = os.dup(desc.fd) if isinstance(desc, HostFileDescription) else None
+                    # A ring is served by the Sentry itself: what the child's
+                    # fd holds on the host is the ring's shared file.
+                    hostfd = os.dup(desc.fd if isinstance(desc, HostFileDescription)
+                                    else desc.ring.region.fd)
                 finally:
                     desc.put()
-                if hostfd is None:
-                    # A description the Sentry serves itself (an io_uring fd):
-                    # take the child's own file.
-                    from pysentry.platform import libc
-                    hostfd = libc.pidfd_getfd(task.pidfd(), fd)
                 held.append(hostfd)
                 fds.append(hostfd)
             data = struct.pack("<%di" % count, *fds)

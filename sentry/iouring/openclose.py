@@ -25,7 +25,6 @@ from pysentry.platform import libc
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import fdchannel
 from pysentry.sentry.iouring import abi, filetable, taskwork
-from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.personality import as_submitter, borrows_creds
 from pysentry.sentry.syscalls import numbers
 from pysentry.vfs.file import HostFileDescription
@@ -196,10 +195,7 @@ def issue_close(req, kernel):
 
 def _close_in_task(kernel, task, req):
     fd = numbers.signed_fd(req.fd)
-    desc = kernel.lookup_file(task, fd)      # EBADF when fd is not open
-    is_ring = isinstance(desc, IoUringFileDescription)
-    desc.put()
-    if is_ring:
+    if kernel.ring_of(task, fd) is not None:       # EBADF when fd is not open
         return -errno.EBADF       # io_close(): an io_uring fd cannot be closed this way
     task.fdtable.drop(fd)
     return (yield InjectSyscall(numbers.injected(task.stop_abi, "close"), fd))

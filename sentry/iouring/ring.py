@@ -160,6 +160,21 @@ class Ring:
     def sq_ready(self):
         return (self.u32[SQ_TAIL // 4] - self.sq_head) & _U32
 
+    def peek_sqes(self, count):
+        """The next `count` SQ entries as pop_sqe() would return them, not
+        consumed (bad indexes skipped)."""
+        out = []
+        for head in range(self.sq_head, self.sq_head + count):
+            head &= _U32
+            if self.no_sqarray:
+                idx = head & self.sq_mask
+            else:
+                idx = self.u32[self.sq_array // 4 + (head & self.sq_mask)]
+                if idx >= self.sq_entries:
+                    continue
+            out.append(abi.SQE.unpack_from(self.mem, self.sqes_off + idx * abi.SQE_SIZE))
+        return out
+
     def pop_sqe(self):
         """Consume one SQ entry: a tuple of SQE fields, or None if its index was bad."""
         head = self.sq_head

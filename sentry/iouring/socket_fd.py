@@ -16,7 +16,6 @@ import errno
 import os
 import socket
 
-from pysentry.platform import libc
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import filetable, taskwork
 from pysentry.sentry.iouring.personality import as_submitter
@@ -118,15 +117,13 @@ def _accept_in_task(kernel, task, req):
 
 def _to_direct(kernel, task, req, fd):
     """Move the child's freshly accepted fd into the ring's table."""
-    try:
-        hostfd = libc.pidfd_getfd(task.pidfd(), fd)
-    except OSError as e:
-        hostfd = -e.errno
+    res = yield from kernel.take_fds(task, [fd])
+    desc = task.fdtable.entries.pop(fd, None) if res == 0 else None
     yield InjectSyscall(numbers.injected(task.stop_abi, "close"), fd)
-    if hostfd < 0:
-        return hostfd
+    if desc is None:
+        return res if res < 0 else -errno.EBADF
     try:
-        return filetable.install_direct(req.ring, HostFileDescription(hostfd), req.file_index)
+        return filetable.install_direct(req.ring, desc, req.file_index)
     except OSError as e:
         return -e.errno
 

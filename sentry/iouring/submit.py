@@ -15,10 +15,12 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
 """
 import errno
 
-from pysentry.sentry.iouring import abi, failsafe, timeout
+from pysentry.sentry.fdchannel import FdNotHeld
+from pysentry.sentry.iouring import abi, failsafe, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import IOPOLL_OPS, OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
+from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
 
 def submit(kernel, ring, task, to_submit):
@@ -35,6 +37,25 @@ def submit(kernel, ring, task, to_submit):
             complete(kernel, req, -errno.ECANCELED)
     ring.notify()
     return submitted
+
+
+def fds_named(ring, count):
+    """The program's fds the next `count` SQEs name as their files (sqe->fd
+    of an op that needs a file, unless IOSQE_FIXED_FILE; a splice's
+    splice_fd_in): where the Sentry must take fds over by injection, it does
+    so for these before submitting (enter.py), so no request of the batch
+    waits for one half-issued."""
+    fds = []
+    for sqe in ring.peek_sqes(min(count, ring.sq_entries, ring.sq_ready())):
+        opcode, flags, fd = sqe[0], sqe[1], sqe[3]
+        opdef = OPS.get(opcode)
+        if opdef is None:
+            continue
+        if opdef.needs_file and not flags & abi.IOSQE_FIXED_FILE:
+            fds.append(fd)
+        if opcode in (abi.OP_SPLICE, abi.OP_TEE) and not sqe[7] & SPLICE_F_FD_IN_FIXED:
+            fds.append(sqe[11])
+    return fds
 
 
 def _submit_batch(kernel, ring, task, count):
@@ -158,10 +179,7 @@ def _issue_one(kernel, req):
         req.release()
         return None
     nxt = req.pos + 1
-    if nxt < len(req.chain) and req.chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
-        lt = req.chain[nxt]
-        if lt.tm_timer is None and not lt.tm_fired:
-            timeout.arm_link(kernel, lt, req)
+    armed = None
     try:
         if req.opdef.needs_file and req.file is None:
             if req.flags & abi.IOSQE_FIXED_FILE:
@@ -170,11 +188,24 @@ def _issue_one(kernel, req):
                 req.file = ring.file_table.get(req.fd)
             else:
                 req.file = kernel.lookup_file(req.task, req.fd)
+        # The linked timeout starts with the request's issue, once its file
+        # is known (a request that goes to task work to have its fd taken
+        # over has not been issued yet).
+        if nxt < len(req.chain) and req.chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
+            lt = req.chain[nxt]
+            if lt.tm_timer is None and not lt.tm_fired:
+                timeout.arm_link(kernel, lt, req)
+                armed = lt
         if failsafe.FAULTS:
             failsafe.maybe_fail("issue", req)
         res = req.opdef.issue(req, kernel)
     except OSError as e:
         res = -e.errno
+    except FdNotHeld as e:
+        if armed is not None:
+            timeout.disarm_link(ring, armed)
+        need = e.fds
+        res = taskwork.queue(kernel, req, lambda k, t, r: _take_then_issue(k, t, r, need))
     except Exception as e:
         res = failsafe.report("issue", req, e)
     if res is INFLIGHT:
@@ -186,6 +217,16 @@ def _issue_one(kernel, req):
                                                lambda: retry(kernel, req))
         return None
     return res
+
+
+def _take_then_issue(kernel, task, req, fds):
+    """Task work: take over the fds req's issue needed (no pidfd_getfd on
+    this host), then issue it again; it completes itself from there."""
+    res = yield from kernel.take_fds(task, fds)
+    if res < 0:
+        return res
+    issue(kernel, req)
+    return None
 
 
 def retry(kernel, req):

@@ -18,12 +18,18 @@ A thread that never enters the Sentry again (it spins on the CQ ring without
 a syscall) does not get its task work run; this is the same contract as
 Linux's IORING_SETUP_DEFER_TASKRUN, where completions need io_uring_enter.
 
+Where the host refuses pidfd_getfd, the child's fds are taken over by
+SCM_RIGHTS, which needs the thread stopped too: an issue that meets an fd
+the Sentry does not hold yet becomes task work that takes it and issues the
+request again (submit._issue_one).
+
 A work function is a generator `fn(kernel, task, req)` that may yield
 InjectSyscall and returns the request's result, or None when it has re-armed
 the request itself (e.g. ACCEPT found no connection after all).
 """
 import errno
 
+from pysentry.sentry.fdchannel import FdNotHeld
 from pysentry.sentry.iouring import failsafe
 from pysentry.sentry.iouring.request import INFLIGHT
 
@@ -55,6 +61,12 @@ def run(kernel, task):
             res = yield from fn(kernel, task, req)
         except OSError as e:
             res = -e.errno
+        except FdNotHeld as e:
+            # Without pidfd_getfd: take the fds now, then run the work again.
+            res = yield from kernel.take_fds(task, e.fds)
+            if res == 0:
+                task.task_work.appendleft((req, fn))
+                continue
         except Exception as e:
             res = failsafe.report("taskwork", req, e)
         if res is None:

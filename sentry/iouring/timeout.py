@@ -174,6 +174,14 @@ def arm_link(kernel, lt, target):
                                         lambda: _fire_link(kernel, lt, target))
 
 
+def disarm_link(ring, lt):
+    """Take back an arm_link(): the request it guards was not issued after all."""
+    ring.link_timeouts.pop(lt, None)
+    if lt.tm_timer is not None:
+        lt.tm_timer.cancel()
+        lt.tm_timer = None
+
+
 def _fire_link(kernel, lt, target):
     from pysentry.sentry.iouring import cancel, submit
     lt.tm_timer = None

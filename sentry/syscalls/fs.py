@@ -15,7 +15,6 @@ import errno
 
 from pysentry.platform.task import ABI_I386
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
-from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.syscalls import numbers
 
 CLOSE_RANGE_UNSHARE = 1 << 1
@@ -77,11 +76,9 @@ def sys_fcntl_dupfd(kernel, task, stop):
 
 def _ring_of(kernel, task, fd):
     try:
-        desc = kernel.lookup_file(task, fd)
+        return kernel.ring_of(task, fd)
     except OSError:
         return None
-    desc.put()
-    return desc.ring if isinstance(desc, IoUringFileDescription) else None
 
 
 def sys_ftruncate(kernel, task, stop):

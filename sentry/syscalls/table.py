@@ -120,13 +120,21 @@ def lookup(abi, nr):
     return TABLES[abi].get(nr)
 
 
-def seccomp_spec():
-    """Per-ABI (trace set, deny map, file-mmap map, arg-trace map) for
-    platform.seccomp.build_filter."""
+# The calls the Sentry must serve even where a container's seccomp profile
+# denies them (its ERRNO would outrank our TRACE): they stop by SIGSYS there.
+_MUST_SERVE = {
+    ABI_X86_64: set(_IO_URING), ABI_X32: set(_IO_URING), ABI_I386: set(_IO_URING),
+}
+
+
+def seccomp_spec(sigsys=False):
+    """Per-ABI (trace set, deny map, file-mmap map, arg-trace map, trap set) for
+    platform.seccomp.build_filter; sigsys: io_uring_* stop by SIGSYS."""
     spec = {}
     for abi, table in TABLES.items():
         trace = {e.nr for e in table.values() if e.disposition == SENTRY}
         trace -= set(_FILE_MMAPS[abi]) | set(_ARG_TRACES[abi])
         deny = {e.nr: e.errno for e in table.values() if e.disposition == DENY}
-        spec[abi] = (trace, deny, _FILE_MMAPS[abi], _ARG_TRACES[abi])
+        spec[abi] = (trace, deny, _FILE_MMAPS[abi], _ARG_TRACES[abi],
+                     _MUST_SERVE[abi] if sigsys else set())
     return spec
