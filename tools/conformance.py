@@ -298,6 +298,9 @@ def _reason(result):
 def check(args):
     """The ratchet: listed tests must keep passing strictly in the sandbox."""
     names = load_ratchet()
+    if args.only:
+        # A part of the ratchet (the container tests run one).
+        names = [n for n in names if n in args.only]
     if not names:
         # An empty ratchet would make this check pass while testing nothing.
         print("conformance: %s lists no tests" % RATCHET)
