@@ -3,8 +3,9 @@
   mm/native/copyio.c            file <-> child memory in one call
   sentry/iouring/native/sqpoll.c the SQ polling thread and ring-flag atomics
 
-Built on first use into build/native/ in the source tree, keyed by a hash of
-the sources, so an edited source is rebuilt.  If no C compiler is available
+Built on first use, keyed by a hash of the sources (an edited source is
+rebuilt), into build/native/ of a source checkout, or for an installed
+package into $XDG_CACHE_HOME/pysentry/native (~/.cache/...).  If no C compiler is available
 the Sentry says so once on stderr and falls back: the copy path to Python
 (same results, slower); IORING_SETUP_SQPOLL is then refused with EINVAL.
 """
@@ -13,9 +14,19 @@ import importlib.util
 import os
 import sys
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_SOURCES = [os.path.join(_ROOT, "mm", "native", "copyio.c"),
-            os.path.join(_ROOT, "sentry", "iouring", "native", "sqpoll.c")]
+import pysentry.mm
+import pysentry.sentry.iouring
+
+_SOURCES = [os.path.join(pysentry.mm.__path__[0], "native", "copyio.c"),
+            os.path.join(pysentry.sentry.iouring.__path__[0], "native", "sqpoll.c")]
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _build_dir():
+    if os.path.exists(os.path.join(_CHECKOUT, "pyproject.toml")):
+        return os.path.join(_CHECKOUT, "build", "native")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(cache, "pysentry", "native")
 _CDEF = """
 struct ps_sqpoll;
 struct ps_sqpoll *ps_sqpoll_start(void *ring, unsigned head_off, unsigned tail_off,
@@ -39,7 +50,7 @@ def _load():
             source += f.read() + b"\n"
     tag = hashlib.sha256(source + _CDEF.encode()).hexdigest()[:12]
     name = "_pysentry_native_%s" % tag
-    outdir = os.path.join(_ROOT, "build", "native")
+    outdir = _build_dir()
     final = os.path.join(outdir, name + ".so")
     if not os.path.exists(final):
         import shutil
