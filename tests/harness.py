@@ -38,8 +38,9 @@ def sandbox_cmd(*argv, options=()):
     return [sys.executable, "-m", "pysentry", "run", *options, "--", *map(str, argv)]
 
 
-def run_sandbox(name, *args, options=(), timeout=120, **kw):
-    env = dict(os.environ, PYTHONPATH=REPO)
+def run_sandbox(name, *args, options=(), timeout=120, env=None, **kw):
+    """Run tests/c/<name> under `python -m pysentry run`; env adds variables."""
+    env = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
     return subprocess.run(sandbox_cmd(build(name), *args, options=options), capture_output=True,
                           text=True, timeout=timeout, cwd=REPO, env=env, **kw)
 
