@@ -21,7 +21,9 @@ difference (docs/io_uring.md): /proc/self in such a name is the Sentry.
 """
 import os
 
-_O_PATH_DIR = 0o10000000 | os.O_DIRECTORY | os.O_CLOEXEC
+from pysentry.sentry.uapi import O_PATH_CLOEXEC
+
+_O_PATH_DIR = O_PATH_CLOEXEC | os.O_DIRECTORY
 
 
 def _same_dir(a, b):

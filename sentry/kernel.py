@@ -17,10 +17,9 @@ from pysentry.sentry.syscalls import table
 from pysentry.sentry.task import Task
 from pysentry.vfs.file import HostFileDescription
 from pysentry.vfs.walk import RESOLVE_BENEATH, RESOLVE_IN_ROOT, Walker
+from pysentry.sentry.uapi import AT_FDCWD, O_PATH_CLOEXEC
 
-AT_FDCWD = -100
 _SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
-_O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 class Kernel:
@@ -272,12 +271,12 @@ class Kernel:
         owns, held = [], None
         try:
             with paused():
-                root = os.open("/proc/%d/root" % task.tid, _O_PATH_CLOEXEC)
+                root = os.open("/proc/%d/root" % task.tid, O_PATH_CLOEXEC)
                 owns.append(root)
                 if dirfd == AT_FDCWD or (path.startswith(b"/") and not resolve & _SCOPED):
                     # An absolute path ignores dirfd (path_init()); the cwd
                     # is opened only when a relative walk starts there.
-                    start = os.open("/proc/%d/cwd" % task.tid, _O_PATH_CLOEXEC)
+                    start = os.open("/proc/%d/cwd" % task.tid, O_PATH_CLOEXEC)
                     owns.append(start)
                 else:
                     held = self.lookup_file(task, dirfd)       # EBADF

@@ -13,9 +13,8 @@ import os
 import select
 import selectors
 import time
+from pysentry.sentry.uapi import POLLIN, POLLOUT
 
-POLLIN = 0x001
-POLLOUT = 0x004
 RECHECK = 0.01
 
 

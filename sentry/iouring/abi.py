@@ -45,6 +45,12 @@ FEAT_EXT_ARG = 1 << 8
 FEAT_CQE_SKIP = 1 << 11
 
 # sqe->flags
+# struct io_uring_cqe flags (IORING_CQE_F_*)
+CQE_F_BUFFER = 1 << 0
+CQE_F_MORE = 1 << 1
+CQE_F_SOCK_NONEMPTY = 1 << 2
+CQE_F_NOTIF = 1 << 3
+
 IOSQE_FIXED_FILE = 1 << 0
 IOSQE_IO_DRAIN = 1 << 1
 IOSQE_IO_LINK = 1 << 2

@@ -17,7 +17,7 @@ def prep_madvise(req):
     if req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved madvise fields")
     # The length is sqe->off since Linux 6.x (64-bit); sqe->len when off is 0.
-    req.advise_len = req.off or req.len
+    req.cmd = req.off or req.len
 
 
 def issue_madvise(req, kernel):
@@ -26,17 +26,17 @@ def issue_madvise(req, kernel):
 
 def _madvise_in_task(kernel, task, req):
     return (yield InjectSyscall(numbers.injected(task.stop_abi, "madvise"), req.addr,
-                                req.advise_len, req.op_flags))
+                                req.cmd, req.op_flags))
 
 
 def prep_fadvise(req):
     if req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved fadvise fields")
     # The length is sqe->addr since Linux 6.x (64-bit); sqe->len when addr is 0.
-    req.advise_len = req.addr or req.len
+    req.cmd = req.addr or req.len
 
 
 def issue_fadvise(req, kernel):
-    off, length = numbers.signed64(req.off), numbers.signed64(req.advise_len)
+    off, length = numbers.signed64(req.off), numbers.signed64(req.cmd)
     req.file.advise(off, length, req.op_flags)
     return 0

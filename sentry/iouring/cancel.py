@@ -31,9 +31,7 @@ def detach(kernel, req):
         kernel.poller.cancel(req.poll_fd(), token)     # where submit.py waited
         return True
     if ring.timeouts.pop(req, None) is not None:
-        if req.tm_timer is not None:
-            req.tm_timer.cancel()
-            req.tm_timer = None
+        req.cmd.disarm()
         return True
     return False
 

@@ -20,9 +20,9 @@ EPOLL_EVENT = struct.Struct("<IQ")     # packed on x86-64: events, data
 def prep(req):
     if req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved epoll fields")
-    req.epoll_event = None
+    req.cmd = None
     if req.len != EPOLL_CTL_DEL:
-        req.epoll_event = req.task.mem.read(req.addr, EPOLL_EVENT.size)   # EFAULT if bad
+        req.cmd = req.task.mem.read(req.addr, EPOLL_EVENT.size)   # EFAULT if bad
 
 
 def issue(req, kernel):
@@ -31,8 +31,8 @@ def issue(req, kernel):
 
 def _ctl_in_task(kernel, task, req):
     event = 0
-    if req.epoll_event is not None:
+    if req.cmd is not None:
         event = task.scratch(EPOLL_EVENT.size)
-        task.mem.write(event, req.epoll_event)
+        task.mem.write(event, req.cmd)
     return (yield InjectSyscall(numbers.injected(task.stop_abi, "epoll_ctl"), req.fd, req.len,
                                 req.off, event))

@@ -24,16 +24,12 @@ from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 from pysentry.vfs.walk import LAST_ROOT
+from pysentry.sentry.uapi import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
+                                  O_PATH_CLOEXEC, PATH_MAX)
 
-PATH_MAX = 4096
-AT_FDCWD = -100
-AT_REMOVEDIR = 0x200
-AT_SYMLINK_FOLLOW = 0x400
-AT_EMPTY_PATH = 0x1000
 RENAME_NOREPLACE = 1 << 0
 RENAME_EXCHANGE = 1 << 1
 RENAME_WHITEOUT = 1 << 2
-_O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 def getname(task, addr, empty_ok=False):
@@ -74,7 +70,7 @@ def prep_renameat(req):
     if req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved renameat fields")
     _no_fixed_file(req)
-    req.path = (getname(req.task, req.addr), getname(req.task, req.off))
+    req.cmd = (getname(req.task, req.addr), getname(req.task, req.off))
 
 
 def issue_renameat(req, kernel):
@@ -84,7 +80,7 @@ def issue_renameat(req, kernel):
         return -errno.EINVAL
     if flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE:
         return -errno.EINVAL
-    old, new = req.path
+    old, new = req.cmd
     with as_submitter(req) as acting:
         src = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), old)
         try:
@@ -106,12 +102,12 @@ def prep_unlinkat(req):
     _no_fixed_file(req)
     if req.op_flags & ~AT_REMOVEDIR:
         raise OSError(errno.EINVAL, "unknown unlinkat flags")
-    req.path = getname(req.task, req.addr)
+    req.cmd = getname(req.task, req.addr)
 
 
 def issue_unlinkat(req, kernel):
     with as_submitter(req) as acting:
-        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), req.path)
+        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), req.cmd)
         try:
             if req.op_flags & AT_REMOVEDIR:
                 if where.type == LAST_ROOT:
@@ -130,13 +126,13 @@ def prep_mkdirat(req):
     if req.off or req.op_flags or req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved mkdirat fields")
     _no_fixed_file(req)
-    req.path = getname(req.task, req.addr)
+    req.cmd = getname(req.task, req.addr)
 
 
 def issue_mkdirat(req, kernel):
     # Linux's do_mkdirat() runs with the submitter's fs_struct (its umask).
     with req.task.umask_applied(), as_submitter(req) as acting:
-        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), req.path)
+        where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), req.cmd)
         try:
             os.mkdir(where.name, req.len & 0xFFFF, dir_fd=where.dir)
         finally:
@@ -151,11 +147,11 @@ def prep_symlinkat(req):
     if req.len or req.op_flags or req.buf_index or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved symlinkat fields")
     _no_fixed_file(req)
-    req.path = (getname(req.task, req.addr), getname(req.task, req.off))
+    req.cmd = (getname(req.task, req.addr), getname(req.task, req.off))
 
 
 def issue_symlinkat(req, kernel):
-    target, link = req.path
+    target, link = req.cmd
     with as_submitter(req) as acting:
         where = parent_of(kernel, req, acting, numbers.signed_fd(req.fd), link)
         try:
@@ -174,14 +170,14 @@ def prep_linkat(req):
     _no_fixed_file(req)
     # getname_uflags(): AT_EMPTY_PATH lets the old path be empty.
     old = getname(req.task, req.addr, empty_ok=bool(req.op_flags & AT_EMPTY_PATH))
-    req.path = (old, getname(req.task, req.off))
+    req.cmd = (old, getname(req.task, req.off))
 
 
 def issue_linkat(req, kernel):
     flags = req.op_flags
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
         return -errno.EINVAL          # do_linkat() checks flags first
-    old, new = req.path
+    old, new = req.cmd
     with as_submitter(req) as acting:
         if not old:
             src_fd, src_name, src_flags, src = _linked_by_fd(kernel, req, acting), b"", \
@@ -225,7 +221,7 @@ def _linked_by_fd(kernel, req, acting):
     task, olddirfd = req.task, numbers.signed_fd(req.fd)
     if olddirfd == AT_FDCWD:
         with acting.paused():       # the program's own /proc entry
-            return os.open("/proc/%d/cwd" % task.tid, _O_PATH_CLOEXEC)
+            return os.open("/proc/%d/cwd" % task.tid, O_PATH_CLOEXEC)
     held = kernel.lookup_file(task, olddirfd)
     try:
         fd = getattr(held, "fd", None)

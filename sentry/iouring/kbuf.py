@@ -27,8 +27,8 @@ import struct
 
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.mm.registered_buffers import _covered, _writable_ranges
+from pysentry.sentry.iouring.abi import CQE_F_BUFFER
 
-CQE_F_BUFFER = 1 << 0
 CQE_F_BUF_MORE = 1 << 4         # incremental ring: the buffer has room left
 CQE_BUFFER_SHIFT = 16
 

@@ -41,9 +41,9 @@ from pysentry.sentry.iouring import abi, kbuf, taskwork
 from pysentry.sentry.iouring.request import INFLIGHT
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.vfs.file import HostFileDescription
+from pysentry.sentry.uapi import POLLIN, POLLOUT
+from pysentry.sentry.iouring.abi import CQE_F_MORE, CQE_F_NOTIF, CQE_F_SOCK_NONEMPTY
 
-POLLIN = 0x001
-POLLOUT = 0x004
 
 # include/linux/socket.h
 MSG_PEEK = 0x2
@@ -71,7 +71,6 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SCM_MAX_FD = 253
 SOCKADDR_STORAGE = 128        # sizeof(struct sockaddr_storage)
-AT_FDCWD = -100
 
 # sqe->ioprio flags of the send/recv family (uapi io_uring.h)
 RECVSEND_POLL_FIRST = 1 << 0
@@ -83,9 +82,6 @@ _SENDMSG_FLAGS = RECVSEND_POLL_FIRST | RECVSEND_BUNDLE
 _RECVMSG_FLAGS = RECVSEND_POLL_FIRST | RECV_MULTISHOT | RECVSEND_BUNDLE
 _ZC_FLAGS = RECVSEND_POLL_FIRST | RECVSEND_FIXED_BUF | SEND_ZC_REPORT_USAGE
 
-CQE_F_MORE = 1 << 1
-CQE_F_SOCK_NONEMPTY = 1 << 2
-CQE_F_NOTIF = 1 << 3
 NOTIF_USAGE_ZC_COPIED = 1 << 31
 
 # The most one stream send/recv stages at once.  A stream may legally move
@@ -377,9 +373,9 @@ def _still_queued(fd):
 
 # --- prep ------------------------------------------------------------------------------
 def _state(req):
-    st = req.net
+    st = req.cmd
     if st is None:
-        st = req.net = NetState()
+        st = req.cmd = NetState()
     return st
 
 
@@ -534,7 +530,7 @@ def _wait_first(st, events, req):
 
 
 def issue_send(req, kernel):
-    st = req.net
+    st = req.cmd
     fd = _socket_fd(req)
     if st.zc and not _supports_zc(fd):
         return -errno.EOPNOTSUPP
@@ -605,7 +601,7 @@ def issue_send_zc(req, kernel):
     from pysentry.sentry.iouring import submit
     ring, user_data = req.ring, req.user_data
     notif_res = 0
-    if req.net.flags & SEND_ZC_REPORT_USAGE:
+    if req.cmd.flags & SEND_ZC_REPORT_USAGE:
         notif_res = _s32(NOTIF_USAGE_ZC_COPIED)   # the data was copied
     req.cflags |= CQE_F_MORE
     submit.complete(kernel, req, res)
@@ -622,7 +618,7 @@ def issue_recv(req, kernel):
 
 
 def _recv_iovs(req, kernel):
-    st = req.net
+    st = req.cmd
     fd = _socket_fd(req)
     if _wait_first(st, POLLIN, req):
         return None
@@ -713,7 +709,7 @@ def _install_rights(kernel, task, req, rights, flags, compat, result):
     close-on-exec if MSG_CMSG_CLOEXEC was asked; the rest are closed and
     MSG_CTRUNC is set; a failed install (EMFILE) stops there."""
     cmsgs, mflags = rights
-    st = req.net
+    st = req.cmd
     hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
     cloexec = bool(flags & MSG_CMSG_CLOEXEC)
     out, used = [], 0
@@ -773,7 +769,7 @@ def issue_connect(req, kernel):
     then restored.  While it is set, another thread of the child doing I/O
     on this socket would see it non-blocking (a narrow race Linux does not
     have: it passes O_NONBLOCK per call to __sys_connect_file)."""
-    st = req.net
+    st = req.cmd
     fd = _socket_fd(req)
     fl = fcntl.fcntl(fd, fcntl.F_GETFL)
     try:
@@ -805,7 +801,7 @@ def issue_connect(req, kernel):
 
 
 def issue_bind(req, kernel):
-    st = req.net
+    st = req.cmd
     fd = _socket_fd(req)
     buf = _ffi.from_buffer(st.name)
     with as_submitter(req) as acting, _names_fs(kernel, req.task, st.name, acting):
@@ -847,7 +843,7 @@ def _recv_selected(req, kernel):
     socket is drained) until end of file, an error, no buffer left
     (-ENOBUFS), or a full CQ, which ends it with a last CQE without F_MORE
     rather than overflowing (io_req_post_cqe() failing in io_recv_finish())."""
-    st = req.net
+    st = req.cmd
     _socket_fd(req)                       # ENOTSOCK before a buffer is taken
     while True:
         if _wait_first(st, POLLIN, req):
@@ -923,8 +919,7 @@ def _recvmsg_into_buffer(req, st, picked):
     except BlockingIOError:
         if flags & MSG_DONTWAIT:
             return -errno.EAGAIN
-        req.poll_events = POLLIN
-        return None
+        return None                   # wait for POLLIN (the op's direction), then retry
     mem = req.task.mem
     cmsgs = []
     for level, ctype, cdata in _parse_cmsgs(control, False) if control else ():

@@ -28,10 +28,9 @@ from pysentry.sentry.iouring import abi, filetable, taskwork
 from pysentry.sentry.iouring.personality import as_submitter, borrows_creds
 from pysentry.sentry.syscalls import numbers
 from pysentry.vfs.file import HostFileDescription
+from pysentry.sentry.uapi import O_PATH, PATH_MAX
 
 OPEN_HOW = struct.Struct("<QQQ")      # flags, mode, resolve (OPEN_HOW_SIZE_VER0)
-PATH_MAX = 4096
-O_PATH = 0o10000000
 O_TMPFILE_MASK = 0o20000000 | os.O_DIRECTORY
 FIXED_FD_NO_CLOEXEC = 1 << 0
 
@@ -45,13 +44,26 @@ def _copy_path(req):
     return path
 
 
+class OpenCmd:
+    """An OPENAT's or OPENAT2's own state (Linux's struct io_open, req.cmd):
+    the path copied at prep and the open_how (flags, mode, resolve);
+    openat2 says whether it came as an OPENAT2 (checked as openat2 checks)."""
+
+    __slots__ = ("path", "how", "openat2")
+
+    def __init__(self, how, openat2):
+        self.path = None
+        self.how = how
+        self.openat2 = openat2
+
+
 def _prep_open_common(req):
     if req.buf_index:
         raise OSError(errno.EINVAL, "buf_index is reserved")
     if req.flags & abi.IOSQE_FIXED_FILE:
         raise OSError(errno.EBADF, "open takes no fixed file")
-    req.path = _copy_path(req)
-    if req.splice_fd_in and req.open_how[0] & os.O_CLOEXEC:
+    req.cmd.path = _copy_path(req)
+    if req.splice_fd_in and req.cmd.how[0] & os.O_CLOEXEC:
         raise OSError(errno.EINVAL, "O_CLOEXEC on a direct descriptor")
 
 
@@ -59,8 +71,7 @@ def prep_openat(req):
     flags, mode = req.op_flags, req.len
     if not flags & (os.O_CREAT | O_TMPFILE_MASK):
         mode = 0                      # build_open_how(): mode only matters when creating
-    req.open_how = (flags, mode, 0)
-    req.open2 = False
+    req.cmd = OpenCmd((flags, mode, 0), False)
     _prep_open_common(req)
 
 
@@ -72,8 +83,7 @@ def prep_openat2(req):
     # copy_struct_from_user(): a larger struct is fine if the tail is zero.
     if size > OPEN_HOW.size and (size > PATH_MAX or any(raw[OPEN_HOW.size:])):
         raise OSError(errno.E2BIG, "unknown open_how fields")
-    req.open_how = OPEN_HOW.unpack(raw[:OPEN_HOW.size])
-    req.open2 = True
+    req.cmd = OpenCmd(OPEN_HOW.unpack(raw[:OPEN_HOW.size]), True)
     _prep_open_common(req)
 
 
@@ -98,12 +108,13 @@ def issue_open(req, kernel):
 
 def _open_in_task(kernel, task, req):
     """The child's own openat/openat2 of its own path from its own dirfd."""
-    flags, mode, resolve = req.open_how
-    data = (OPEN_HOW.pack(flags, mode, resolve) if req.open2 else b"") + req.path + b"\0"
+    op = req.cmd
+    flags, mode, resolve = op.how
+    data = (OPEN_HOW.pack(flags, mode, resolve) if op.openat2 else b"") + op.path + b"\0"
     addr = task.scratch(len(data))
     task.mem.write(addr, data)
     dirfd = numbers.signed_fd(req.fd)
-    if req.open2:
+    if op.openat2:
         fd = yield InjectSyscall(numbers.injected(task.stop_abi, "openat2"), dirfd,
                                  addr + OPEN_HOW.size, addr, OPEN_HOW.size)
     else:
@@ -115,7 +126,7 @@ def _open_in_task(kernel, task, req):
 
 def _install_opened(kernel, task, req, hostfd):
     try:
-        fd = yield from fdchannel.install(kernel, task, hostfd, bool(req.open_how[0] & os.O_CLOEXEC))
+        fd = yield from fdchannel.install(kernel, task, hostfd, bool(req.cmd.how[0] & os.O_CLOEXEC))
     except BaseException:
         os.close(hostfd)
         raise
@@ -149,8 +160,8 @@ def _checked_how(req):
     empty path fails with that check's errno (EINVAL, EAGAIN for
     RESOLVE_CACHED with O_CREAT, ...) before any lookup, or else ENOENT.
     """
-    flags, mode, resolve = req.open_how
-    if not req.open2:
+    flags, mode, resolve = req.cmd.how
+    if not req.cmd.openat2:
         flags &= _VALID_OPEN_FLAGS
         if flags & O_PATH:
             flags &= _O_PATH_FLAGS
@@ -169,9 +180,9 @@ def _open_in_sentry(kernel, req):
     flags, mode, resolve = _checked_how(req)
     task = req.task
     with task.umask_applied(), as_submitter(req) as acting:
-        with kernel.walker(task, numbers.signed_fd(req.fd), req.path, resolve=resolve,
+        with kernel.walker(task, numbers.signed_fd(req.fd), req.cmd.path, resolve=resolve,
                            acting=acting) as walk:
-            return walk.open(req.path, flags, mode, follows_last(flags))
+            return walk.open(req.cmd.path, flags, mode, follows_last(flags))
 
 
 # --- CLOSE -------------------------------------------------------------------------

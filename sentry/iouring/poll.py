@@ -13,12 +13,12 @@ import select
 
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.request import INFLIGHT
+from pysentry.sentry.iouring.abi import CQE_F_MORE
 
 POLL_ADD_MULTI = 1 << 0
 POLL_UPDATE_EVENTS = 1 << 1
 POLL_UPDATE_USER_DATA = 1 << 2
 POLL_ADD_LEVEL = 1 << 3
-CQE_F_MORE = 1 << 1
 
 # Always reported, whatever was asked for (IO_POLL_UNMASK).
 _UNMASK = select.POLLERR | select.POLLHUP | select.POLLNVAL | select.POLLRDHUP
@@ -26,10 +26,20 @@ _CONTROL = select.EPOLLONESHOT | select.EPOLLET | select.EPOLLEXCLUSIVE
 DEFAULT_POLLMASK = select.POLLIN | select.POLLOUT | select.POLLRDNORM | select.POLLWRNORM
 
 
+class PollCmd:
+    """A POLL_ADD's own state (Linux's struct io_poll, reached from the
+    request as req.cmd): the events asked for, multishot, level-triggered."""
+
+    __slots__ = ("mask", "multi", "level")
+
+    def __init__(self, events, flags):
+        self.multi = bool(flags & POLL_ADD_MULTI)
+        self.level = bool(flags & POLL_ADD_LEVEL)
+        self.mask = (events & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
+
+
 def _parse(req, flags):
-    req.poll_multi = bool(flags & POLL_ADD_MULTI)
-    req.poll_level = bool(flags & POLL_ADD_LEVEL)
-    req.poll_mask = (req.op_flags & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
+    req.cmd = PollCmd(req.op_flags, flags)
 
 
 def prep_add(req):
@@ -46,10 +56,10 @@ def prep_add(req):
 def _revents(req):
     f = req.file
     if f.kind in ("reg", "dir", "blk"):
-        return DEFAULT_POLLMASK & req.poll_mask
+        return DEFAULT_POLLMASK & req.cmd.mask
     if f.kind == "signalfd":
         try:
-            return (select.POLLIN | select.POLLRDNORM) & req.poll_mask \
+            return (select.POLLIN | select.POLLRDNORM) & req.cmd.mask \
                 if f.signalfd_pending(req.task.tid) else 0
         except OSError:
             return 0
@@ -57,24 +67,24 @@ def _revents(req):
         # Only a later notify() of that ring can change the answer: forget
         # older kicks, then look.
         f.ring.drain_kick()
-        return f.ring.poll_revents() & req.poll_mask
+        return f.ring.poll_revents() & req.cmd.mask
     p = select.poll()
-    p.register(f.poll_fd(), req.poll_mask & 0xFFFF)
+    p.register(f.poll_fd(), req.cmd.mask & 0xFFFF)
     ready = p.poll(0)
-    return ready[0][1] & req.poll_mask if ready else 0
+    return ready[0][1] & req.cmd.mask if ready else 0
 
 
 def issue_add(req, kernel):
     mask = _revents(req)
     if req.file.kind in ("reg", "dir", "blk"):
         return mask
-    if req.poll_multi and req.file.kind == "signalfd":
+    if req.cmd.multi and req.file.kind == "signalfd":
         return -errno.EOPNOTSUPP      # cannot be watched persistently from here
-    if not req.poll_multi:
+    if not req.cmd.multi:
         if mask:
             return mask
         # Wait for readiness, then issue again (a ring's kick fd is POLLIN).
-        req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.poll_mask
+        req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.cmd.mask
         return None
     ring = req.ring
     if req.file.kind == "io_uring":
@@ -85,16 +95,16 @@ def issue_add(req, kernel):
     else:
         def on_event(ev):
             _multishot_event(kernel, req, ev)
-        events = req.poll_mask
+        events = req.cmd.mask
     ring.multishot[req] = kernel.poller.watch(req.file.poll_fd(), events, on_event,
-                                              edge=not req.poll_level)
+                                              edge=not req.cmd.level)
     return INFLIGHT
 
 
 def _multishot_event(kernel, req, events):
     from pysentry.sentry.iouring import submit
     ring = req.ring
-    mask = events & req.poll_mask
+    mask = events & req.cmd.mask
     if not mask or req not in ring.multishot:
         return
     if ring.cq_full():
@@ -143,8 +153,8 @@ def issue_remove(req, kernel):
         # a one-shot one-shot) whatever the update's own MULTI bit says --
         # Linux replaces the low 16 bits of the armed poll's events only.
         target.op_flags = req.op_flags
-        _parse(target, (POLL_ADD_MULTI if target.poll_multi else 0)
-               | (POLL_ADD_LEVEL if target.poll_level else 0))
+        _parse(target, (POLL_ADD_MULTI if target.cmd.multi else 0)
+               | (POLL_ADD_LEVEL if target.cmd.level else 0))
     if flags & POLL_UPDATE_USER_DATA:
         target.user_data = req.off
     submit.issue(kernel, target)          # re-arm with the new settings

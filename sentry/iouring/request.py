@@ -12,16 +12,17 @@ INFLIGHT = object()
 
 
 class Request:
+    """What every request has (Linux's struct io_kiocb): the SQE's fields,
+    its ring and submitting task, its file, its place in a link chain, the
+    completion flags and how it waits.  State that belongs to one op lives
+    in `cmd`, an object of that op's module (Linux reaches its struct io_rw,
+    io_open, io_timeout... from the request with io_kiocb_to_cmd())."""
+
     __slots__ = ("ring", "task", "opcode", "flags", "ioprio", "fd", "off", "addr", "len",
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
-                 "addr3", "opdef", "file", "iovs", "expected", "chain", "pos",
-                 "init_error", "poll_events", "poll_mask", "poll_multi",
-                 "poll_level", "tm_flags", "tm_seconds", "tm_timer", "tm_fired", "tm_count",
-                 "tm_target", "tm_fired_count", "cflags", "path", "open_how", "open2", "epoll_event", "advise_len",
-                 "kbuf", "kbuf_want",
-                 "file_in", "poll_file",
-                 "net", "creds",
-                 "__weakref__")
+                 "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
+                 "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
+                 "creds", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -31,23 +32,16 @@ class Request:
         self.task = task
         self.opdef = None
         self.file = None
-        self.iovs = None
+        self.cmd = None           # the op's own state, set by its prep (see above)
         self.expected = None      # bytes asked for: a short transfer breaks a link
         self.chain = None
         self.pos = 0
         self.init_error = 0
-        self.poll_events = 0
-        self.tm_flags = 0
-        self.tm_timer = None
-        self.tm_fired = False
-        self.tm_target = None
-        self.tm_fired_count = 0
+        self.poll_events = 0      # what a request that would block waits for
+        self.poll_file = None     # the file to wait on when it is not self.file
         self.cflags = 0           # IORING_CQE_F_* for the completion (e.g. F_BUFFER)
         self.kbuf = None          # provided buffer held while issuing (kbuf.py)
         self.kbuf_want = 0        # bytes wanted from it (0: the whole buffer)
-        self.file_in = None       # SPLICE/TEE: the input file (sqe->splice_fd_in)
-        self.poll_file = None     # the file to wait on when it is not self.file
-        self.net = None           # send/recv/connect state (net.py NetState)
         self.creds = None         # a registered personality's Creds (personality.py)
 
     @property
@@ -69,6 +63,5 @@ class Request:
         if self.file is not None:
             self.file.put()
             self.file = None
-        if self.file_in is not None:
-            self.file_in.put()
-            self.file_in = None
+        if self.opdef is not None and self.opdef.cleanup is not None:
+            self.opdef.cleanup(self)

@@ -17,12 +17,15 @@ from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi, kbuf
 from pysentry.vfs.file import RWF_NOWAIT
+from pysentry.sentry.uapi import POLLIN
+from pysentry.sentry.iouring.abi import CQE_F_MORE
 
-POLLIN = 0x001
-POLLOUT = 0x004
-CQE_F_MORE = 1 << 1
 _OFF_CUR = (1 << 64) - 1
 _IOPRIO_CLASS_SHIFT = 13
+
+
+# req.cmd, the op's own state, is its list of (address, length) iovecs in the
+# program's memory (Linux's struct io_rw and its iov_iter).
 
 
 def _prep_common(req):
@@ -38,7 +41,7 @@ def prep_single(req):
     # import_ubuf(): the whole range must lie in user space, else -EFAULT.
     if not access_ok(req.addr, req.len):
         raise OSError(errno.EFAULT, "buffer outside user space")
-    req.iovs = [(req.addr, min(req.len, MAX_RW_COUNT))]
+    req.cmd = [(req.addr, min(req.len, MAX_RW_COUNT))]
 
 
 def prep_vector(req):
@@ -47,7 +50,7 @@ def prep_vector(req):
         _prep_select_vector(req)
         return
     # Linux imports the iovec array at prep (IORING_FEAT_SUBMIT_STABLE).
-    req.iovs = iovmod.read_iovecs(req.task.mem, req.addr, req.len, req.ring.compat)
+    req.cmd = iovmod.read_iovecs(req.task.mem, req.addr, req.len, req.ring.compat)
 
 
 def _prep_select_vector(req):
@@ -74,19 +77,19 @@ def _fixed_iovs(req):
     table = req.ring.buffer_table
     if table is None:
         raise OSError(errno.EFAULT, "no registered buffers")
-    req.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT))]
+    req.cmd = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT))]
 
 
 def issue_read_fixed(req, kernel):
-    if req.iovs is None:
+    if req.cmd is None:
         _fixed_iovs(req)
-    return _transfer(req, req.file.read, POLLIN)
+    return _transfer(req, req.file.read, req.opdef.poll)
 
 
 def issue_write_fixed(req, kernel):
-    if req.iovs is None:
+    if req.cmd is None:
         _fixed_iovs(req)
-    return _transfer(req, req.file.write, POLLOUT)
+    return _transfer(req, req.file.write, req.opdef.poll)
 
 
 def _offset(req):
@@ -110,7 +113,7 @@ def _transfer_selected(req, method, poll_events):
     picked = kbuf.held(req)
     if picked is None:
         picked = kbuf.select(req, req.kbuf_want)       # ENOBUFS: no buffer
-    req.iovs = [picked]
+    req.cmd = [picked]
     req.expected = picked[1]
     try:
         res = _transfer_iovs(req, method, poll_events)
@@ -140,10 +143,10 @@ def _transfer_iovs(req, method, poll_events):
     offset = _offset(req)
     flags = req.op_flags
     if req.expected is None:
-        req.expected = iovmod.total_len(req.iovs)
+        req.expected = iovmod.total_len(req.cmd)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
     try:
-        return method(req.task.mem, req.iovs, offset, flags | (RWF_NOWAIT if add_nowait else 0))
+        return method(req.task.mem, req.cmd, offset, flags | (RWF_NOWAIT if add_nowait else 0))
     except BlockingIOError:
         if not add_nowait:
             raise
@@ -153,19 +156,17 @@ def _transfer_iovs(req, method, poll_events):
         # A file without RWF_NOWAIT support (a tty): wait for readiness, then
         # do the plain call.
         if not f.ready(poll_events):
-            req.poll_events = poll_events
             return None
-        return method(req.task.mem, req.iovs, offset, flags)
-    req.poll_events = poll_events
-    return None      # not ready: arm poll and retry (see submit.py)
+        return method(req.task.mem, req.cmd, offset, flags)
+    return None      # not ready: wait for the op's direction and retry (submit.py)
 
 
 def issue_read(req, kernel):
-    return _transfer(req, req.file.read, POLLIN)
+    return _transfer(req, req.file.read, req.opdef.poll)
 
 
 def issue_write(req, kernel):
-    return _transfer(req, req.file.write, POLLOUT)
+    return _transfer(req, req.file.write, req.opdef.poll)
 
 
 # -- READ_MULTISHOT ---------------------------------------------------------------------
@@ -190,7 +191,7 @@ def issue_read_multishot(req, kernel):
         return -errno.EBADFD          # regular files: io_file_can_poll() is false
     ring = req.ring
     while True:
-        req.iovs = [kbuf.select(req, 0)]        # ENOBUFS ends the request
+        req.cmd = [kbuf.select(req, 0)]        # ENOBUFS ends the request
         req.expected = None
         try:
             res = _transfer_iovs(req, req.file.read, POLLIN)

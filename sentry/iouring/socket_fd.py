@@ -21,6 +21,8 @@ from pysentry.sentry.iouring import filetable, taskwork
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
 from pysentry.vfs.file import HostFileDescription
+from pysentry.sentry.iouring.abi import CQE_F_MORE
+from pysentry.sentry.uapi import POLLIN
 
 SOCK_TYPE_MASK = 0xF
 SOCK_CLOEXEC = os.O_CLOEXEC
@@ -29,8 +31,6 @@ ACCEPT_MULTISHOT = 1 << 0
 ACCEPT_DONTWAIT = 1 << 1
 ACCEPT_POLL_FIRST = 1 << 2
 _ACCEPT_FLAGS = ACCEPT_MULTISHOT | ACCEPT_DONTWAIT | ACCEPT_POLL_FIRST
-CQE_F_MORE = 1 << 1
-POLLIN = 0x001
 
 
 # --- SOCKET ------------------------------------------------------------------------
@@ -80,8 +80,7 @@ def issue_accept(req, kernel):
     if not req.file.ready(POLLIN):
         if req.ioprio & ACCEPT_DONTWAIT:
             return -errno.EAGAIN
-        req.poll_events = POLLIN          # nothing to accept yet: wait, then issue again
-        return None
+        return None          # nothing to accept yet: wait (POLLIN), then issue again
     return taskwork.queue(kernel, req, _accept_in_task)
 
 

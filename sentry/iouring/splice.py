@@ -17,6 +17,7 @@ import errno
 
 from pysentry.platform import libc
 from pysentry.sentry.syscalls import numbers
+from pysentry.sentry.uapi import POLLIN, POLLOUT
 
 SPLICE_F_MOVE = 0x01
 SPLICE_F_NONBLOCK = 0x02
@@ -25,8 +26,6 @@ SPLICE_F_GIFT = 0x08
 SPLICE_F_ALL = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT
 SPLICE_F_FD_IN_FIXED = 1 << 31
 
-POLLIN = 0x001
-POLLOUT = 0x004
 _NO_OFFSET = (1 << 64) - 1      # an offset of -1: use (and advance) the file position
 
 
@@ -51,18 +50,26 @@ def prep_tee(req):
 
 
 def _input(req, kernel):
-    """The input file, resolved at the first issue (io_splice_get_file()) and
-    kept, with its reference, until the request is released."""
-    if req.file_in is None:
+    """The input file (the op's own state, req.cmd), resolved at the first
+    issue (io_splice_get_file()) and kept, with its reference, until the
+    request is released (cleanup)."""
+    if req.cmd is None:
         idx = req.splice_fd_in
         if req.op_flags & SPLICE_F_FD_IN_FIXED:
             # An index outside the table or an empty slot is EBADF.
             if req.ring.file_table is None:
                 raise OSError(errno.EBADF, "no registered files")
-            req.file_in = req.ring.file_table.get(idx)
+            req.cmd = req.ring.file_table.get(idx)
         else:
-            req.file_in = kernel.lookup_file(req.task, idx)
-    return req.file_in
+            req.cmd = kernel.lookup_file(req.task, idx)
+    return req.cmd
+
+
+def cleanup(req):
+    """Drop the input file's reference (opdef cleanup hook)."""
+    if req.cmd is not None:
+        req.cmd.put()
+        req.cmd = None
 
 
 def _host_fd(f):

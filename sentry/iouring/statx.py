@@ -16,15 +16,14 @@ import os
 
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
-from pysentry.sentry.iouring.fs import AT_EMPTY_PATH, AT_FDCWD, getname, lookup
+from pysentry.sentry.iouring.fs import getname, lookup
 from pysentry.sentry.iouring.personality import as_submitter
 from pysentry.sentry.syscalls import numbers
+from pysentry.sentry.uapi import (AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW,
+                                  O_PATH_CLOEXEC)
 
-AT_SYMLINK_NOFOLLOW = 0x100
-AT_NO_AUTOMOUNT = 0x800
 AT_STATX_SYNC_TYPE = 0x6000
 STATX__RESERVED = 0x80000000
-_O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 def prep(req):
@@ -32,7 +31,7 @@ def prep(req):
         raise OSError(errno.EINVAL, "reserved statx fields")
     if req.flags & abi.IOSQE_FIXED_FILE:
         raise OSError(errno.EBADF, "statx takes no fixed file")
-    req.path = getname(req.task, req.addr, empty_ok=bool(req.op_flags & AT_EMPTY_PATH))
+    req.cmd = getname(req.task, req.addr, empty_ok=bool(req.op_flags & AT_EMPTY_PATH))
 
 
 def _stat_empty_path(kernel, req, acting, flags, mask):
@@ -40,7 +39,7 @@ def _stat_empty_path(kernel, req, acting, flags, mask):
     task, dirfd = req.task, numbers.signed_fd(req.fd)
     if dirfd == AT_FDCWD:
         with acting.paused():           # the program's own /proc entry
-            cwd = os.open("/proc/%d/cwd" % task.tid, _O_PATH_CLOEXEC)
+            cwd = os.open("/proc/%d/cwd" % task.tid, O_PATH_CLOEXEC)
         try:
             return libc.statx(cwd, b"", flags, mask)
         finally:
@@ -69,10 +68,10 @@ def issue(req, kernel):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
         return -errno.EINVAL
     with as_submitter(req) as acting:
-        if not req.path:
+        if not req.cmd:
             raw = _stat_empty_path(kernel, req, acting, flags, mask)
         else:
-            found = lookup(kernel, req, acting, numbers.signed_fd(req.fd), req.path,
+            found = lookup(kernel, req, acting, numbers.signed_fd(req.fd), req.cmd,
                            not flags & AT_SYMLINK_NOFOLLOW)
             try:
                 if not found.exists:

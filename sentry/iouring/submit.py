@@ -18,7 +18,7 @@ import errno
 from pysentry.sentry.fdchannel import FdNotHeld
 from pysentry.sentry.iouring import abi, failsafe, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
-from pysentry.sentry.iouring.opdef import IOPOLL_OPS, OPS
+from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
@@ -96,7 +96,7 @@ def _init(req):
         return -errno.EOPNOTSUPP     # io_init_req: the op cannot select a buffer
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
-    if req.ring.flags & abi.SETUP_IOPOLL and req.opcode not in IOPOLL_OPS:
+    if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
         return -errno.EINVAL        # io_init_req: not a pollable op
     r = req.ring.restrictions
     if r is not None and not r.sqe_allowed(req):
@@ -192,10 +192,8 @@ def _issue_one(kernel, req):
         # is known (a request that goes to task work to have its fd taken
         # over has not been issued yet).
         if nxt < len(req.chain) and req.chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
-            lt = req.chain[nxt]
-            if lt.tm_timer is None and not lt.tm_fired:
-                timeout.arm_link(kernel, lt, req)
-                armed = lt
+            if timeout.arm_link(kernel, req.chain[nxt], req):
+                armed = req.chain[nxt]
         if failsafe.FAULTS:
             failsafe.maybe_fail("issue", req)
         res = req.opdef.issue(req, kernel)
@@ -213,7 +211,8 @@ def _issue_one(kernel, req):
     if res is None:
         # Wait on req.poll_fd(): the request's file, or req.poll_file when the
         # op blocked on another one (a splice or tee on its input pipe).
-        ring.pending[req] = kernel.poller.wait(req.poll_fd(), req.poll_events,
+        ring.pending[req] = kernel.poller.wait(req.poll_fd(),
+                                               req.poll_events or req.opdef.poll,
                                                lambda: retry(kernel, req))
         return None
     return res
@@ -312,8 +311,9 @@ def cancel_process(kernel, ring, tgid):
 def _survives_exit(req):
     """Linux cancels an exiting task's requests only if their link chain
     holds a request on an io_uring file (REQ_F_INFLIGHT, io_match_task());
-    the others run on.  Here that is kept to polls and timeouts, which never
-    touch the dead task's memory; anything else is cancelled."""
+    the others run on.  Here that is kept to ops that wait without touching
+    the dead task's memory (OpDef.waits: polls, timeouts); anything else is
+    cancelled."""
     from pysentry.sentry.iouring.file import IoUringFileDescription
     for r in req.chain[req.pos:]:
         f = r.file
@@ -321,7 +321,7 @@ def _survives_exit(req):
             f = r.task.fdtable.entries.get(r.fd)     # a link not issued yet
         if isinstance(f, IoUringFileDescription):
             return False
-    return req.opcode in (abi.OP_POLL_ADD, abi.OP_TIMEOUT, abi.OP_LINK_TIMEOUT)
+    return req.opdef.waits
 
 
 def cancel_all(kernel, ring):

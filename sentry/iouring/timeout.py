@@ -12,6 +12,7 @@ request finishes first, the link timeout completes with -ECANCELED.
 import errno
 import struct
 import time
+from pysentry.sentry.iouring.abi import CQE_F_MORE
 
 
 TIMEOUT_ABS = 1 << 0
@@ -23,7 +24,6 @@ TIMEOUT_ETIME_SUCCESS = 1 << 5
 TIMEOUT_MULTISHOT = 1 << 6
 CLOCK_MASK = TIMEOUT_BOOTTIME | TIMEOUT_REALTIME
 UPDATE_MASK = TIMEOUT_UPDATE | LINK_TIMEOUT_UPDATE
-CQE_F_MORE = 1 << 1
 _TS = struct.Struct("<qq")
 _CLOCKS = {0: time.CLOCK_MONOTONIC, TIMEOUT_BOOTTIME: time.CLOCK_BOOTTIME,
            TIMEOUT_REALTIME: time.CLOCK_REALTIME}
@@ -43,6 +43,27 @@ def _delay(seconds, flags):
     return seconds
 
 
+class TimeoutCmd:
+    """A TIMEOUT's or LINK_TIMEOUT's own state (Linux's struct io_timeout,
+    req.cmd): its flags and duration, the armed timer, whether it fired,
+    and for a counting TIMEOUT the count, the CQ position it waits for and
+    (multishot) how many times it fired."""
+
+    __slots__ = ("flags", "seconds", "timer", "fired", "count", "target", "fired_count")
+
+    def __init__(self, flags, seconds, count=0):
+        self.flags, self.seconds, self.count = flags, seconds, count
+        self.timer = None
+        self.fired = False
+        self.target = None
+        self.fired_count = 0
+
+    def disarm(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
 def _prep_common(req, link):
     if req.buf_index or req.len != 1 or req.splice_fd_in:
         raise OSError(errno.EINVAL, "reserved timeout fields")
@@ -52,15 +73,11 @@ def _prep_common(req, link):
         raise OSError(errno.EINVAL, "bad timeout flags")
     if flags & TIMEOUT_MULTISHOT and flags & TIMEOUT_ABS:
         raise OSError(errno.EINVAL, "a multishot timeout is relative")
-    req.tm_flags = flags
-    req.tm_seconds = _read_ts(req, req.addr)
-    req.tm_timer = None
-    req.tm_fired = False
+    req.cmd = TimeoutCmd(flags, _read_ts(req, req.addr), 0 if link else req.off & 0xFFFFFFFF)
 
 
 def prep_timeout(req):
     _prep_common(req, link=False)
-    req.tm_count = req.off & 0xFFFFFFFF
 
 
 def prep_link_timeout(req):
@@ -73,27 +90,30 @@ def prep_link_timeout(req):
 def issue_timeout(req, kernel):
     from pysentry.sentry.iouring.request import INFLIGHT
     ring = req.ring
-    req.tm_target = ring.cq_count + req.tm_count if req.tm_count else None
+    tm = req.cmd
+    tm.target = ring.cq_count + tm.count if tm.count else None
     _arm(kernel, req)
     ring.timeouts[req] = True
     return INFLIGHT
 
 
 def _arm(kernel, req):
-    delay = _delay(req.tm_seconds, req.tm_flags)
-    req.tm_timer = kernel.tracer.call_at(time.monotonic() + delay, lambda: _fire(kernel, req))
+    tm = req.cmd
+    tm.timer = kernel.tracer.call_at(time.monotonic() + _delay(tm.seconds, tm.flags),
+                                     lambda: _fire(kernel, req))
 
 
 def _fire(kernel, req):
     from pysentry.sentry.iouring import submit
     ring = req.ring
-    req.tm_timer = None
+    tm = req.cmd
+    tm.timer = None
     if req not in ring.timeouts or ring.closed:
         return
     ring.cq_timeouts += 1
-    if req.tm_flags & TIMEOUT_MULTISHOT:
-        req.tm_fired_count += 1
-        if not req.tm_count or req.tm_fired_count < req.tm_count:
+    if tm.flags & TIMEOUT_MULTISHOT:
+        tm.fired_count += 1
+        if not tm.count or tm.fired_count < tm.count:
             ring.post(req.user_data, -errno.ETIME, CQE_F_MORE, counts=False)
             _arm(kernel, req)
             ring.notify()
@@ -107,17 +127,18 @@ def flush_counted(kernel, ring):
     """Complete count-based timeouts whose number of completions was reached."""
     from pysentry.sentry.iouring import submit
     for req in list(ring.timeouts):
-        target = req.tm_target
-        if (target is not None and not req.tm_flags & TIMEOUT_MULTISHOT
-                and ring.cq_count >= target):
+        tm = req.cmd
+        if (tm.target is not None and not tm.flags & TIMEOUT_MULTISHOT
+                and ring.cq_count >= tm.target):
             del ring.timeouts[req]
-            req.tm_timer.cancel()
+            tm.disarm()
             ring.cq_timeouts += 1
             submit.complete(kernel, req, 0)
 
 
 def etime_is_success(req, res):
-    return res == -errno.ETIME and req.tm_flags & TIMEOUT_ETIME_SUCCESS
+    return (res == -errno.ETIME and isinstance(req.cmd, TimeoutCmd)
+            and req.cmd.flags & TIMEOUT_ETIME_SUCCESS)
 
 
 # -- TIMEOUT_REMOVE ---------------------------------------------------------------
@@ -130,7 +151,7 @@ def prep_remove(req):
             raise OSError(errno.EINVAL, "one kind of update")
         if flags & ~(UPDATE_MASK | TIMEOUT_ABS | CLOCK_MASK):
             raise OSError(errno.EINVAL, "bad update flags")
-        req.tm_seconds = _read_ts(req, req.off)
+        req.cmd = _read_ts(req, req.off)           # the new duration
     elif flags:
         raise OSError(errno.EINVAL, "flags without update")
 
@@ -143,49 +164,52 @@ def issue_remove(req, kernel):
         target = next((r for r in ring.link_timeouts if r.user_data == req.addr), None)
         if target is None:
             return -errno.ENOENT
-        target.tm_timer.cancel()
-        target.tm_flags = (target.tm_flags & ~(TIMEOUT_ABS | CLOCK_MASK)) | (
-            flags & (TIMEOUT_ABS | CLOCK_MASK))
-        target.tm_seconds = req.tm_seconds
+        _update(target.cmd, flags, req.cmd)
         arm_link(kernel, target, ring.link_timeouts[target])
         return 0
     target = next((r for r in ring.timeouts if r.user_data == req.addr), None)
     if target is None:
         return -errno.ENOENT
-    if target.tm_timer is not None:
-        target.tm_timer.cancel()
     if flags & TIMEOUT_UPDATE:
-        target.tm_flags = (target.tm_flags & ~(TIMEOUT_ABS | CLOCK_MASK)) | (
-            flags & (TIMEOUT_ABS | CLOCK_MASK))
-        target.tm_seconds = req.tm_seconds
+        _update(target.cmd, flags, req.cmd)
         _arm(kernel, target)
         return 0
+    target.cmd.disarm()
     del ring.timeouts[target]
     submit.complete(kernel, target, -errno.ECANCELED)
     return 0
 
 
+def _update(tm, flags, seconds):
+    """TIMEOUT_UPDATE / LINK_TIMEOUT_UPDATE: a new duration and clock."""
+    tm.disarm()
+    tm.flags = (tm.flags & ~(TIMEOUT_ABS | CLOCK_MASK)) | (flags & (TIMEOUT_ABS | CLOCK_MASK))
+    tm.seconds = seconds
+
+
 # -- LINK_TIMEOUT ---------------------------------------------------------------------
 def arm_link(kernel, lt, target):
-    """Start lt's timer now that the request it guards has been issued."""
+    """Start lt's timer now that the request it guards is being issued;
+    False if it already runs or has fired (a request issued again)."""
+    tm = lt.cmd
+    if tm.timer is not None or tm.fired:
+        return False
     lt.ring.link_timeouts[lt] = target
-    delay = _delay(lt.tm_seconds, lt.tm_flags)
-    lt.tm_timer = kernel.tracer.call_at(time.monotonic() + delay,
-                                        lambda: _fire_link(kernel, lt, target))
+    tm.timer = kernel.tracer.call_at(time.monotonic() + _delay(tm.seconds, tm.flags),
+                                     lambda: _fire_link(kernel, lt, target))
+    return True
 
 
 def disarm_link(ring, lt):
     """Take back an arm_link(): the request it guards was not issued after all."""
     ring.link_timeouts.pop(lt, None)
-    if lt.tm_timer is not None:
-        lt.tm_timer.cancel()
-        lt.tm_timer = None
+    lt.cmd.disarm()
 
 
 def _fire_link(kernel, lt, target):
     from pysentry.sentry.iouring import cancel, submit
-    lt.tm_timer = None
-    lt.tm_fired = True
+    lt.cmd.timer = None
+    lt.cmd.fired = True
     ring = lt.ring
     if lt not in ring.link_timeouts or ring.closed:
         return
@@ -197,10 +221,8 @@ def _fire_link(kernel, lt, target):
 def settle_link(ring, lt):
     """The guarded request finished: stop lt's timer; return lt's result."""
     ring.link_timeouts.pop(lt, None)
-    if lt.tm_timer is not None:
-        lt.tm_timer.cancel()
-        lt.tm_timer = None
-    if lt.tm_fired:
+    lt.cmd.disarm()
+    if lt.cmd.fired:
         return -errno.ETIME
     return -errno.ECANCELED
 

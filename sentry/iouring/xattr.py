@@ -21,7 +21,8 @@ import os
 
 from pysentry.platform import libc
 from pysentry.sentry.iouring import abi
-from pysentry.sentry.iouring.fs import AT_FDCWD, getname, lookup
+from pysentry.sentry.iouring.fs import getname, lookup
+from pysentry.sentry.uapi import AT_FDCWD
 from pysentry.sentry.iouring.personality import as_submitter
 
 XATTR_NAME_MAX = 255
@@ -51,7 +52,7 @@ def _prep_get(req, with_path):
         raise OSError(errno.EINVAL, "getxattr takes no flags")
     name = _copy_name(req)
     path = getname(req.task, req.addr3) if with_path else None
-    req.path = (name, path, None)
+    req.cmd = (name, path, None)
 
 
 def _prep_set(req, with_path):
@@ -67,7 +68,7 @@ def _prep_set(req, with_path):
             raise OSError(errno.E2BIG, "xattr value too large")
         value = req.task.mem.read(req.off, req.len)
     path = getname(req.task, req.addr3) if with_path else None
-    req.path = (name, path, value)
+    req.cmd = (name, path, value)
 
 
 def prep_fgetxattr(req):
@@ -132,7 +133,7 @@ def _finish_get(req, got):
 
 
 def issue_fgetxattr(req, kernel):
-    name = req.path[0]
+    name = req.cmd[0]
     fd = _host_fd(req, name, errno.ENODATA)
     with as_submitter(req):
         got = libc.fgetxattr(fd, name, min(req.len, XATTR_SIZE_MAX))
@@ -140,14 +141,14 @@ def issue_fgetxattr(req, kernel):
 
 
 def issue_getxattr(req, kernel):
-    name, path, _ = req.path
+    name, path, _ = req.cmd
     with as_submitter(req) as acting, _Target(kernel, req, acting, path) as target:
         got = libc.getxattr(target.host_path(), name, min(req.len, XATTR_SIZE_MAX))
     return _finish_get(req, got)
 
 
 def issue_fsetxattr(req, kernel):
-    name, _, value = req.path
+    name, _, value = req.cmd
     fd = _host_fd(req, name, errno.EPERM)
     with as_submitter(req):
         os.setxattr(fd, name, value, req.op_flags)
@@ -155,7 +156,7 @@ def issue_fsetxattr(req, kernel):
 
 
 def issue_setxattr(req, kernel):
-    name, path, value = req.path
+    name, path, value = req.cmd
     with as_submitter(req) as acting, _Target(kernel, req, acting, path) as target:
         libc.setxattr(target.host_path(), name, value, req.op_flags)
     return 0

@@ -53,17 +53,17 @@ _X64_SENTRY.update({
     n.MMAP: fs.sys_mmap,
 })
 
-# Calls that would let the child step outside the sandbox or change the host.
-_X64_DENY = {
-    n.PTRACE: errno.EPERM,           # the child is already traced by the Sentry
-    165: errno.EPERM, 166: errno.EPERM, 155: errno.EPERM,   # mount, umount2, pivot_root
-    167: errno.EPERM, 168: errno.EPERM,   # swapon, swapoff
-    169: errno.EPERM,                # reboot
-    175: errno.EPERM, 176: errno.EPERM, 313: errno.EPERM,   # init/delete/finit_module
-    246: errno.EPERM, 320: errno.EPERM,   # kexec_load, kexec_file_load
-    428: errno.EPERM, 429: errno.EPERM, 430: errno.EPERM,   # open_tree, move_mount, fsopen
-    431: errno.EPERM, 432: errno.EPERM, 433: errno.EPERM,   # fsconfig, fsmount, fspick
-}
+# (From 512 up the x86-64 table holds x32's own entries, some with the same names.)
+_X64_NR = {name: nr for nr, name in _X64_NAMES.items() if nr < 512}
+_X64_NR.update(open_tree=428, move_mount=429, fsopen=430, fsconfig=431, fsmount=432,
+               fspick=433)      # newer than python-ptrace's table
+
+# Calls that would let the child step outside the sandbox or change the host
+# (ptrace: the child is already traced by the Sentry).
+_X64_DENY = {_X64_NR[name]: errno.EPERM for name in (
+    "ptrace", "mount", "umount2", "pivot_root", "swapon", "swapoff", "reboot",
+    "init_module", "delete_module", "finit_module", "kexec_load", "kexec_file_load",
+    "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick")}
 
 _X32_SENTRY = dict(_IO_URING)
 _X32_SENTRY[n.MMAP] = fs.sys_mmap
