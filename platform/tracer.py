@@ -67,15 +67,22 @@ class InjectSyscall:
 
 
 class Timer:
-    __slots__ = ("when", "callback", "cancelled")
+    __slots__ = ("when", "callback", "cancelled", "owner")
 
-    def __init__(self, when, callback):
+    def __init__(self, when, callback, owner):
         self.when = when
         self.callback = callback
         self.cancelled = False
+        self.owner = owner
 
     def cancel(self):
-        self.cancelled = True
+        """Never fire.  The entry leaves the heap lazily, but the heap is
+        compacted once cancelled entries are the majority, so a program that
+        cancels timers forever (a LINK_TIMEOUT per request) keeps it small."""
+        if not self.cancelled:
+            self.cancelled = True
+            self.callback = None
+            self.owner._timer_cancelled()
 
 
 class Tracer:
@@ -91,6 +98,7 @@ class Tracer:
         self._early_stops = {}       # tid -> status, for threads seen before their parent's event
         self._selector = selectors.EpollSelector()
         self._timers = []
+        self._cancelled_timers = 0    # cancelled entries still in the heap
         self._timer_seq = itertools.count()
         self._readers = 0
         self._persistent = set()     # fds whose reader survives its callback
@@ -131,9 +139,16 @@ class Tracer:
                 self._fire(key)
 
     def call_at(self, when, callback):
-        t = Timer(when, callback)
+        t = Timer(when, callback, self)
         heapq.heappush(self._timers, (when, next(self._timer_seq), t))
         return t
+
+    def _timer_cancelled(self):
+        self._cancelled_timers += 1
+        if self._cancelled_timers > 64 and self._cancelled_timers * 2 > len(self._timers):
+            self._timers = [e for e in self._timers if not e[2].cancelled]
+            heapq.heapify(self._timers)
+            self._cancelled_timers = 0
 
     # --- start ----------------------------------------------------------------
     def spawn(self, path, argv, env, filter_bytes, child_setup=None):
@@ -203,8 +218,12 @@ class Tracer:
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
             _, _, t = heapq.heappop(self._timers)
-            if not t.cancelled:
-                t.callback()
+            if t.cancelled:
+                self._cancelled_timers -= 1
+                continue
+            callback, t.callback = t.callback, None
+            t.cancelled = True           # fired: a later cancel() is a no-op
+            callback()
 
     def _reap_one(self, flags):
         """Handle one ptrace event; return False if none was waiting (WNOHANG)."""
