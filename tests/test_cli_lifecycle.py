@@ -1,0 +1,128 @@
+"""`pysentry run` as a command: threads, fork and exec followed, the
+program's exit status and death by signal, traces, the demo, and what is
+left behind (nothing) when the program or the Sentry goes away."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from harness import REPO, build, check, run_native, run_sandbox, sandbox_cmd
+
+
+def test_threads_fork_exec_and_exit_status():
+    native = run_native("procs")
+    sandboxed = run_sandbox("procs")
+    assert native.returncode == sandboxed.returncode == 3
+    assert sandboxed.stdout == native.stdout
+    assert "threads wrote their blocks: 4/4" in sandboxed.stdout
+    assert "forked child exit: 7" in sandboxed.stdout
+    assert "exec ok, nop=0" in sandboxed.stdout
+    assert "vfork'd child exit: 0" in sandboxed.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGSEGV, signal.SIGKILL])
+def test_death_by_signal_is_reported_like_a_shell(sig):
+    proc = run_sandbox("procs", "die", int(sig))
+    assert proc.returncode == 128 + sig
+    assert signal.Signals(sig).name in proc.stderr
+
+
+def test_trace_shows_io_uring_traffic():
+    proc = run_sandbox("ring_raw", options=["--trace-uring"])
+    check(proc)
+    assert "[io_uring] setup" in proc.stderr
+    assert re.search(r"\[io_uring\] enter tid=\d+ fd=\d+ to_submit=\d+", proc.stderr)
+    assert "[io_uring] sqe tid=" in proc.stderr and "op=NOP" in proc.stderr
+    assert "[io_uring] cqe user_data=10 res=-22" in proc.stderr
+
+
+def test_demo_runs_and_narrates():
+    src = os.path.join(REPO, "tools", "demo", "uring_demo.c")
+    out_bin = os.path.join(REPO, "tests", "build", "uring_demo")
+    subprocess.run(["gcc", "-O2", "-o", out_bin, src, "-luring"], check=True)
+    proc = subprocess.run(sandbox_cmd(out_bin), capture_output=True, text=True, timeout=60,
+                          cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO))
+    out = check(proc)
+    assert "submitting 8 WRITEs of 4096 bytes in one io_uring_enter: 8 submitted" in out
+    assert "cqe: READV  user_data=200 res=32768" in out
+    assert 'pipe delivered: "hello from the child"' in out
+    from pysentry.sentry.iouring.setup import FEATURES
+    assert "features %#x" % FEATURES in out
+
+
+def _shm_names():
+    return set(os.listdir("/dev/shm"))
+
+
+def test_nothing_is_left_in_dev_shm():
+    before = _shm_names()
+    check(run_sandbox("ring_raw"))
+    run_sandbox("procs", "die", int(signal.SIGKILL))
+    check(run_sandbox("overflow_nodrop"))
+    assert _shm_names() - before == set()
+
+
+def test_program_dies_with_the_sentry_and_leaves_nothing():
+    before = _shm_names()
+    env = dict(os.environ, PYTHONPATH=REPO)
+    sentry = subprocess.Popen(sandbox_cmd(build("procs"), "sleep"), stdout=subprocess.PIPE,
+                              text=True, cwd=REPO, env=env)
+    try:
+        line = sentry.stdout.readline()
+        assert line.startswith("ready ")
+        child = int(line.split()[1])
+        assert psutil.pid_exists(child)
+        sentry.send_signal(signal.SIGKILL)
+        sentry.wait(timeout=10)
+        deadline = time.time() + 10
+        while psutil.pid_exists(child) and time.time() < deadline:
+            try:
+                if psutil.Process(child).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.05)
+        alive = psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE
+        assert not alive, "the program outlived the Sentry"
+    finally:
+        if sentry.poll() is None:
+            sentry.kill()
+    assert _shm_names() - before == set()
+
+
+def test_sentry_interrupted_kills_the_program():
+    env = dict(os.environ, PYTHONPATH=REPO)
+    sentry = subprocess.Popen(sandbox_cmd(build("procs"), "sleep"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    line = sentry.stdout.readline()
+    child = int(line.split()[1])
+    sentry.send_signal(signal.SIGINT)
+    assert sentry.wait(timeout=10) == 130
+    time.sleep(0.2)
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def test_missing_program_is_a_clear_error():
+    proc = subprocess.run([sys.executable, "-m", "pysentry", "run", "--", "/nonexistent/prog"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 127
+    assert "No such file or directory" in proc.stderr
+
+
+def test_processes_left_behind_are_killed_unless_wait_all():
+    native = run_native("orphan_ring")
+    assert native.returncode == 3
+    assert native.stdout == "parent exits\norphan: nop res=0 user_data=7\n"
+    # Default: the sandbox ends with its first process, as a container does.
+    proc = run_sandbox("orphan_ring")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "parent exits\n"
+    # --wait-all serves the orphan until it exits; the status stays the parent's.
+    proc = run_sandbox("orphan_ring", options=["--wait-all"])
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == native.stdout
