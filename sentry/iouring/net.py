@@ -1,7 +1,9 @@
 """SEND, RECV, SENDMSG, RECVMSG, SEND_ZC, SENDMSG_ZC, CONNECT, SHUTDOWN, BIND, LISTEN.
 
 The data-moving and address-taking socket ops of Linux's io_uring/net.c
-(SOCKET and ACCEPT, which make fds in the child, are in socket_fd.py).  The
+(SOCKET and ACCEPT, which make fds in the child, are in socket_fd.py; control
+messages and SCM_RIGHTS in net_cmsg.py; the raw socket calls in
+platform/sockets.py).  The
 socket is req.file, a HostFileDescription whose fd shares the child's open
 file description, so every call here acts on the child's own socket.
 
@@ -28,49 +30,39 @@ import contextlib
 import errno
 import fcntl
 import os
-import select
 import struct
-
-import cffi
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
-from pysentry.sentry import fdchannel
+from pysentry.platform import sockets
+from pysentry.platform.sockets import SOCKADDR_STORAGE
 from pysentry.sentry.fscontext import borrowed_fs
-from pysentry.sentry.iouring import abi, kbuf, taskwork
-from pysentry.sentry.iouring.request import INFLIGHT
-from pysentry.sentry.iouring.personality import as_submitter
-from pysentry.vfs.file import HostFileDescription
-from pysentry.sentry.uapi import POLLIN, POLLOUT
+from pysentry.sentry.iouring import abi, kbuf, net_cmsg, taskwork
 from pysentry.sentry.iouring.abi import CQE_F_MORE, CQE_F_NOTIF, CQE_F_SOCK_NONEMPTY
+from pysentry.sentry.iouring.net_cmsg import (MSG_CMSG_CLOEXEC, MSG_CMSG_COMPAT, MSG_CTRUNC,
+                                              SCM_RIGHTS, SOL_SOCKET)
+from pysentry.sentry.iouring.personality import as_submitter
+from pysentry.sentry.iouring.request import INFLIGHT
+from pysentry.sentry.uapi import POLLIN, POLLOUT
+from pysentry.vfs.file import HostFileDescription
 
 
 # include/linux/socket.h
-MSG_PEEK = 0x2
-MSG_CTRUNC = 0x8
 MSG_TRUNC = 0x20
 MSG_DONTWAIT = 0x40
 MSG_WAITALL = 0x100
 MSG_NOSIGNAL = 0x4000
-MSG_CMSG_CLOEXEC = 0x40000000
-MSG_CMSG_COMPAT = 0x80000000
-SOL_SOCKET = 1
-SCM_RIGHTS = 1
-SCM_CREDENTIALS = 2
 SO_TYPE = 3
 SO_ERROR = 4
 SO_PROTOCOL = 38
 SO_DOMAIN = 39
 SOCK_STREAM = 1
-SOCK_DGRAM = 2
 SOCK_SEQPACKET = 5
 AF_UNIX = 1
 AF_INET = 2
 AF_INET6 = 10
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
-SCM_MAX_FD = 253
-SOCKADDR_STORAGE = 128        # sizeof(struct sockaddr_storage)
 
 # sqe->ioprio flags of the send/recv family (uapi io_uring.h)
 RECVSEND_POLL_FIRST = 1 << 0
@@ -90,43 +82,10 @@ NOTIF_USAGE_ZC_COPIED = 1 << 31
 _STREAM_CHUNK = 16 << 20
 _DGRAM_MAX = 64 << 20
 _CONTROL_MAX = 1 << 16
-_SIOCINQ = 0x541B
 
-_ffi = cffi.FFI()
-_ffi.cdef("""
-struct iovec { void *iov_base; size_t iov_len; };
-struct msghdr {
-    void *msg_name; unsigned int msg_namelen;
-    struct iovec *msg_iov; size_t msg_iovlen;
-    void *msg_control; size_t msg_controllen;
-    int msg_flags;
-};
-ssize_t sendmsg(int fd, const struct msghdr *msg, int flags);
-ssize_t recvmsg(int fd, struct msghdr *msg, int flags);
-int connect(int fd, const void *addr, unsigned int len);
-int bind(int fd, const void *addr, unsigned int len);
-int listen(int fd, int backlog);
-int shutdown(int fd, int how);
-int getsockopt(int fd, int level, int name, void *val, unsigned int *len);
-int ioctl(int fd, unsigned long req, ...);
-""")
-_lib = _ffi.dlopen(None)
-# Receive buffers are overwritten by the kernel: no need to clear them (a
-# large one is then only as costly as the pages the data touches).
-_new_raw = _ffi.new_allocator(should_clear_after_alloc=False)
-
-_CMSG_HDR = struct.Struct("<Qii")           # struct cmsghdr
-_CMSG_HDR32 = struct.Struct("<Iii")         # struct compat_cmsghdr
 _MSGHDR = struct.Struct("<QixxxxQQQQIxxxx")  # struct user_msghdr
 _MSGHDR32 = struct.Struct("<IiIIIII")       # struct compat_msghdr
 _FAIL = object()       # req.expected that no result equals: the link fails
-
-
-def _check(ret):
-    if ret < 0:
-        err = _ffi.errno
-        raise OSError(err, os.strerror(err))
-    return ret
 
 
 class NetState:
@@ -159,7 +118,7 @@ def _stream_like(st, fd):
     """Stream and seqpacket sockets: the ones MSG_WAITALL retries on
     (io_net_retry())."""
     if st.stype is None:
-        st.stype = _sockopt_int(fd, SO_TYPE)
+        st.stype = sockets.sockopt_int(fd, SO_TYPE)
     return st.stype in (SOCK_STREAM, SOCK_SEQPACKET)
 
 
@@ -170,13 +129,6 @@ def _socket_fd(req):
     if not isinstance(f, HostFileDescription) or f.kind != "sock":
         raise OSError(errno.ENOTSOCK, "not a socket")
     return f.fd
-
-
-def _sockopt_int(fd, name):
-    val = _ffi.new("int *")
-    size = _ffi.new("unsigned int *", 4)
-    _check(_lib.getsockopt(fd, SOL_SOCKET, name, val, size))
-    return val[0]
 
 
 def _read_addr(mem, addr, length):
@@ -221,157 +173,6 @@ def _sending_to(kernel, req, addr):
         yield
 
 
-# --- control messages --------------------------------------------------------------
-def _align(n, a):
-    return (n + a - 1) & ~(a - 1)
-
-
-def _parse_cmsgs(raw, compat):
-    """[(level, type, data)] of a control buffer (CMSG_FIRSTHDR/NXTHDR);
-    a header that does not fit is EINVAL, as __scm_send()'s CMSG_OK check."""
-    hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
-    out = []
-    pos = 0
-    while pos + hdr.size <= len(raw):
-        length, level, ctype = hdr.unpack_from(raw, pos)
-        if length < hdr.size or pos + length > len(raw):
-            raise OSError(errno.EINVAL, "bad cmsg length")
-        out.append((level, ctype, raw[pos + hdr.size:pos + length]))
-        pos += _align(length, align)
-    return out
-
-
-def _build_cmsgs(cmsgs, compat, limit=None):
-    """Lay control messages out in a buffer of `limit` bytes as put_cmsg()
-    and put_cmsg_compat() do: a message that does not fit whole is cut
-    (its cmsg_len says how much is there), one with no room for its header
-    is dropped; either sets MSG_CTRUNC.  Returns (bytes, truncated)."""
-    hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
-    out = bytearray()
-    truncated = False
-    for level, ctype, data in cmsgs:
-        room = (1 << 62) if limit is None else limit - len(out)
-        if room < hdr.size:
-            truncated = True
-            break
-        cmlen = hdr.size + len(data)
-        if room < cmlen:
-            truncated = True
-            cmlen = room
-        out += hdr.pack(cmlen, level, ctype) + data[:cmlen - hdr.size]
-        pad = min(_align(cmlen, align), room) - cmlen
-        out += b"\0" * pad
-    return bytes(out), truncated
-
-
-def _child_creds(tgid):
-    ids = {}
-    with open("/proc/%d/status" % tgid) as f:
-        for line in f:
-            if line.startswith(("Uid:", "Gid:")):
-                ids[line[:3]] = [int(x) for x in line.split()[1:4]]
-    return ids
-
-
-def _translate_control(kernel, task, raw, compat, held):
-    """The child's control messages, ready for the Sentry's sendmsg.
-
-    SCM_RIGHTS names the child's fds: each becomes the Sentry's fd on the same
-    open file description (appended to `held`, closed after sending); an fd
-    the child does not have is EBADF (scm_fp_copy).  SCM_CREDENTIALS is
-    checked against the child's ids (scm_check_creds), since the host checks
-    it against the Sentry's.  Other messages pass as they are."""
-    cmsgs = _parse_cmsgs(raw, compat)
-    out = []
-    for level, ctype, data in cmsgs:
-        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
-            count = len(data) // 4
-            if count > SCM_MAX_FD:            # scm_fp_copy()
-                raise OSError(errno.EINVAL, "too many fds")
-            fds = []
-            wanted = [fd for (fd,) in struct.iter_unpack("<i", data[:count * 4])]
-            kernel.require_held(task, wanted)
-            for fd in wanted:
-                desc = kernel.lookup_file(task, fd)
-                try:
-                    # A ring is served by the Sentry itself: what the child's
-                    # fd holds on the host is the ring's shared file.
-                    hostfd = os.dup(desc.fd if isinstance(desc, HostFileDescription)
-                                    else desc.ring.region.fd)
-                finally:
-                    desc.put()
-                held.append(hostfd)
-                fds.append(hostfd)
-            data = struct.pack("<%di" % count, *fds)
-        elif level == SOL_SOCKET and ctype == SCM_CREDENTIALS and len(data) >= 12:
-            pid, uid, gid = struct.unpack_from("<iII", data)
-            ids = _child_creds(task.tgid)
-            root = ids["Uid"][1] == 0
-            if not root and (pid != task.tgid or uid not in ids["Uid"]
-                             or gid not in ids["Gid"]):
-                raise OSError(errno.EPERM, "credentials not the sender's")
-        out.append((level, ctype, data))
-    return _build_cmsgs(out, False)[0]
-
-
-# --- host calls ----------------------------------------------------------------------
-def _sendmsg(fd, data, name, control, flags):
-    buf = _ffi.from_buffer(data)
-    iov = _ffi.new("struct iovec *", (buf, len(data)))
-    msg = _ffi.new("struct msghdr *")
-    msg.msg_iov = iov
-    msg.msg_iovlen = 1
-    if name:
-        namebuf = _ffi.from_buffer(name)
-        msg.msg_name = namebuf
-        msg.msg_namelen = len(name)
-    if control:
-        ctlbuf = _ffi.from_buffer(control)
-        msg.msg_control = ctlbuf
-        msg.msg_controllen = len(control)
-    return _check(_lib.sendmsg(fd, msg, flags))
-
-
-def _recvmsg(fd, size, want_name, controllen, flags):
-    """recvmsg(2) into Sentry buffers: (n, data, name, control, msg_flags)."""
-    buf = _new_raw("char[]", max(size, 1))
-    iov = _ffi.new("struct iovec *", (buf, size))
-    msg = _ffi.new("struct msghdr *")
-    msg.msg_iov = iov
-    msg.msg_iovlen = 1
-    if want_name:
-        namebuf = _ffi.new("char[]", SOCKADDR_STORAGE)
-        msg.msg_name = namebuf
-        msg.msg_namelen = SOCKADDR_STORAGE
-    if controllen:
-        ctlbuf = _ffi.new("char[]", controllen)
-        msg.msg_control = ctlbuf
-        msg.msg_controllen = controllen
-    n = _check(_lib.recvmsg(fd, msg, flags))
-    data = _ffi.buffer(buf, min(n, size))[:]
-    name = _ffi.buffer(namebuf, msg.msg_namelen)[:] if want_name else None
-    control = _ffi.buffer(ctlbuf, msg.msg_controllen)[:] if controllen else b""
-    return n, data, name, control, msg.msg_flags & 0xFFFFFFFF
-
-
-def _still_queued(fd):
-    """IORING_CQE_F_SOCK_NONEMPTY: Linux asks the protocol for msg_inq after
-    a receive.  TCP answers tcp_inq_hint() -- the bytes queued, or 1 once the
-    peer's FIN arrived, so that the reader comes back for the EOF -- and
-    AF_UNIX streams the bytes queued; datagram protocols leave it unset."""
-    val = _ffi.new("int *")
-    if _lib.ioctl(fd, _SIOCINQ, val) < 0:
-        return False
-    if val[0] > 0:
-        return True
-    if _sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
-        return False
-    p = select.poll()
-    p.register(fd, select.POLLRDHUP)
-    return bool(p.poll(0))
-
-
-# --- prep ------------------------------------------------------------------------------
 def _state(req):
     st = req.cmd
     if st is None:
@@ -551,14 +352,14 @@ def issue_send(req, kernel):
     try:
         control = b""
         if st.control:
-            control = _translate_control(kernel, req.task, st.control, req.ring.compat, held)
+            control = net_cmsg.translate_control(kernel, req.task, st.control, req.ring.compat, held)
         while True:
             left = total - st.done
             take = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
             try:
                 data = iovmod.gather(req.task.mem, st.iovs, st.done, take)
                 with _sending_to(kernel, req, st.name):
-                    n = _sendmsg(fd, data, st.name, control, flags | MSG_DONTWAIT)
+                    n = sockets.sendmsg(fd, data, st.name, control, flags | MSG_DONTWAIT)
             except BlockingIOError:
                 if flags & MSG_DONTWAIT:
                     return st.done or -errno.EAGAIN
@@ -582,9 +383,9 @@ def issue_send(req, kernel):
 
 def _supports_zc(fd):
     """SOCK_SUPPORT_ZC: set by TCP and UDP sockets only."""
-    if _sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
+    if sockets.sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
         return False
-    return _sockopt_int(fd, SO_PROTOCOL) in (IPPROTO_TCP, IPPROTO_UDP)
+    return sockets.sockopt_int(fd, SO_PROTOCOL) in (IPPROTO_TCP, IPPROTO_UDP)
 
 
 def issue_send_zc(req, kernel):
@@ -642,7 +443,7 @@ def _recv_iovs(req, kernel):
         left = total - st.done
         size = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
         try:
-            n, data, name, control, mflags = _recvmsg(
+            n, data, name, control, mflags = sockets.recvmsg(
                 fd, size, recvmsg and bool(st.name_user), controllen,
                 flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
         except BlockingIOError:
@@ -669,14 +470,14 @@ def _recv_iovs(req, kernel):
                 # runs in the receiver.  (No MSG_WAITALL retry with control.)
                 st.done += n
                 done = st.done
-                return taskwork.queue(kernel, req, lambda k, t, r: _install_rights(
+                return taskwork.queue(kernel, req, lambda k, t, r: net_cmsg.install_rights(
                     k, t, r, rights, flags, compat, done))
         if waitall and mflags & (MSG_TRUNC | MSG_CTRUNC):
             req.expected = _FAIL      # a truncated MSG_WAITALL receive fails the link
         st.done += n
         if retry and 0 < n < left:
             continue
-        if st.stype == SOCK_STREAM and _still_queued(fd):
+        if st.stype == SOCK_STREAM and sockets.still_queued(fd):
             req.cflags |= CQE_F_SOCK_NONEMPTY
         return st.done
 
@@ -690,70 +491,13 @@ def _write_back(req, st, name, control, mflags, flags, compat):
         if st.namelen_user:
             mem.write(st.name_user, name[:st.namelen_user])
         mem.write(st.umsg + (4 if compat else 8), struct.pack("<i", len(name)))
-    cmsgs = _parse_cmsgs(control, False) if control else []
+    cmsgs = net_cmsg.parse_cmsgs(control, False) if control else []
     if any(level == SOL_SOCKET and ctype == SCM_RIGHTS for level, ctype, _ in cmsgs):
         return cmsgs, mflags          # the caller finishes in the child (_install_rights)
-    _write_control(req, st, cmsgs, mflags, flags, compat)
+    net_cmsg.write_control(req, st, cmsgs, mflags, flags, compat)
     return None
 
 
-def _rights_fds(data):
-    return [fd for (fd,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4])]
-
-
-def _install_rights(kernel, task, req, rights, flags, compat, result):
-    """Task work: give the child the fds an SCM_RIGHTS message carried (the
-    Sentry holds them, MSG_CMSG_CLOEXEC'd), then write the control messages
-    with the child's numbers.  As scm_detach_fds(): only as many fds as fit
-    in the control buffer are installed, each at the lowest free number and
-    close-on-exec if MSG_CMSG_CLOEXEC was asked; the rest are closed and
-    MSG_CTRUNC is set; a failed install (EMFILE) stops there."""
-    cmsgs, mflags = rights
-    st = req.cmd
-    hdr, align = (_CMSG_HDR32, 4) if compat else (_CMSG_HDR, 8)
-    cloexec = bool(flags & MSG_CMSG_CLOEXEC)
-    out, used = [], 0
-    for level, ctype, data in cmsgs:
-        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
-            hostfds = _rights_fds(data)
-            fit = max(0, (st.controllen_user - used - hdr.size) // 4)
-            mine = []
-            try:
-                for hostfd in hostfds[:fit]:
-                    fd = yield from fdchannel.install(kernel, task, hostfd, cloexec)
-                    if fd < 0:
-                        break
-                    mine.append(fd)
-            finally:
-                for hostfd in hostfds:
-                    os.close(hostfd)
-            if len(mine) < len(hostfds):
-                mflags |= MSG_CTRUNC
-            if not mine:
-                continue
-            data = struct.pack("<%di" % len(mine), *mine)
-        out.append((level, ctype, data))
-        used += _align(hdr.size + len(data), align)
-    _write_control(req, st, out, mflags, flags, compat)
-    return result
-
-
-def _write_control(req, st, cmsgs, mflags, flags, compat):
-    """Store the control messages, msg_controllen and msg_flags."""
-    mem = req.task.mem
-    control, truncated = _build_cmsgs(cmsgs, compat, st.controllen_user)
-    if truncated:
-        mflags |= MSG_CTRUNC
-    if control:
-        mem.write(st.control_user, control)
-    mflags = (mflags & ~(MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)) | (flags & MSG_CMSG_CLOEXEC)
-    if compat:
-        mem.write(st.umsg + 20, struct.pack("<II", len(control), mflags))
-    else:
-        mem.write(st.umsg + 40, struct.pack("<QI", len(control), mflags))
-
-
-# --- connect, bind, listen, shutdown ----------------------------------------------
 def prep_connect(req):
     """io_connect_prep()/io_bind_prep(): the address is copied now."""
     if req.len or req.buf_index or req.op_flags or req.splice_fd_in:
@@ -776,9 +520,8 @@ def issue_connect(req, kernel):
         if not fl & os.O_NONBLOCK:
             fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
         try:
-            buf = _ffi.from_buffer(st.name)
             with as_submitter(req) as acting, _names_fs(kernel, req.task, st.name, acting):
-                _check(_lib.connect(fd, buf, len(st.name)))
+                sockets.connect(fd, st.name)
             ret = 0
         except OSError as e:
             ret = -e.errno
@@ -796,16 +539,15 @@ def issue_connect(req, kernel):
         return None
     if st.in_progress and ret in (-errno.EBADFD, -errno.EISCONN):
         # The earlier attempt finished: its outcome is the socket error.
-        ret = -_sockopt_int(fd, SO_ERROR)
+        ret = -sockets.sockopt_int(fd, SO_ERROR)
     return ret
 
 
 def issue_bind(req, kernel):
     st = req.cmd
     fd = _socket_fd(req)
-    buf = _ffi.from_buffer(st.name)
     with as_submitter(req) as acting, _names_fs(kernel, req.task, st.name, acting):
-        _check(_lib.bind(fd, buf, len(st.name)))
+        sockets.bind(fd, st.name)
     return 0
 
 
@@ -816,7 +558,7 @@ def prep_listen(req):
 
 def issue_listen(req, kernel):
     fd = _socket_fd(req)
-    _check(_lib.listen(fd, _s32(req.len)))
+    sockets.listen(fd, _s32(req.len))
     return 0
 
 
@@ -827,7 +569,7 @@ def prep_shutdown(req):
 
 def issue_shutdown(req, kernel):
     fd = _socket_fd(req)
-    _check(_lib.shutdown(fd, _s32(req.len)))
+    sockets.shutdown(fd, _s32(req.len))
     return 0
 
 
@@ -914,7 +656,7 @@ def _recvmsg_into_buffer(req, st, picked):
     space = length - hdr
     ctl_room = min(controllen * 2 + 64 if compat else controllen, _CONTROL_MAX)
     try:
-        n, data, name, control, mflags = _recvmsg(fd, space, namelen > 0, ctl_room,
+        n, data, name, control, mflags = sockets.recvmsg(fd, space, namelen > 0, ctl_room,
                                                   flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
     except BlockingIOError:
         if flags & MSG_DONTWAIT:
@@ -922,16 +664,16 @@ def _recvmsg_into_buffer(req, st, picked):
         return None                   # wait for POLLIN (the op's direction), then retry
     mem = req.task.mem
     cmsgs = []
-    for level, ctype, cdata in _parse_cmsgs(control, False) if control else ():
+    for level, ctype, cdata in net_cmsg.parse_cmsgs(control, False) if control else ():
         if level == SOL_SOCKET and ctype == SCM_RIGHTS:
             # Known difference: a multishot RECVMSG drops received fds
-            # (MSG_CTRUNC); the single-shot one installs them (_install_rights).
-            for hostfd in _rights_fds(cdata):
+            # (MSG_CTRUNC); the single-shot one installs them (net_cmsg.install_rights).
+            for hostfd in net_cmsg.rights_fds(cdata):
                 os.close(hostfd)
             mflags |= MSG_CTRUNC
             continue
         cmsgs.append((level, ctype, cdata))
-    ctl, truncated = _build_cmsgs(cmsgs, compat, controllen)
+    ctl, truncated = net_cmsg.build_cmsgs(cmsgs, compat, controllen)
     if truncated:
         mflags |= MSG_CTRUNC
     if ctl:
