@@ -30,6 +30,7 @@ class Kernel:
         self.trace_syscalls = trace_syscalls
         self.stats = {}
         self._fd_channel = None
+        self.waits_traced = set()     # processes whose fd waits stop (syscalls/waits.py)
         self.host = hostcaps.HostCaps()
         self.can_getfd = self.host.has("pidfd_getfd")
 
@@ -67,6 +68,8 @@ class Kernel:
         else:
             fdtable = FDTable()
         fdtable.users += 1
+        if parent is not None and parent.tgid in self.waits_traced:
+            self.waits_traced.add(tgid)       # seccomp filters are inherited
         return Task(tid, tgid, fdtable)
 
     def _leave_fdtable(self, task):
@@ -173,17 +176,15 @@ class Kernel:
         cannot be read (a program that dropped its privileges); EBADF if
         the fd is not open."""
         try:
-            st = os.stat("/proc/%d/fd/%d" % (task.tid, fd))
+            return self.io_uring.find("/proc/%d/fdinfo/%d" % (task.tid, fd)) or False
         except FileNotFoundError:
             raise OSError(errno.EBADF, "bad fd") from None
         except OSError:
             return None
-        return self.io_uring.find((st.st_dev, st.st_ino)) or False
 
     def describe(self, hostfd):
         """The FileDescription for a host fd the Sentry now owns."""
-        st = os.fstat(hostfd)
-        ring = self.io_uring.find((st.st_dev, st.st_ino))
+        ring = self.io_uring.find("/proc/self/fdinfo/%d" % hostfd)
         if ring is not None:
             os.close(hostfd)
             return self.io_uring.file_for(ring)

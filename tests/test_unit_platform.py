@@ -5,7 +5,7 @@ import struct
 import subprocess
 import sys
 
-from pysentry.platform import seccomp
+from pysentry.platform import libc, seccomp
 from pysentry.platform.task import ABI_I386, ABI_X32, ABI_X86_64
 from pysentry.sentry.syscalls import table
 
@@ -21,8 +21,20 @@ def test_io_uring_is_served_by_the_sentry_on_every_abi():
 def test_every_x86_64_number_has_one_declared_handling():
     t = table.TABLES[ABI_X86_64]
     assert sorted(t) == list(range(512))
-    assert {e.disposition for e in t.values()} == {table.SENTRY, table.HOST, table.DENY}
+    assert {e.disposition for e in t.values()} == {table.SENTRY, table.HOST, table.DENY,
+                                                    table.WAIT}
     assert t[101].disposition == table.DENY and t[101].name == "ptrace"
+    # fd waits stop only in processes that have a ring (syscalls/waits.py)
+    assert {nr for nr, e in t.items() if e.disposition == table.WAIT} == {
+        7, 23, 232, 270, 271, 281, 441}
+
+
+def test_the_wait_filter_traces_waits_and_allows_the_rest():
+    prog = seccomp.build_filter(table.wait_spec())
+    assert _run_bpf(prog, 232, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE       # epoll_wait
+    assert _run_bpf(prog, 7, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE         # poll
+    assert _run_bpf(prog, 0, libc.AUDIT_ARCH_X86_64) == seccomp.RET_ALLOW         # read
+    assert _run_bpf(prog, 168, libc.AUDIT_ARCH_I386) == seccomp.RET_TRACE         # i386 poll
 
 
 def _run_bpf(prog, nr, arch, args=(0,) * 6):

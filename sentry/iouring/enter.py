@@ -129,6 +129,9 @@ def _task_work_then_wait(kernel, task, stop, ring, submitted, min_complete, flag
 
 
 def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, argsz):
+    # The program may have reaped CQEs since the ring fd was last made
+    # readable: bring its readiness up to date (ready.py).
+    ring.ready.refresh()
     if not flags & abi.ENTER_GETEVENTS:
         return submitted
     # Parse the wait arguments (io_get_ext_arg).

@@ -95,9 +95,9 @@ def translate_control(kernel, task, raw, compat, held):
                 desc = kernel.lookup_file(task, fd)
                 try:
                     # A ring is served by the Sentry itself: what the child's
-                    # fd holds on the host is the ring's shared file.
+                    # fd holds on the host is the ring fd's eventfd.
                     hostfd = os.dup(desc.fd if isinstance(desc, HostFileDescription)
-                                    else desc.ring.region.fd)
+                                    else desc.ring.ready.fd)
                 finally:
                     desc.put()
                 held.append(hostfd)

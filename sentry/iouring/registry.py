@@ -1,11 +1,13 @@
-"""All io_uring instances of one sandbox, found by the inode of their shared file.
+"""All io_uring instances of one sandbox, found by their fd's eventfd-id.
 
-A child fd that was not created by io_uring_setup itself (dup(2), fork(2),
-SCM_RIGHTS) still refers to the ring's shared file; the Sentry recognises it
-by that file's inode when it first meets the fd.
+The program's ring fd is an eventfd shared with the Sentry (ready.py).  A
+child fd that was not created by io_uring_setup itself (dup(2), fork(2),
+SCM_RIGHTS) still refers to that eventfd; the Sentry recognises it by the
+eventfd-id its fdinfo shows when it first meets the fd.
 """
 from pysentry.sentry.iouring import submit, taskwork, timeout
 from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.iouring.ready import eventfd_id
 from pysentry.sentry.iouring.ring import Ring
 
 
@@ -13,7 +15,7 @@ class IoUringRegistry:
     def __init__(self, kernel, trace=None):
         self.kernel = kernel
         self.trace = trace
-        self.by_inode = {}
+        self.by_id = {}         # eventfd-id of the ring fd -> Ring
         self.defer_rings = 0    # live IORING_SETUP_DEFER_TASKRUN rings
 
     def create(self, sq, cq, flags, compat, creator):
@@ -22,7 +24,7 @@ class IoUringRegistry:
         ring.trace = self.trace
         ring.submitter_tid = creator.tid
         ring.on_notify = lambda: timeout.flush_counted(self.kernel, ring)
-        self.by_inode[ring.region.inode] = ring
+        self.by_id[ring.ready.id] = ring
         if ring.defer_taskrun:
             self.defer_rings += 1
         if self.trace is not None:
@@ -32,14 +34,23 @@ class IoUringRegistry:
     def file_for(self, ring):
         return IoUringFileDescription(self.kernel, ring)
 
-    def find(self, inode):
-        return self.by_inode.get(inode)
+    def find(self, fdinfo_path):
+        """The ring whose fd the fdinfo file describes, or None.  OSError
+        (FileNotFoundError: no such fd) when it cannot be read."""
+        if not self.by_id:
+            return None
+        return self.by_id.get(eventfd_id(fdinfo_path))
+
+    def refresh_readiness(self):
+        """Bring every ring fd's readiness up to date (syscalls/waits.py)."""
+        for ring in self.by_id.values():
+            ring.ready.refresh()
 
     def destroy(self, ring):
         if ring.closed:
             return
         submit.cancel_all(self.kernel, ring)
-        self.by_inode.pop(ring.region.inode, None)
+        self.by_id.pop(ring.ready.id, None)
         if ring.defer_taskrun:
             self.defer_rings -= 1
         ring.release()
@@ -48,7 +59,7 @@ class IoUringRegistry:
         # execve cancels every request the process still has in flight
         # (begin_new_exec -> io_uring_task_cancel, cancel_all), timeouts and
         # polls included -- unlike exit, which spares those (task_exit).
-        for ring in list(self.by_inode.values()):
+        for ring in list(self.by_id.values()):
             submit.cancel_process(self.kernel, ring, task.tgid)
         taskwork.rehome(self.kernel, task, None)
 
@@ -58,7 +69,7 @@ class IoUringRegistry:
         # whose address space is the same.  The SQ thread likewise.
         heir = next((t for t in self.kernel.tracer.tasks.values()
                      if t.tgid == task.tgid and t is not task and t.alive), None)
-        for ring in list(self.by_inode.values()):
+        for ring in list(self.by_id.values()):
             if ring.sq_task is task:
                 ring.sq_task = heir
             ring.waiters[:] = [w for w in ring.waiters if w.task is not task]

@@ -17,6 +17,7 @@ import os
 from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
 from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring.ready import RingReadiness
 
 _U32 = 0xFFFFFFFF
 
@@ -123,6 +124,10 @@ class Ring:
         self.cq_timeouts = 0
         self.on_notify = None   # set by the registry: count-based timeouts
         self._kick = -1
+        # The program's ring fd is an eventfd the Sentry keeps readable exactly
+        # while CQEs are waiting (ready.py: poll, epoll and select then see
+        # what io_uring_poll() reports); its eventfd-id names the ring.
+        self.ready = RingReadiness(self)
         self.posted = 0             # CQEs posted, and how many the eventfd has seen
         self.signalled = 0
         self.eventfd = None         # IORING_REGISTER_EVENTFD (eventfd.py)
@@ -299,6 +304,7 @@ class Ring:
         """A batch of completions is done: signal the eventfd, wake waiters."""
         if self.timeouts and self.on_notify is not None:
             self.on_notify()
+        self.ready.completed()
         if self._kick >= 0:
             os.eventfd_write(self._kick, 1)
         if self.eventfd is not None and self.posted != self.signalled:
@@ -337,6 +343,7 @@ class Ring:
         if self._kick >= 0:
             os.close(self._kick)
             self._kick = -1
+        self.ready.release()
         try:
             self.u32.release()
         except BufferError:

@@ -12,7 +12,7 @@ from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import creds, fdchannel
 from pysentry.sentry.iouring import abi, sqpoll
-from pysentry.sentry.syscalls import numbers
+from pysentry.sentry.syscalls import numbers, waits
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
 # TASKRUN_FLAG only concern how the kernel interrupts the task to run deferred
@@ -123,14 +123,14 @@ def sys_io_uring_setup(kernel, task, stop):
 
 
 def _install_fd(kernel, task, stop, ring, params, out):
-    """Give the child an fd for the ring's shared file, then publish the params.
-    The file is passed by SCM_RIGHTS (sentry/fdchannel.py): a chrooted child
-    cannot name the Sentry's /proc entries, nor may one that dropped its
-    privileges open them.  The transfer is staged in the caller's own params
+    """Give the child its ring fd -- the eventfd whose readiness follows the
+    CQ (ready.py) -- then publish the params.  The fd is passed by
+    SCM_RIGHTS (sentry/fdchannel.py), staged in the caller's own params
     buffer (already proven writable, and about to be overwritten with the
     result): it is addressable from every ABI, int 0x80's 32-bit pointers
-    included."""
-    fd = yield from fdchannel.install(kernel, task, ring.region.fd, True, scratch=params)
+    included.  The process's fd waits start stopping (syscalls/waits.py)."""
+    yield from waits.trace_waits(kernel, task)
+    fd = yield from fdchannel.install(kernel, task, ring.ready.fd, True, scratch=params)
     if fd < 0:
         kernel.io_uring.destroy(ring)
         return fd

@@ -1,4 +1,4 @@
-"""Closing and duplicating fds; mmap of io_uring rings; ftruncate of a ring.
+"""Closing and duplicating fds; mmap of io_uring rings.
 
 open(2), openat(2), creat(2) and chroot(2) are not trapped: the host walks the
 program's paths itself, inside its root and with its credentials, exactly as
@@ -15,6 +15,7 @@ import errno
 
 from pysentry.platform.task import ABI_I386
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
+from pysentry.sentry import fdchannel
 from pysentry.sentry.syscalls import numbers
 
 CLOSE_RANGE_UNSHARE = 1 << 1
@@ -81,28 +82,26 @@ def _ring_of(kernel, task, fd):
         return None
 
 
-def sys_ftruncate(kernel, task, stop):
-    # Shrinking a ring's shared file would fault the Sentry's own mapping;
-    # Linux refuses truncating an io_uring fd (not a regular file) with EINVAL.
-    if _ring_of(kernel, task, numbers.signed_fd(stop.args[0])) is not None:
-        return -errno.EINVAL
-    return PASSTHROUGH
-
-
 def _mmap_ring(kernel, task, stop, nr, args, offset, page_units):
-    """Map the IORING_OFF_* regions onto our file layout; others pass through."""
+    """mmap of the ring fd at IORING_OFF_*: the regions of the ring's shared
+    memory.  The program's ring fd is an eventfd (iouring/ready.py), so the
+    mapping is made of a temporary fd on the ring's memory file, given by
+    SCM_RIGHTS and closed again; any other mmap passes through."""
     ring = _ring_of(kernel, task, numbers.signed_fd(args[4]))
     if ring is None:
         return PASSTHROUGH
     target = ring.mmap_file_offset(offset, args[1])
     if target is None:
         return -errno.EINVAL
-    if target == offset and nr == stop.nr:
-        return PASSTHROUGH
-    new = list(args[:5]) + [target // 4096 if page_units else target]
 
     def inject():
-        return (yield InjectSyscall(nr, *new))
+        tmp = yield from fdchannel.install(kernel, task, ring.region.fd, True)
+        if tmp < 0:
+            return tmp
+        res = yield InjectSyscall(nr, *args[:4], tmp, target // 4096 if page_units else target)
+        yield InjectSyscall(numbers.close(task.stop_abi), tmp)
+        task.fdtable.drop(tmp)
+        return res
     return inject()
 
 

@@ -18,10 +18,11 @@ from pysentry.platform.task import ABI_I386, ABI_X32, ABI_X86_64
 from pysentry.sentry.iouring.enter import sys_io_uring_enter
 from pysentry.sentry.iouring.register import sys_io_uring_register
 from pysentry.sentry.iouring.setup import sys_io_uring_setup
-from pysentry.sentry.syscalls import file_io, fs
+from pysentry.sentry.syscalls import file_io, fs, waits
 from pysentry.sentry.syscalls import numbers as n
 
 SENTRY, HOST, DENY = "sentry", "host", "deny"
+WAIT = "host; traced once the process has a ring"
 
 
 class Entry:
@@ -49,7 +50,6 @@ _X64_SENTRY.update({
     n.CLOSE: fs.sys_close, n.CLOSE_RANGE: fs.sys_close_range,
     n.DUP: fs.sys_dup, n.DUP2: fs.sys_dup2, n.DUP3: fs.sys_dup3,
     n.FCNTL: fs.sys_fcntl_dupfd,
-    n.FTRUNCATE: fs.sys_ftruncate,
     n.MMAP: fs.sys_mmap,
 })
 
@@ -90,7 +90,7 @@ _ARG_TRACES = {
 }
 
 
-def _build(names, sentry, deny, limit):
+def _build(names, sentry, deny, limit, waits_=()):
     table = {}
     for nr in range(limit):
         name = names.get(nr, "syscall_%d" % nr)
@@ -98,6 +98,10 @@ def _build(names, sentry, deny, limit):
             table[nr] = Entry(nr, name, SENTRY, sentry[nr])
         elif nr in deny:
             table[nr] = Entry(nr, name, DENY, err=deny[nr])
+        elif nr in waits_:
+            # HOST in the first filter; traced by waits.py's filter once the
+            # process has a ring.
+            table[nr] = Entry(nr, name, WAIT, waits.sys_wait)
         else:
             table[nr] = Entry(nr, name, HOST)
     return table
@@ -110,9 +114,9 @@ _I386_NAMES_ALL.update({n.IO_URING_SETUP: "io_uring_setup", n.IO_URING_ENTER: "i
 
 # 512 and up are x32-only numbers in the x86-64 table.
 TABLES = {
-    ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512),
-    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548),
-    ABI_I386: _build(_I386_NAMES_ALL, _I386_SENTRY, _I386_DENY, 470),
+    ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512, waits.X64_WAITS),
+    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548, waits.X64_WAITS),
+    ABI_I386: _build(_I386_NAMES_ALL, _I386_SENTRY, _I386_DENY, 470, waits.I386_WAITS),
 }
 
 
@@ -125,6 +129,13 @@ def lookup(abi, nr):
 _MUST_SERVE = {
     ABI_X86_64: set(_IO_URING), ABI_X32: set(_IO_URING), ABI_I386: set(_IO_URING),
 }
+
+
+def wait_spec():
+    """The filter waits.py adds to a process that has a ring: its fd waits
+    stop, everything else is allowed (the first filter still decides)."""
+    return {abi: ({e.nr for e in table.values() if e.disposition == WAIT}, {}, {}, {}, set())
+            for abi, table in TABLES.items()}
 
 
 def seccomp_spec(sigsys=False):
