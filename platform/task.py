@@ -102,6 +102,10 @@ class PtraceTask:
         self.injected = False
         self.after_exit = None     # tracer.PassThenCall: run at the syscall's exit stop
         self.in_wait = False       # the injected syscall is a wait (InjectSyscall.wait)
+        self.inject_ip = 0         # where injected syscalls run (a syscall instruction)
+        # (address, ABI) of a syscall instruction this thread ran, for
+        # injecting at a stop that is not a syscall (an interrupt)
+        self.syscall_insn = None
         self.wake_pending = False  # Tracer.wake() asked to cut that wait short
         self.stop_abi = ABI_X86_64
 

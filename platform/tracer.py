@@ -26,7 +26,7 @@ import time
 
 from pysentry.platform import libc
 from pysentry.platform.seccomp import SIGSYS_DATA
-from pysentry.platform.task import PtraceTask, SigsysStop
+from pysentry.platform.task import ABI_X86_64, PtraceTask, SigsysStop
 
 PASSTHROUGH = object()
 
@@ -48,6 +48,10 @@ _STOP_SIGNALS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _U64 = (1 << 64) - 1
 _ERESTARTNOHAND = 514
+_ERESTART_RESTARTBLOCK = 516
+# ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, EINTR
+_RESTART_CODES = (512, 513, _ERESTARTNOHAND, _ERESTART_RESTARTBLOCK, errno.EINTR)
+_RESTART_SYSCALL = {"x86_64": 219, "x32": 219 | libc.X32_SYSCALL_BIT, "i386": 0}
 
 
 class InjectSyscall:
@@ -95,7 +99,8 @@ class Tracer:
         # lifetime).  True: processes it left behind are served until they
         # exit too, as a shell's pipe reader waits for every writer.
         self.wait_all = False
-        self._early_stops = {}       # tid -> status, for threads seen before their parent's event
+        self._early_stops = {}
+        self._dispatching = None     # the task whose stop is being handled now       # tid -> status, for threads seen before their parent's event
         self._selector = selectors.EpollSelector()
         self._timers = []
         self._cancelled_timers = 0    # cancelled entries still in the heap
@@ -264,6 +269,7 @@ class Tracer:
         if task is None:
             self._early_stops[pid] = status   # its parent's clone event is still queued
             return
+        self._dispatching = task
         try:
             self._on_stop(task, status)
         except ProcessLookupError:
@@ -271,6 +277,8 @@ class Tracer:
         except OSError as e:
             if e.errno != errno.ESRCH:
                 raise
+        finally:
+            self._dispatching = None
 
     def _on_stop(self, task, status):
         task.regs_valid = False
@@ -299,6 +307,8 @@ class Tracer:
         elif event == libc.PTRACE_EVENT_STOP:
             if sig in _STOP_SIGNALS:
                 task.listen()             # group-stop: stay stopped until SIGCONT
+            elif task.coro is None and self.kernel.work_pending(task):
+                self._work_at_interrupt(task)    # kick() interrupted it for this
             else:
                 task.resume()             # PTRACE_INTERRUPT or a new task's first stop
         elif event:
@@ -327,6 +337,7 @@ class Tracer:
         if stop.op != libc.PTRACE_SYSCALL_INFO_SECCOMP:
             task.resume()
             return
+        task.syscall_insn = (stop.ip - 2, stop.abi)
         outcome = self._serve(task, stop)
         if outcome is PASSTHROUGH:
             task.resume()
@@ -339,6 +350,7 @@ class Tracer:
         else:
             task.coro = outcome
             task.saved_regs = task.copy_regs()
+            task.inject_ip = task.saved_regs.rip - 2
             task.injected = False
             self._step(task, None)
 
@@ -358,8 +370,10 @@ class Tracer:
         # is written over the saved registers' rax, and every injection runs
         # the syscall instruction again (rip - 2), as for a later injection
         # at a seccomp stop.  orig_rax -1 keeps the kernel's restart logic out.
+        task.syscall_insn = (stop.ip - 2, stop.abi)
         task.saved_regs = task.copy_regs()
         task.saved_regs.orig_rax = _U64
+        task.inject_ip = task.saved_regs.rip - 2
         task.injected = True
         if isinstance(outcome, int):
             self._finish(task, outcome)
@@ -412,7 +426,7 @@ class Tracer:
             return
         regs = task.copy_regs()
         if task.injected:
-            regs.rip = task.saved_regs.rip - 2     # run the syscall instruction again
+            regs.rip = task.inject_ip      # run a syscall instruction (again)
         task.in_wait = request.wait
         PtraceTask.load_syscall(regs, task.stop_abi, request.nr, request.args)
         task.set_regs(regs)
@@ -433,6 +447,61 @@ class Tracer:
         else:
             task.set_result(result)
         task.resume()
+        if self.kernel.work_pending(task):
+            task.interrupt()          # work queued meanwhile: come back for it (kick)
+
+    def kick(self, task):
+        """The kernel has work for task that needs it stopped (io_uring task
+        work): interrupt it unless it is stopped in the Sentry already, or in
+        the middle of an injection (_finish() interrupts it after)."""
+        if task.alive and task.coro is None and task is not self._dispatching:
+            task.interrupt()
+
+    def _work_at_interrupt(self, task):
+        """Run the kernel's work for task at an interrupt stop, by injection.
+
+        Stopped inside a blocking syscall, the thread runs the injected
+        calls from that syscall's own instruction.  The interruption made the
+        call return -ERESTART*; the kernel would restart it on the way back
+        to user mode, but the injections have used that way back, so the
+        restart is done here: the saved registers come back pointing at the
+        syscall instruction again, with the call's number (restart_syscall's
+        for -ERESTART_RESTARTBLOCK).  A call that fails with EINTR where
+        Linux restarts nothing (epoll_wait) got it from this interruption
+        alone, which the program never asked for: it is restarted too (from
+        its full timeout).
+        Stopped in user mode, the thread runs the injected calls from a
+        syscall instruction it executed before, and goes on where it was."""
+        saved = task.copy_regs()
+        if saved.orig_rax != _U64:
+            in_syscall = True
+            ip = saved.rip - 2
+            known = task.syscall_insn
+            abi = known[1] if known and known[0] == ip else ABI_X86_64
+        elif task.syscall_insn is not None:
+            in_syscall = False
+            ip, abi = task.syscall_insn
+        else:
+            task.resume()
+            return
+        rax = saved.rax - (1 << 64) if saved.rax >> 63 else saved.rax
+        if in_syscall and -rax in _RESTART_CODES:
+            saved.rip = ip
+            if -rax == _ERESTART_RESTARTBLOCK:
+                rax = _RESTART_SYSCALL[abi]
+            else:
+                rax = saved.orig_rax
+        task.saved_regs = saved
+        task.inject_ip = ip
+        task.stop_abi = abi
+        task.injected = True
+        task.coro = self._then_restore(self.kernel.run_work(task), rax)
+        self._step(task, None)
+
+    @staticmethod
+    def _then_restore(work, rax):
+        yield from work
+        return rax
 
     def wake(self, task):
         """Wake a task the Sentry parked in a host wait (see module docstring)."""

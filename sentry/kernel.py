@@ -141,6 +141,14 @@ class Kernel:
             return outcome
         return (yield from outcome)
 
+    # --- work that needs a stopped thread -------------------------------------
+    def work_pending(self, task):
+        return bool(task.task_work)
+
+    def run_work(self, task):
+        """Generator: the thread's queued io_uring task work (at an interrupt)."""
+        yield from taskwork.run(self, task)
+
     # --- files -------------------------------------------------------------------------
     def lookup_file(self, task, fd):
         """The FileDescription behind the child's fd, with a reference taken.

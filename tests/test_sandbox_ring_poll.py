@@ -29,4 +29,6 @@ def test_ring_fd_readiness_matches_linux():
         "/proc/self/fd: anonymous inode 1",
         "SQPOLL: epoll_wait, CQ empty: 0",
         "SQPOLL: epoll_wait, one CQE: 1",
+        "SQPOLL: epoll_wait for an OPENAT: 1",
+        "SQPOLL: OPENAT gave an fd: 1",
     ]

@@ -11,12 +11,12 @@ it can only do while that thread is stopped in the Sentry:
     the thread is stopped in that very syscall);
   * when the thread is parked in an io_uring_enter wait: the Sentry wakes it
     (PTRACE_INTERRUPT), runs the work and resumes the wait;
-  * otherwise at the thread's next trapped syscall, before that syscall is
-    served.
-
-A thread that never enters the Sentry again (it spins on the CQ ring without
-a syscall) does not get its task work run; this is the same contract as
-Linux's IORING_SETUP_DEFER_TASKRUN, where completions need io_uring_enter.
+  * at the thread's next trapped syscall, before that syscall is served;
+  * otherwise the Sentry interrupts the thread (Tracer.kick) wherever it is
+    -- blocked in a host syscall such as epoll_wait, or running -- runs the
+    work at that interrupt stop, and lets the thread go on as it was (a
+    blocking call is restarted).  So an SQPOLL ring's OPENAT completes even
+    while its program only waits in epoll on the ring fd (libuv does).
 
 Where the host refuses pidfd_getfd, the child's fds are taken over by
 SCM_RIGHTS, which needs the thread stopped too: an issue that meets an fd
@@ -39,9 +39,12 @@ def queue(kernel, req, fn):
     task = req.task
     task.task_work.append((req, fn))
     waiter = task.parked
-    if waiter is not None and not waiter.woken:
-        waiter.woken = True
-        kernel.tracer.wake(task)
+    if waiter is not None:
+        if not waiter.woken:
+            waiter.woken = True
+            kernel.tracer.wake(task)
+    else:
+        kernel.tracer.kick(task)
     return INFLIGHT
 
 

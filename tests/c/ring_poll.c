@@ -5,6 +5,7 @@
  * Prints one line per case. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
@@ -142,6 +143,18 @@ int main(void)
         io_uring_prep_nop(sqe);
         io_uring_submit(&sq);
         printf("SQPOLL: epoll_wait, one CQE: %d\n", ep_wait(sep, 2000));
+        struct io_uring_cqe *c;
+        io_uring_wait_cqe(&sq, &c);
+        io_uring_cqe_seen(&sq, c);
+        /* An OPENAT (which makes an fd in the program) completes while the
+         * program only waits in epoll, never entering io_uring itself. */
+        sqe = io_uring_get_sqe(&sq);
+        io_uring_prep_openat(sqe, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY, 0);
+        io_uring_submit(&sq);
+        printf("SQPOLL: epoll_wait for an OPENAT: %d\n", ep_wait(sep, 5000));
+        io_uring_wait_cqe(&sq, &c);
+        printf("SQPOLL: OPENAT gave an fd: %d\n", c->res >= 0);
+        io_uring_cqe_seen(&sq, c);
         io_uring_queue_exit(&sq);
     }
     io_uring_queue_exit(&ring);
