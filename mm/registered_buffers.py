@@ -39,8 +39,10 @@ def _covered(ranges, lo, hi):
 
 
 class BufferTable:
-    def __init__(self, buffers):
+    def __init__(self, buffers, nodes=None):
         self.buffers = buffers        # [(base, len)] ; (0, 0) is an empty slot
+        # A tagged slot's RsrcNode (sentry/iouring/rsrc_node.py), or None.
+        self.nodes = nodes or [None] * len(buffers)
 
     def __len__(self):
         return len(self.buffers)
@@ -48,8 +50,9 @@ class BufferTable:
     def has(self, index):
         return index < len(self.buffers) and self.buffers[index] != (0, 0)
 
-    def resolve(self, index, addr, length):
-        """Check a fixed-buffer request range (io_import_fixed): EFAULT if outside."""
+    def resolve(self, index, addr, length, req=None):
+        """Check a fixed-buffer request range (io_import_fixed): EFAULT if
+        outside.  A request using a tagged buffer holds its node to the end."""
         if index >= len(self.buffers):
             raise OSError(errno.EFAULT, "bad buffer index")
         base, size = self.buffers[index]
@@ -57,20 +60,37 @@ class BufferTable:
             raise OSError(errno.EFAULT, "empty buffer slot")
         if addr < base or addr + length > base + size:
             raise OSError(errno.EFAULT, "range outside the registered buffer")
+        if req is not None and self.nodes[index] is not None:
+            req.hold(self.nodes[index])
         return addr, length
 
+    def replace(self, index, buf, node):
+        """Put buf (and its tag node) in slot index; the old one leaves it."""
+        old = self.nodes[index]
+        self.buffers[index] = buf
+        self.nodes[index] = node
+        if old is not None:
+            old.remove()
 
-def register(mem, pid, iov_addr, count):
-    """Validate and build a BufferTable from the child's iovec array."""
-    if count == 0 or count > MAX_REG_BUFFERS:
-        raise OSError(errno.EINVAL, "bad buffer count")
+    def release(self):
+        """Unregister: every buffer leaves its slot (tagged ones post their tag)."""
+        for i in range(len(self.buffers)):
+            self.replace(i, (0, 0), None)
+
+
+def check_iovecs(mem, pid, iov_addr, count, tags):
+    """Validate the child's iovec array as io_buffer_validate() and the
+    pinning do; [(base, len)], (0, 0) for an empty slot (a NULL base with a
+    zero length).  A tag on an empty slot is EINVAL."""
     raw = mem.read(iov_addr, _IOV.size * count)
     ranges = None
     buffers = []
-    for base, length in _IOV.iter_unpack(raw):
+    for i, (base, length) in enumerate(_IOV.iter_unpack(raw)):
         if base == 0:
             if length:
                 raise OSError(errno.EFAULT, "NULL buffer")
+            if tags[i]:
+                raise OSError(errno.EINVAL, "a tag on an empty slot")
             buffers.append((0, 0))
             continue
         if length > MAX_BUFFER_LEN:
@@ -82,4 +102,14 @@ def register(mem, pid, iov_addr, count):
         if length and not _covered(ranges, base & ~0xFFF, base + length):
             raise OSError(errno.EFAULT, "buffer not mapped writable")
         buffers.append((base, length))
-    return BufferTable(buffers)
+    return buffers
+
+
+def register(mem, pid, iov_addr, count, tags=None, make_node=None):
+    """Validate and build a BufferTable from the child's iovec array; tags
+    (one u64 per slot, 0: none) get a node each from make_node(tag)."""
+    if count == 0 or count > MAX_REG_BUFFERS:
+        raise OSError(errno.EINVAL, "bad buffer count")
+    tags = tags or [0] * count
+    buffers = check_iovecs(mem, pid, iov_addr, count, tags)
+    return BufferTable(buffers, [make_node(t) if t else None for t in tags])

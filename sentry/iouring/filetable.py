@@ -3,11 +3,15 @@
 Mirrors io_uring/filetable.c and rsrc.c: a table of file descriptions the ring
 holds its own references to, addressed by index with IOSQE_FIXED_FILE.  An
 empty slot (registered as -1, or sparse) makes a request fail with -EBADF.
+A slot registered or updated with a tag (FILES2, FILES_UPDATE2) has an
+RsrcNode (rsrc_node.py): its tag CQE comes once the file has left the slot
+and no request uses it any more.
 """
 import errno
 import struct
 
 from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.iouring.rsrc_node import RsrcNode, read_tags
 
 # Linux caps the table at the task's RLIMIT_NOFILE and at 1 << 20
 # (IORING_MAX_FIXED_FILES).
@@ -24,8 +28,10 @@ FILE_INDEX_RANGE = struct.Struct("<IIQ")    # off, len, resv
 
 
 class FileTable:
-    def __init__(self, size):
+    def __init__(self, ring, size):
+        self.ring = ring
         self.slots = [None] * size
+        self.nodes = [None] * size      # RsrcNode of a tagged slot
         # Slot allocation for direct descriptors (io_file_bitmap_get): search
         # [alloc_start, alloc_end) from a hint that follows the last slot set
         # (or the last one cleared), wrapping once.
@@ -36,15 +42,23 @@ class FileTable:
     def __len__(self):
         return len(self.slots)
 
-    def get(self, index):
-        """The description at index with a reference taken; EBADF if none."""
+    def get(self, index, req=None):
+        """The description at index with a reference taken; EBADF if none.
+        A request taking it also holds the slot's tag node until it ends."""
         if index < 0 or index >= len(self.slots) or self.slots[index] is None:
             raise OSError(errno.EBADF, "no such fixed file")
+        node = self.nodes[index]
+        if node is not None and req is not None:
+            req.hold(node)
         return self.slots[index].get()
 
-    def set(self, index, desc):
+    def set(self, index, desc, tag=0):
         old = self.slots[index]
         self.slots[index] = desc
+        node = self.nodes[index]
+        self.nodes[index] = RsrcNode(self.ring, tag) if tag and desc is not None else None
+        if node is not None:
+            node.remove()
         if desc is not None:
             self.alloc_hint = index + 1
         elif old is not None:
@@ -94,8 +108,14 @@ class FileTable:
         self.set(index, None)
 
     def release(self):
+        """Unregister: every file leaves its slot (tagged ones post their tag)."""
         for i in range(len(self.slots)):
             self.set(i, None)
+
+    def discard(self):
+        """A registration that failed half-way: drop what it took, post nothing."""
+        self.nodes = [None] * len(self.slots)
+        self.release()
 
 
 def _read_fds(task, addr, count):
@@ -111,15 +131,19 @@ def _file_for(kernel, task, fd):
     return desc
 
 
-def _fill(kernel, task, table, start, fds):
-    """Install fds at start..; -1 clears a slot, FILES_SKIP leaves it."""
+def _fill(kernel, task, table, start, fds, tags=None):
+    """Install fds at start..; -1 clears a slot, FILES_SKIP leaves it.  A
+    tag on either of those is EINVAL (io_sqe_files_register/update)."""
     kernel.require_held(task, [fd for fd in fds if fd != FILES_SKIP])
     done = 0
     for i, fd in enumerate(fds):
+        tag = tags[i] if tags else 0
+        if tag and fd in (-1, FILES_SKIP):
+            raise OSError(errno.EINVAL, "a tag on an empty or skipped slot")
         if fd == FILES_SKIP:
             done += 1
             continue
-        table.set(start + i, None if fd == -1 else _file_for(kernel, task, fd))
+        table.set(start + i, None if fd == -1 else _file_for(kernel, task, fd), tag)
         done += 1
     return done
 
@@ -131,14 +155,16 @@ def register(kernel, task, ring, fds_addr, nr, sparse=False, tags=0):
         raise OSError(errno.EINVAL, "no files")
     if nr > MAX_FIXED_FILES:
         raise OSError(errno.EMFILE, "too many files")
-    if tags:
-        raise OSError(errno.EINVAL, "resource tags are not supported")
-    table = FileTable(nr)
-    if not sparse:
+    tag_list = read_tags(task, tags, nr)
+    table = FileTable(ring, nr)
+    if sparse:
+        if any(tag_list):
+            raise OSError(errno.EINVAL, "a tag on an empty slot")
+    else:
         try:
-            _fill(kernel, task, table, 0, _read_fds(task, fds_addr, nr))
+            _fill(kernel, task, table, 0, _read_fds(task, fds_addr, nr), tag_list)
         except OSError:
-            table.release()
+            table.discard()
             raise
     ring.file_table = table
     return 0
@@ -173,15 +199,14 @@ def unregister_files(kernel, task, ring, arg, nr_args):
 def update(kernel, task, ring, offset, fds_addr, nr, tags=0):
     if ring.file_table is None:
         raise OSError(errno.ENXIO, "no files registered")
-    if tags:
-        raise OSError(errno.EINVAL, "resource tags are not supported")
     if offset + nr > len(ring.file_table):
         raise OSError(errno.EINVAL, "update past the table")
     fds = _read_fds(task, fds_addr, nr)
+    tag_list = read_tags(task, tags, nr)
     done = 0
     for i, fd in enumerate(fds):
         try:
-            done += _fill(kernel, task, ring.file_table, offset + i, [fd])
+            done += _fill(kernel, task, ring.file_table, offset + i, [fd], [tag_list[i]])
         except OSError:
             if done == 0:
                 raise

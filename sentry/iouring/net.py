@@ -341,7 +341,7 @@ def issue_send(req, kernel):
         table = req.ring.buffer_table
         if table is None:
             raise OSError(errno.EFAULT, "no registered buffers")
-        st.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT))]
+        st.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT), req)]
     flags = st.msg_flags & ~MSG_CMSG_COMPAT
     total = iovmod.total_len(st.iovs)
     if flags & MSG_WAITALL and req.expected is None:

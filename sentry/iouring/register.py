@@ -46,6 +46,8 @@ HANDLERS = {
     12: restrictions.enable_rings,          # IORING_REGISTER_ENABLE_RINGS
     13: filetable.register_files2,          # IORING_REGISTER_FILES2
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
+    15: rsrc.register_buffers2,             # IORING_REGISTER_BUFFERS2
+    16: rsrc.buffers_update,                # IORING_REGISTER_BUFFERS_UPDATE
     22: kbuf.register_pbuf_ring,            # IORING_REGISTER_PBUF_RING
     23: kbuf.unregister_pbuf_ring,          # IORING_UNREGISTER_PBUF_RING
     24: cancel.register_sync_cancel,        # IORING_REGISTER_SYNC_CANCEL

@@ -22,7 +22,7 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "__weakref__")
+                 "creds", "rsrc", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -43,6 +43,7 @@ class Request:
         self.kbuf = None          # provided buffer held while issuing (kbuf.py)
         self.kbuf_want = 0        # bytes wanted from it (0: the whole buffer)
         self.creds = None         # a registered personality's Creds (personality.py)
+        self.rsrc = None          # tagged resources it uses (rsrc_node.py), held to the end
 
     @property
     def file_index(self):
@@ -59,9 +60,21 @@ class Request:
         its file's, unless the op chose another (a splice waiting for input)."""
         return (self.poll_file if self.poll_file is not None else self.file).poll_fd()
 
+    def hold(self, node):
+        """Keep a tagged registered file or buffer's node until release()."""
+        node.get()
+        if self.rsrc is None:
+            self.rsrc = [node]
+        else:
+            self.rsrc.append(node)
+
     def release(self):
         if self.file is not None:
             self.file.put()
             self.file = None
+        if self.rsrc is not None:
+            nodes, self.rsrc = self.rsrc, None
+            for node in nodes:
+                node.put()
         if self.opdef is not None and self.opdef.cleanup is not None:
             self.opdef.cleanup(self)

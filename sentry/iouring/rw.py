@@ -77,7 +77,7 @@ def _fixed_iovs(req):
     table = req.ring.buffer_table
     if table is None:
         raise OSError(errno.EFAULT, "no registered buffers")
-    req.cmd = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT))]
+    req.cmd = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT), req)]
 
 
 def issue_read_fixed(req, kernel):

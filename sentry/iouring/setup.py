@@ -27,7 +27,8 @@ SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_A
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
             | abi.FEAT_RW_CUR_POS | abi.FEAT_FAST_POLL | abi.FEAT_POLL_32BITS
-            | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP | abi.FEAT_CUR_PERSONALITY)
+            | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP | abi.FEAT_CUR_PERSONALITY
+            | abi.FEAT_RSRC_TAGS)
 
 
 def _roundup_pow2(n):

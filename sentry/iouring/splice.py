@@ -59,7 +59,7 @@ def _input(req, kernel):
             # An index outside the table or an empty slot is EBADF.
             if req.ring.file_table is None:
                 raise OSError(errno.EBADF, "no registered files")
-            req.cmd = req.ring.file_table.get(idx)
+            req.cmd = req.ring.file_table.get(idx, req)
         else:
             req.cmd = kernel.lookup_file(req.task, idx)
     return req.cmd

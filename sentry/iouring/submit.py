@@ -185,7 +185,7 @@ def _issue_one(kernel, req):
             if req.flags & abi.IOSQE_FIXED_FILE:
                 if ring.file_table is None:
                     raise OSError(errno.EBADF, "no registered files")
-                req.file = ring.file_table.get(req.fd)
+                req.file = ring.file_table.get(req.fd, req)
             else:
                 req.file = kernel.lookup_file(req.task, req.fd)
         # The linked timeout starts with the request's issue, once its file
