@@ -40,13 +40,20 @@ def _parser():
                          epilog=RUN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--trace-uring", action="store_true",
-                     help="print every io_uring setup, enter, register, SQE and CQE to stderr (or --trace-file)")
+                     help="print every io_uring setup, enter, register, SQE and CQE, strace-"
+                          "style (decoded flags, fds and paths, data, errno names, latency), to "
+                          "stderr or -o FILE")
+    run.add_argument("--trace-format", choices=("text", "json"), default="text",
+                     help="text (strace-like lines, the default) or json (one JSON object per "
+                          "event, for tools and `pysentry report`)")
     run.add_argument("--trace-syscalls", action="store_true",
                      help="print every syscall the Sentry serves")
-    run.add_argument("--trace-file", metavar="FILE",
+    run.add_argument("-o", "--trace-file", metavar="FILE",
                      help="write traces to FILE instead of stderr")
     run.add_argument("--stats", action="store_true",
-                     help="print how many times each served syscall ran, at exit")
+                     help="at exit, an strace -c style table: per io_uring opcode the count, "
+                          "errors and median/p99 latency; SQEs per io_uring_enter; how many "
+                          "times each trapped syscall ran")
     run.add_argument("--wait-all", action="store_true",
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
@@ -122,9 +129,13 @@ def main(argv=None):
         return 126
     trace_out = open(args.trace_file, "w") if args.trace_file else sys.stderr
 
-    from pysentry.sentry.iouring.trace import UringTrace
+    from pysentry.sentry.iouring.trace import Stats, UringTrace
     from pysentry.sentry.kernel import Kernel
-    kernel = Kernel(trace_uring=UringTrace(trace_out) if args.trace_uring else None,
+    stats = Stats() if args.stats else None
+    uring_trace = None
+    if args.trace_uring or stats is not None:
+        uring_trace = UringTrace(trace_out if args.trace_uring else None, args.trace_format, stats)
+    kernel = Kernel(trace_uring=uring_trace,
                     trace_syscalls=trace_out if args.trace_syscalls else None)
     kernel.tracer.wait_all = args.wait_all
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
@@ -135,9 +146,9 @@ def main(argv=None):
         sys.stderr.write("pysentry: interrupted; the program was killed\n")
         return 130
     finally:
-        if args.stats:
-            for name, count in sorted(kernel.stats.items(), key=lambda kv: -kv[1]):
-                sys.stderr.write("pysentry: %-20s %d\n" % (name, count))
+        if stats is not None:
+            for line in stats.lines(kernel.stats):
+                sys.stderr.write("pysentry: %s\n" % line)
         if trace_out is not sys.stderr:
             trace_out.close()
     return _exit_code(status)

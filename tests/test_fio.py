@@ -37,5 +37,5 @@ def test_fio_io_uring_engine_verifies_cleanly(tmp_path, rw, verify):
     assert job["error"] == 0
     assert job["read"]["io_bytes"] > 0          # the verify pass read everything back
     assert "verify" not in proc.stderr.lower() or "bad" not in proc.stderr.lower()
-    sqes = trace.count("] sqe ")
+    sqes = trace.count(" SQE ")
     assert sqes >= 1024, "fio's I/O did not go through the Sentry's io_uring"

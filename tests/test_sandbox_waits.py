@@ -48,8 +48,9 @@ def test_sqpoll_submits_without_any_trap():
     assert "need wakeup after idle: 1" in native
     # 12 NOPs went through the SQ thread; only the final submit-and-wait
     # (and at most one wake-up) entered the kernel.
-    enters = [ln for ln in proc.stderr.splitlines() if " io_uring_enter " in ln]
-    assert enters and int(enters[0].split()[-1]) <= 2, proc.stderr
+    enters = [ln for ln in proc.stderr.splitlines() if "io_uring_enter calls:" in ln]
+    assert enters and int(enters[0].split()[3].rstrip(",")) <= 2, proc.stderr
+    assert "pysentry: NOP                    13" in proc.stderr
 
 
 def test_disabled_rings_and_restrictions_match_linux():

@@ -26,6 +26,7 @@ Usage:
 Closes with the line `N passed, N failed` for the sandbox column.
 """
 import argparse
+import json
 import concurrent.futures
 import os
 import re
@@ -116,7 +117,7 @@ def run_one(path, sandbox, timeout):
             # i.e. for every process a test forked, even after its parent exits
             # (poll.c's child does all the io_uring work after the parent returns).
             cmd = [sys.executable, "-m", "pysentry", "run", "--wait-all", "--trace-uring",
-                   "--trace-file", trace, "--"] + cmd
+                   "--trace-format", "json", "--trace-file", trace, "--"] + cmd
         t0 = time.monotonic()
         try:
             p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -126,11 +127,9 @@ def run_one(path, sandbox, timeout):
             return "timeout", e.stdout or b"", timeout, _missing(trace)
         verdict = classify(p.returncode, p.stdout, False)
         if sandbox and verdict == "pass" and _source_submits(path):
-            with open(trace, "rb") as f:
-                text = f.read()
-                if (b"] sqe " not in text and b"] enter " not in text
-                        and not _sqpoll_setup(text)):
-                    verdict = "silent"
+            events = _events(trace)
+            if not any(e["ev"] in ("sqe", "enter") for e in events) and not _sqpoll_setup(events):
+                verdict = "silent"
         return verdict, p.stdout, time.monotonic() - t0, _missing(trace)
 
 
@@ -154,33 +153,35 @@ def _enters_natively(path, timeout):
         return b"io_uring_enter(" in calls or b"IORING_SETUP_SQPOLL" in calls
 
 
+def _events(trace):
+    """The JSON-lines io_uring trace of a sandbox run (--trace-format json)."""
+    try:
+        with open(trace) as f:
+            return [json.loads(line) for line in f if line.startswith("{")]
+    except OSError:
+        return []
+
+
 # An SQPOLL ring can submit without any io_uring_enter: such a test is never
 # called silent on either side (nothing can be concluded from the calls).
-_SETUP_FLAGS = re.compile(rb"\] setup tid=\d+ sq_entries=\d+ cq_entries=\d+ flags=(0x[0-9a-f]+)")
 IORING_SETUP_SQPOLL = 1 << 1
 
 
-def _sqpoll_setup(trace_text):
-    return any(int(m, 16) & IORING_SETUP_SQPOLL for m in _SETUP_FLAGS.findall(trace_text))
-
-
-_UNIMPL_OP = re.compile(r"op=(\w+)\(unimplemented\)")
-_SETUP_FAIL = re.compile(r"setup tid=\d+ entries=\d+ flags=(\S+) failed res=-22")
-_REG_FAIL = re.compile(r"register tid=\d+ op=(\w+) nr_args=\d+ res=-22")
+def _sqpoll_setup(events):
+    return any(e["ev"] == "setup" and e.get("flags", 0) & IORING_SETUP_SQPOLL for e in events)
 
 
 def _missing(trace):
     """What the sandbox was asked for and does not implement, from its trace."""
-    try:
-        with open(trace) as f:
-            text = f.read()
-    except OSError:
-        return ""
-    found = []
-    for kind, rx in (("op", _UNIMPL_OP), ("setup", _SETUP_FAIL), ("register", _REG_FAIL)):
-        for name in sorted(set(rx.findall(text))):
-            found.append("%s %s" % (kind, name))
-    return ", ".join(found)
+    found = set()
+    for e in _events(trace):
+        if e["ev"] == "sqe" and e["op"].endswith("(unimplemented)"):
+            found.add("op %s" % e["op"][:-len("(unimplemented)")])
+        elif e["ev"] == "setup" and e.get("res") == -22:
+            found.add("setup %#x" % e["flags"])
+        elif e["ev"] == "register" and e.get("res") == -22:
+            found.add("register %s" % e["op"])
+    return ", ".join(sorted(found))
 
 
 def load_ratchet():
