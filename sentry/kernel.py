@@ -23,8 +23,9 @@ _SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 
 
 class Kernel:
-    def __init__(self, trace_uring=None, trace_syscalls=None):
+    def __init__(self, trace_uring=None, trace_syscalls=None, injector=None):
         self.tracer = Tracer(self)
+        self.injector = injector      # --inject rules (iouring/inject.py), or None
         self.poller = Poller(self.tracer)
         self.io_uring = IoUringRegistry(self, trace_uring)
         self.trace_syscalls = trace_syscalls
