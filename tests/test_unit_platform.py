@@ -24,9 +24,10 @@ def test_every_x86_64_number_has_one_declared_handling():
     assert {e.disposition for e in t.values()} == {table.SENTRY, table.HOST, table.DENY,
                                                     table.WAIT}
     assert t[101].disposition == table.DENY and t[101].name == "ptrace"
-    # fd waits stop only in processes that have a ring (syscalls/waits.py)
+    # fd waits, and readlink for ring fds' /proc names, stop only in
+    # processes that have a ring (syscalls/waits.py, syscalls/procfd.py)
     assert {nr for nr, e in t.items() if e.disposition == table.WAIT} == {
-        7, 23, 232, 270, 271, 281, 441}
+        7, 23, 232, 270, 271, 281, 441, 89, 267}
 
 
 def test_the_wait_filter_traces_waits_and_allows_the_rest():
@@ -34,6 +35,7 @@ def test_the_wait_filter_traces_waits_and_allows_the_rest():
     assert _run_bpf(prog, 232, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE       # epoll_wait
     assert _run_bpf(prog, 7, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE         # poll
     assert _run_bpf(prog, 0, libc.AUDIT_ARCH_X86_64) == seccomp.RET_ALLOW         # read
+    assert _run_bpf(prog, 267, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE       # readlinkat
     assert _run_bpf(prog, 168, libc.AUDIT_ARCH_I386) == seccomp.RET_TRACE         # i386 poll
 
 

@@ -18,7 +18,7 @@ from pysentry.platform.task import ABI_I386, ABI_X32, ABI_X86_64
 from pysentry.sentry.iouring.enter import sys_io_uring_enter
 from pysentry.sentry.iouring.register import sys_io_uring_register
 from pysentry.sentry.iouring.setup import sys_io_uring_setup
-from pysentry.sentry.syscalls import file_io, fs, waits
+from pysentry.sentry.syscalls import file_io, fs, procfd, waits
 from pysentry.sentry.syscalls import numbers as n
 
 SENTRY, HOST, DENY = "sentry", "host", "deny"
@@ -90,7 +90,7 @@ _ARG_TRACES = {
 }
 
 
-def _build(names, sentry, deny, limit, waits_=()):
+def _build(names, sentry, deny, limit, waits_=(), ring_traces=()):
     table = {}
     for nr in range(limit):
         name = names.get(nr, "syscall_%d" % nr)
@@ -102,10 +102,19 @@ def _build(names, sentry, deny, limit, waits_=()):
             # HOST in the first filter; traced by waits.py's filter once the
             # process has a ring.
             table[nr] = Entry(nr, name, WAIT, waits.sys_wait)
+        elif nr in ring_traces:
+            # Also HOST in the first filter and traced by the second one.
+            table[nr] = Entry(nr, name, WAIT, ring_traces[nr])
         else:
             table[nr] = Entry(nr, name, HOST)
     return table
 
+
+# Calls traced, like the waits, only once the process has a ring: readlink
+# of /proc/<pid>/fd/<ring fd> names an io_uring (syscalls/procfd.py).
+_X64_RING_TRACES = {n.READLINK: procfd.sys_readlink, n.READLINKAT: procfd.sys_readlinkat}
+_I386_RING_TRACES = {n.I386_READLINK: procfd.sys_readlink,
+                     n.I386_READLINKAT: procfd.sys_readlinkat}
 
 # python-ptrace's i386 names stop at 319; name the newer calls we serve.
 _I386_NAMES_ALL = dict(_I386_NAMES)
@@ -114,9 +123,11 @@ _I386_NAMES_ALL.update({n.IO_URING_SETUP: "io_uring_setup", n.IO_URING_ENTER: "i
 
 # 512 and up are x32-only numbers in the x86-64 table.
 TABLES = {
-    ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512, waits.X64_WAITS),
-    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548, waits.X64_WAITS),
-    ABI_I386: _build(_I386_NAMES_ALL, _I386_SENTRY, _I386_DENY, 470, waits.I386_WAITS),
+    ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512, waits.X64_WAITS,
+                        _X64_RING_TRACES),
+    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548, waits.X64_WAITS, _X64_RING_TRACES),
+    ABI_I386: _build(_I386_NAMES_ALL, _I386_SENTRY, _I386_DENY, 470, waits.I386_WAITS,
+                      _I386_RING_TRACES),
 }
 
 
