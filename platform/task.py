@@ -104,6 +104,12 @@ class PtraceTask:
         self.in_wait = False       # the injected syscall is a wait (InjectSyscall.wait)
         self.wake_pending = False  # Tracer.wake() asked to cut that wait short
         self.stop_abi = ABI_X86_64
+        # CPU placement (platform/placement.py): the mask Linux would give the
+        # thread, the narrower one the host has instead (None: the same), and
+        # how many times it stopped.
+        self.affinity = frozenset()
+        self.host_affinity = None
+        self.stops = 0
 
     # --- stop inspection -------------------------------------------------
     def syscall_stop(self):

@@ -25,6 +25,7 @@ import signal
 import time
 
 from pysentry.platform import libc
+from pysentry.platform.placement import Placement
 from pysentry.platform.seccomp import SIGSYS_DATA
 from pysentry.platform.task import PtraceTask, SigsysStop
 
@@ -79,9 +80,11 @@ class Timer:
 
 
 class Tracer:
-    def __init__(self, kernel):
+    def __init__(self, kernel, placement=None):
         self.kernel = kernel
         self.tasks = {}
+        # Where the trap loop and the program's threads run (placement.py).
+        self.placement = placement if placement is not None else Placement("none")
         self.root_pid = None
         self.root_status = None
         # False: the sandbox ends with its first process (a container's
@@ -167,6 +170,7 @@ class Tracer:
         self.root_pid = pid
         task = self.kernel.create_task(pid, pid, None)
         self.tasks[pid] = task
+        self.placement.start(task)
         os.write(w, b"g")
         os.close(w)
         return pid
@@ -175,6 +179,12 @@ class Tracer:
     def run(self):
         """Serve the child until the root process exits (with wait_all, until
         every process has); return the root's wait status."""
+        try:
+            return self._run()
+        finally:
+            self.placement.stop()
+
+    def _run(self):
         while self.root_status is None or self.tasks:
             if self.root_status is not None and not self.wait_all:
                 self._kill_all()
@@ -232,6 +242,7 @@ class Tracer:
         task = self.tasks.pop(tid, None)
         if task is not None and task.alive:
             task.alive = False
+            self.placement.task_gone(task)
             self.kernel.task_exit(task)
 
     # --- stop dispatch -------------------------------------------------------------
@@ -255,6 +266,7 @@ class Tracer:
 
     def _on_stop(self, task, status):
         task.regs_valid = False
+        task.stops += 1
         sig = os.WSTOPSIG(status)
         event = status >> 16
         if event == libc.PTRACE_EVENT_SECCOMP:
@@ -274,6 +286,7 @@ class Tracer:
                 old = self.tasks.pop(former, None)
                 if old is not None:
                     old.alive = False
+                    self.placement.task_gone(old)
                     self.kernel.task_exit(old)
             self.kernel.task_exec(task)
             task.resume()
@@ -298,6 +311,7 @@ class Tracer:
             tgid = tid
         child = self.kernel.create_task(tid, tgid, parent)
         self.tasks[tid] = child
+        self.placement.task_added(child, parent)
         early = self._early_stops.pop(tid, None)
         if early is not None:
             self._dispatch(tid, early)

@@ -33,6 +33,7 @@ struct ps_sqpoll *ps_sqpoll_start(void *ring, unsigned head_off, unsigned tail_o
                                   unsigned flags_off, int kick_fd, int wake_fd,
                                   unsigned idle_ms, int cpu);
 void ps_sqpoll_wake(struct ps_sqpoll *sq);
+int ps_sqpoll_set_affinity(struct ps_sqpoll *sq, const unsigned char *mask, unsigned len);
 void ps_sqpoll_stop(struct ps_sqpoll *sq);
 void ps_atomic_or32(void *addr, uint32_t v);
 void ps_atomic_and32(void *addr, uint32_t v);

@@ -51,6 +51,12 @@ def _parser():
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
                           "process's)")
+    run.add_argument("--cpu-policy", metavar="POLICY", default="auto", type=_cpu_policy,
+                     help="where the Sentry and the program run (docs/performance.md): "
+                          "'auto' (default) keeps the Sentry beside the thread that makes "
+                          "the syscalls, on one CPU, so a trap needs no cross-CPU wake-up; "
+                          "'pin:N' puts the Sentry and every program thread on CPU N; "
+                          "'none' leaves placement to the host scheduler")
     run.add_argument("--check", action="store_true",
                      help="print which host mechanisms the Sentry can use here (a default "
                           "container refuses some) and which path it takes for each; "
@@ -60,6 +66,15 @@ def _parser():
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     sub.add_parser("syscalls", help="list how the Sentry handles each syscall number")
     return p
+
+
+def _cpu_policy(text):
+    from pysentry.platform.placement import parse_policy
+    try:
+        parse_policy(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError("%s: %s" % (text, e))
+    return text
 
 
 def _find_program(name):
@@ -124,8 +139,13 @@ def main(argv=None):
 
     from pysentry.sentry.iouring.trace import UringTrace
     from pysentry.sentry.kernel import Kernel
-    kernel = Kernel(trace_uring=UringTrace(trace_out) if args.trace_uring else None,
-                    trace_syscalls=trace_out if args.trace_syscalls else None)
+    try:
+        kernel = Kernel(trace_uring=UringTrace(trace_out) if args.trace_uring else None,
+                        trace_syscalls=trace_out if args.trace_syscalls else None,
+                        cpu_policy=args.cpu_policy)
+    except ValueError as e:
+        sys.stderr.write("pysentry: --cpu-policy: %s\n" % e)
+        return 2
     kernel.tracer.wait_all = args.wait_all
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.

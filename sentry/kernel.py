@@ -5,6 +5,7 @@ import os
 
 
 from pysentry.platform import libc, seccomp
+from pysentry.platform.placement import Placement
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, PassThenCall, Tracer
 from pysentry.sentry import fdchannel, hostcaps
 from pysentry.sentry.fdchannel import FdChannel, FdNotHeld
@@ -24,8 +25,8 @@ _O_PATH_CLOEXEC = 0o10000000 | os.O_CLOEXEC
 
 
 class Kernel:
-    def __init__(self, trace_uring=None, trace_syscalls=None):
-        self.tracer = Tracer(self)
+    def __init__(self, trace_uring=None, trace_syscalls=None, cpu_policy="auto"):
+        self.tracer = Tracer(self, Placement(cpu_policy))
         self.poller = Poller(self.tracer)
         self.io_uring = IoUringRegistry(self, trace_uring)
         self.trace_syscalls = trace_syscalls
@@ -49,7 +50,8 @@ class Kernel:
         if limit[0] < limit[1]:
             # The Sentry holds one fd for each child fd it serves.
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit[1], limit[1]))
-        filt = seccomp.build_filter(table.seccomp_spec(sigsys=self.host.sigsys))
+        filt = seccomp.build_filter(table.seccomp_spec(sigsys=self.host.sigsys,
+                                                       affinity=self.tracer.placement.active))
         self.tracer.spawn(path, argv, env, filt,
                           child_setup=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit))
         # Once the child is seized (which, without CAP_SYS_PTRACE, needs it
