@@ -48,6 +48,7 @@ threads elsewhere) for the whole run; "none" touches nothing.
 """
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -262,6 +263,10 @@ class Placement:
         the trap loop would only look when stops come, and a pinned pair
         that stopped stopping (a compute phase) must still be able to move."""
         _set(0, self.allowed)
+        # Signals are the trap loop's (SIGINT ends the sandbox): a signal
+        # taken here would leave the loop asleep in waitpid.
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.Signals) - {signal.SIGKILL,
+                                                                         signal.SIGSTOP})
         while not self._stop.wait(INTERVAL):
             with self._lock:
                 self._look()
