@@ -55,6 +55,26 @@ class SyscallStop:
         self.nr = nr
 
 
+def seccomp_stop(arch, nr, args, ip, sp):
+    """A SyscallStop at a seccomp stop from plain values (native/trap.c read
+    them), without the field-by-field reads of a cffi struct."""
+    stop = SyscallStop.__new__(SyscallStop)
+    stop.op = libc.PTRACE_SYSCALL_INFO_SECCOMP
+    stop.sp = sp
+    stop.ip = ip
+    stop.rval = None
+    stop.args = args
+    if arch == libc.AUDIT_ARCH_I386:
+        stop.abi = ABI_I386
+    elif nr & libc.X32_SYSCALL_BIT:
+        stop.abi = ABI_X32
+        nr &= ~libc.X32_SYSCALL_BIT
+    else:
+        stop.abi = ABI_X86_64
+    stop.nr = nr
+    return stop
+
+
 _SIGINFO_SIZE = 128
 _SYS_SECCOMP = 1           # si_code of a SIGSYS sent by SECCOMP_RET_TRAP
 

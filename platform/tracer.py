@@ -22,14 +22,17 @@ import itertools
 import os
 import selectors
 import signal
+import struct
 import time
 
+from pysentry import native
 from pysentry.platform import libc
 from pysentry.platform.placement import Placement
 from pysentry.platform.seccomp import SIGSYS_DATA
-from pysentry.platform.task import PtraceTask, SigsysStop
+from pysentry.platform.task import PtraceTask, SigsysStop, seccomp_stop
 
 PASSTHROUGH = object()
+_WAIT_OUT = struct.Struct("<12Q")     # native/trap.c ps_wait_stop's out[]
 
 
 class PassThenCall:
@@ -85,6 +88,13 @@ class Tracer:
         self.tasks = {}
         # Where the trap loop and the program's threads run (placement.py).
         self.placement = placement if placement is not None else Placement("none")
+        # The C trap path (native/trap.c): waitpid with the syscall info of a
+        # seccomp stop in one call, and a result and resume in another.
+        # Without a C compiler, or with PYSENTRY_PY_TRAP=1 (tests), Python's.
+        self._native = native.lib if os.environ.get("PYSENTRY_PY_TRAP") != "1" else None
+        if self._native is not None:
+            self._out = bytearray(_WAIT_OUT.size)
+            self._out_ptr = native.ffi.from_buffer("uint64_t[]", self._out)
         self.root_pid = None
         self.root_status = None
         # False: the sandbox ends with its first process (a container's
@@ -218,6 +228,33 @@ class Tracer:
 
     def _reap_one(self, flags):
         """Handle one ptrace event; return False if none was waiting (WNOHANG)."""
+        lib = self._native
+        if lib is not None:
+            pid = lib.ps_wait_stop(flags, self._out_ptr)
+            if pid <= 0:
+                if pid == -errno.ECHILD:
+                    self.tasks.clear()
+                elif pid < 0 and pid != -errno.EINTR:   # EINTR: the loop comes back
+                    raise OSError(-pid, os.strerror(-pid))
+                return False
+            out = _WAIT_OUT.unpack_from(self._out)
+            if out[1]:
+                task = self.tasks.get(pid)
+                if task is not None and task.coro is None:
+                    # The commonest stop, straight to its handler: a trapped
+                    # syscall, read by ps_wait_stop already.
+                    task.stops += 1
+                    try:
+                        self._on_seccomp(task, seccomp_stop(out[2], out[3], out[4:10],
+                                                            out[10], out[11]))
+                    except ProcessLookupError:
+                        pass     # killed under us; its exit is reported next
+                    except OSError as e:
+                        if e.errno != errno.ESRCH:
+                            raise
+                    return True
+            self._dispatch(pid, out[0])
+            return True
         while True:
             try:
                 pid, status = os.waitpid(-1, flags | libc.WALL)
@@ -322,13 +359,34 @@ class Tracer:
         if stop.op != libc.PTRACE_SYSCALL_INFO_SECCOMP:
             task.resume()
             return
+        self._on_seccomp(task, stop)
+
+    def _on_seccomp(self, task, stop):
+        """Serve the syscall a task stopped in (no injection under way)."""
+        task.regs_valid = False
         outcome = self._serve(task, stop)
+        lib = self._native
+        if type(outcome) is int and lib is not None:   # the commonest: a result
+            err = lib.ps_return(task.tid, outcome)
+            if err < 0:
+                raise OSError(-err, os.strerror(-err))
+            return
         if outcome is PASSTHROUGH:
+            if lib is not None:
+                err = lib.ps_cont(task.tid, 0)
+                if err < 0:
+                    raise OSError(-err, os.strerror(-err))
+                return
             task.resume()
         elif isinstance(outcome, PassThenCall):
             task.after_exit = outcome.callback
             task._resume(libc.PTRACE_SYSCALL, 0)
         elif isinstance(outcome, int):
+            if lib is not None:
+                err = lib.ps_return(task.tid, outcome)
+                if err < 0:
+                    raise OSError(-err, os.strerror(-err))
+                return
             task.set_result(outcome)
             task.resume()
         else:

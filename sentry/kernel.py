@@ -1,4 +1,5 @@
 """The Sentry: ties the platform's stops to the syscall table, tasks, fds, VFS and io_uring."""
+import collections
 import contextlib
 import errno
 import os
@@ -30,7 +31,7 @@ class Kernel:
         self.poller = Poller(self.tracer)
         self.io_uring = IoUringRegistry(self, trace_uring)
         self.trace_syscalls = trace_syscalls
-        self.stats = {}
+        self.stats = collections.defaultdict(int)
         self._fd_channel = None
         self.host = hostcaps.HostCaps()
         self.can_getfd = self.host.has("pidfd_getfd")
@@ -95,10 +96,11 @@ class Kernel:
 
     # --- syscalls ------------------------------------------------------------------
     def syscall(self, task, stop):
-        entry = table.lookup(stop.abi, stop.nr)
+        # Every trapped syscall comes through here: kept lean (no helper calls).
+        entry = table.TABLES[stop.abi].get(stop.nr)
         if entry is None or entry.handler is None:
             return PASSTHROUGH     # e.g. a filter the child installed itself
-        self.stats[entry.name] = self.stats.get(entry.name, 0) + 1
+        self.stats[entry.name] += 1
         if self.trace_syscalls is not None:
             self.trace_syscalls.write("[syscall] tid=%d %s%s %s\n" % (
                 task.tid, entry.name, "" if stop.abi == "x86_64" else "/" + stop.abi,

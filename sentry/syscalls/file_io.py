@@ -14,6 +14,7 @@ from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import PASSTHROUGH, PassThenCall
 from pysentry.sentry.syscalls.numbers import signed_fd
+from pysentry.vfs.file import CHUNK
 
 _OFF_CUR = (1 << 64) - 1
 
@@ -75,13 +76,35 @@ def sys_write(kernel, task, stop):
                   write=True)
 
 
+def _simple(task, fd, buf, count, pos):
+    """The description for the common case of pread64/pwrite64, or None: an fd
+    the Sentry already holds on a regular file, one buffer it may touch, a
+    valid offset.  Every other case takes the general path below, which
+    gives the same result with all of its checks."""
+    desc = task.fdtable.entries.get(fd)
+    if (desc is not None and desc.kind == "reg" and 0 < count <= CHUNK and pos < 1 << 63
+            and access_ok(buf, count)):
+        return desc
+    return None
+
+
 def sys_pread64(kernel, task, stop):
     fd, buf, count, pos = stop.args[:4]
+    desc = _simple(task, fd, buf, count, pos)
+    if desc is not None:
+        n = desc.pread_simple(task.tid, buf, count, pos)
+        if n is not None:
+            return n
     return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), _pos(pos)))
 
 
 def sys_pwrite64(kernel, task, stop):
     fd, buf, count, pos = stop.args[:4]
+    desc = _simple(task, fd, buf, count, pos)
+    if desc is not None:
+        n = desc.pwrite_simple(task.tid, buf, count, pos)
+        if n is not None:
+            return n
     return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)),
                   write=True)
 
