@@ -19,22 +19,24 @@ from pysentry.vfs.file import CHUNK
 _OFF_CUR = (1 << 64) - 1
 
 
-def _regular_file(kernel, task, fd):
+def _regular_file(kernel, task, fd, positional):
     """The description if the Sentry serves this fd, None to pass through."""
     desc = kernel.lookup_file(task, signed_fd(fd))
     if desc.kind == "io_uring":
         desc.put()
-        raise OSError(errno.EINVAL, "io_uring fds have no read/write")
+        # An io_uring file has no read/write (EINVAL), and is not FMODE_PREAD
+        # either: the calls at an offset fail first with ESPIPE.
+        raise OSError(errno.ESPIPE if positional else errno.EINVAL, "io_uring fd")
     if desc.kind != "reg":
         desc.put()
         return None
     return desc
 
 
-def _serve(kernel, task, fd, fn, write=False):
+def _serve(kernel, task, fd, fn, write=False, positional=False):
     """fn(desc) on a regular file; anything else runs on the host.  A write
     to a stream may then wake the Sentry's waiters (below)."""
-    desc = _regular_file(kernel, task, fd)
+    desc = _regular_file(kernel, task, fd, positional)
     if desc is None:
         if write and kernel.io_uring.defer_rings and kernel.poller.busy():
             # The host runs the write unchanged; the Sentry's waiters run
@@ -95,7 +97,8 @@ def sys_pread64(kernel, task, stop):
         n = desc.pread_simple(task.tid, buf, count, pos)
         if n is not None:
             return n
-    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), _pos(pos)))
+    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), _pos(pos)),
+                  positional=True)
 
 
 def sys_pwrite64(kernel, task, stop):
@@ -106,7 +109,7 @@ def sys_pwrite64(kernel, task, stop):
         if n is not None:
             return n
     return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)),
-                  write=True)
+                  write=True, positional=True)
 
 
 def _iovs(task, stop, vec, vlen):
@@ -135,7 +138,7 @@ def _v2(kernel, task, stop, write, with_flags):
     def op(d):
         iovs = _iovs(task, stop, vec, vlen)
         return (d.write if write else d.read)(task.mem, iovs, pos, flags)
-    return _serve(kernel, task, fd, op, write)
+    return _serve(kernel, task, fd, op, write, positional=pos is not None)
 
 
 def sys_preadv(kernel, task, stop):
