@@ -84,6 +84,10 @@ def parse_policy(text):
     raise ValueError("expected auto, none or pin:N")
 
 
+def _cpu_list(cpus):
+    return ",".join(str(c) for c in sorted(cpus))
+
+
 def _set(tid, cpus):
     """sched_setaffinity; False if the thread is gone or the mask refused."""
     try:
@@ -155,6 +159,19 @@ class Placement:
         self._last = None        # (time, {tid: stops}) at the previous look
         # (time, hot, trap loop schedstat, hot schedstat, /proc/stat idle) then
         self._sched = None
+
+    def describe(self):
+        """One line for `pysentry run --check`."""
+        cpus = _cpu_list(self.allowed)
+        if self.kind == "none":
+            return "none: the host scheduler places everything (CPUs %s)" % cpus
+        if not self.active:
+            return "%s: nothing to do on one CPU (%s)" % (self.kind, cpus)
+        if self.kind == "pin":
+            return "pin:%d: the trap loop and every thread on CPU %d, SQ threads on %s" % (
+                self.pin_cpu, self.pin_cpu, _cpu_list(self.allowed - {self.pin_cpu}))
+        return ("auto: the trap loop pinned beside the thread making the syscalls, on one "
+                "of CPUs %s; floats when several threads trap" % cpus)
 
     # --- the program's own masks -------------------------------------------
     def own_mask(self, tid):

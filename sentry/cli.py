@@ -122,8 +122,14 @@ def main(argv=None):
     if args.program == "--" and prog_args:
         args.program, prog_args = prog_args[0], prog_args[1:]
     if args.check:
+        from pysentry.platform.placement import Placement
         from pysentry.sentry.hostcaps import HostCaps
-        print("\n".join(HostCaps().lines()), flush=True)
+        lines = HostCaps().lines()
+        try:
+            lines.append("  %-20s %s" % ("cpu placement", Placement(args.cpu_policy).describe()))
+        except ValueError as e:
+            lines.append("  %-20s refused: %s" % ("cpu placement", e))
+        print("\n".join(lines), flush=True)
         if args.program is None:
             return 0
     if args.program is None:

@@ -78,3 +78,13 @@ def test_cpu_policy_is_checked():
         assert proc.returncode == 2 and "--cpu-policy" in proc.stderr
     proc = run_sandbox("affinity", options=("--cpu-policy", "pin:4095"))
     assert proc.returncode == 2 and "not in pysentry's affinity mask" in proc.stderr
+
+
+def test_check_names_the_policy():
+    for policy, words in (("auto", "auto:"), ("none", "none:"), ("pin:0", "pin:0:")):
+        proc = subprocess.run([sys.executable, "-m", "pysentry", "run", "--check", "--cpu-policy",
+                               policy], capture_output=True, text=True, cwd=REPO,
+                              env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
+        assert proc.returncode == 0
+        line = [l for l in proc.stdout.splitlines() if "cpu placement" in l]
+        assert line and words in line[0], proc.stdout
