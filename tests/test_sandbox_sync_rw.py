@@ -19,3 +19,18 @@ def test_sync_reads_and_writes_match_linux(tmp_path, env, options):
     assert "pwrite from half a buffer: 4096" in native        # what was copied is written
     assert "pread ring fd: -1 ESPIPE" in native               # not FMODE_PREAD
     assert "pread negative offset: -1 EINVAL" in native
+
+
+@pytest.mark.parametrize("traced", [False, True], ids=["short-path", "whole-way"])
+def test_uring_plain_reads_and_writes_match_linux(tmp_path, traced):
+    """READ/WRITE/READV/WRITEV at an offset on a regular file are served
+    without a request object (sentry/iouring/submit.py _simple); with
+    --trace-uring every SQE takes the whole way instead.  Both match Linux."""
+    (tmp_path / "native").mkdir()
+    (tmp_path / "sandbox").mkdir()
+    options = ("--trace-uring", "--trace-file", str(tmp_path / "trace")) if traced else ()
+    native = check(run_native("uring_rw_simple", tmp_path / "native"))
+    sandboxed = check(run_sandbox("uring_rw_simple", tmp_path / "sandbox", options=options))
+    assert sandboxed == native
+    assert "half buffer write: user_data=31 res=4096 flags=0" in native
+    assert native.count("overflow:") == 24
