@@ -66,17 +66,16 @@ def test_first_thread_is_pinned_with_the_trap_loop_where_it_runs(host):
     assert root.affinity == {0, 1, 2, 3}               # its own mask is unchanged
 
 
-def test_new_threads_keep_their_own_mask_and_sq_threads_go_elsewhere(host):
+def test_new_threads_keep_their_own_mask_and_sq_threads_float(host):
     p = _placement()
     root = FakeTask(10)
     p.start(root)
     sq = FakeSq()
     p.add_sq(sq)
-    assert sq.cpus == {0, 1, 3}                  # off the pinned CPU
+    assert sq.cpus == {0, 1, 2, 3}               # it floats, whatever the trap loop does
     t = FakeTask(11)
     p.task_added(t, root)
     assert t.affinity == root.affinity and host[11] == {0, 1, 2, 3}
-    assert sq.cpus == {0, 1, 2, 3}               # floating: anywhere
 
 
 def test_hot_thread_follows_the_stops_and_several_hot_threads_float(host):
@@ -115,7 +114,7 @@ def test_program_setting_its_mask_is_followed(host):
     assert p.cpu is None and host[10] == {7} and host[100] == {0, 1, 2, 3}
 
 
-def test_pin_policy_pins_everything_but_sq_threads(host):
+def test_pin_policy_pins_every_thread_but_sq_threads(host):
     p = _placement("pin:1")
     root = FakeTask(10)
     p.start(root)
@@ -125,7 +124,7 @@ def test_pin_policy_pins_everything_but_sq_threads(host):
     assert t.host_affinity == {1} and 11 not in host     # copied at clone by the host
     sq = FakeSq()
     p.add_sq(sq)
-    assert sq.cpus == {0, 2, 3}
+    assert sq.cpus == {0, 1, 2, 3}
     with pytest.raises(ValueError):
         pl.Placement("pin:9")
 

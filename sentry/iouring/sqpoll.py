@@ -6,9 +6,9 @@ SQEs on behalf of the ring's creator, as Linux's SQ thread works in the
 creator's address space.  When idle for sq_thread_idle ms the thread sets
 IORING_SQ_NEED_WAKEUP and sleeps until io_uring_enter(IORING_ENTER_SQ_WAKEUP).
 
-Without IORING_SETUP_SQ_AFF the thread runs where CPU placement
-(platform/placement.py) says: off the CPU the trap loop shares with the
-program, since it polls and would take that CPU from them.
+Without IORING_SETUP_SQ_AFF the thread floats on the Sentry's whole CPU
+mask, even when CPU placement (platform/placement.py) has the trap loop
+pinned as it starts.
 """
 import os
 import selectors
@@ -76,7 +76,6 @@ class SqPoll:
     def stop(self):
         if self.handle is None:
             return
-        self.kernel.tracer.placement.remove_sq(self)
         native.lib.ps_sqpoll_stop(self.handle)
         self.handle = None
         self.kernel.tracer.remove_reader(self.kick)
