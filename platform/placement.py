@@ -4,8 +4,8 @@ A trapped syscall is a hand-off: the program's thread stops and wakes the
 Sentry, the Sentry serves the stop and wakes the thread.  When the two sit on
 different CPUs each hand-off is a cross-CPU wake-up, and on an idle (or
 virtualised) CPU that means an IPI and a wake from idle: most of the cost of
-a trap (docs/performance.md: 53 us per stop against 9 us with both on one
-CPU).  On one CPU the hand-off is a plain context switch.
+a trap (docs/performance.md: 39-50 us per stop for a minimal C tracer,
+against 8 us with both on one CPU).  On one CPU the hand-off is a plain context switch.
 
 Policy "auto" (the default) therefore keeps the Sentry's trap-loop thread
 and the program's *hot* thread -- the one that makes nearly all of the stops
@@ -26,8 +26,9 @@ and the program's *hot* thread -- the one that makes nearly all of the stops
     the Sentry's whole mask, whatever the trap loop's is when they start.
     With SQPOLL the program submits without stopping, and the SQ thread,
     the Sentry and a program that polls its CQ are three busy threads;
-    the scheduler places them better than a rule: keeping the SQ thread off
-    the pinned CPU measured 0.6-0.75x of leaving it alone (fio, QD32);
+    keeping the SQ thread off the pinned CPU measured the same as leaving
+    it alone on a quiet machine, and 0.6-0.75x of it with another busy
+    process holding one CPU (fio, QD32): the scheduler adapts, a rule not;
   * the CPU is the one the trap loop runs on when the pair is pinned (the
     scheduler's latest choice).  If the CPU then spends a good part of its
     time on something else (a second sandbox that chose the same CPU, any

@@ -20,6 +20,9 @@ of --rounds runs.
   32 rings           IOPS, 32 threads with a ring each, QD4 (ringthreads.c)
   two sandboxes      served-pread calls/s of two sandboxes at once, over one
 
+--baseline DIR adds a column for an older checkout run as it is, e.g. the
+commit before placement (git archive COMMIT | tar -x -C DIR): "before".
+
 fio and qemu-img must be installed (qemu-img is optional: apt-get install
 qemu-utils).  `make bench-placement` runs this; a round takes ~1 minute.
 """
@@ -40,6 +43,7 @@ sys.path.insert(0, HERE)
 import bench  # noqa: E402  (tools/bench.py: build, make_file, warm)
 
 POLICIES = ("none", "auto", "taskset")
+BASELINE = None     # --baseline DIR: an older checkout, run as it is ("baseline")
 
 
 def log(msg):
@@ -47,6 +51,8 @@ def log(msg):
 
 
 def sandbox(policy, argv):
+    if policy == "baseline":
+        return [sys.executable, "-m", "pysentry", "run", "--"] + argv
     base = [sys.executable, "-m", "pysentry", "run", "--cpu-policy",
             "none" if policy == "taskset" else policy, "--"] + argv
     if policy == "taskset":
@@ -54,9 +60,15 @@ def sandbox(policy, argv):
     return base
 
 
+def _where(cmd):
+    """(cwd, env) for a command: the checkout it runs pysentry from."""
+    tree = BASELINE if "--cpu-policy" not in cmd and BASELINE else REPO
+    return tree, dict(os.environ, PYTHONPATH=tree)
+
+
 def run(cmd, timeout=120):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    p = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    cwd, env = _where(cmd)
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise RuntimeError("%s: exit %d: %s" % (shlex.join(cmd), p.returncode, p.stderr[-500:]))
     return p.stdout
@@ -108,9 +120,10 @@ def workloads(args, build):
 def two_at_once(policy, sysloop, f):
     """Calls/s of two served-pread loops in two sandboxes at once, over one alone."""
     one = 1e6 / us_per_call(run(sandbox(policy, [sysloop, "pread", f])))
-    env = dict(os.environ, PYTHONPATH=REPO)
-    procs = [subprocess.Popen(sandbox(policy, [sysloop, "pread", f, "40000"]), cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    cmd = sandbox(policy, [sysloop, "pread", f, "40000"])
+    cwd, env = _where(cmd)
+    procs = [subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
     both = sum(1e6 / us_per_call(p.communicate(timeout=300)[0]) for p in procs)
     return both / one
 
@@ -134,9 +147,16 @@ def main():
     ap.add_argument("--only", help="run only the workloads whose name contains this")
     ap.add_argument("--policies", default=",".join(POLICIES),
                     help="comma-separated, of none, auto, taskset (default: all)")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also run an older checkout of pysentry as it is (column 'baseline'), "
+                         "e.g. one made with: git worktree add /tmp/base <commit>")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
     policies = args.policies.split(",")
+    if args.baseline:
+        global BASELINE
+        BASELINE = os.path.abspath(args.baseline)
+        policies = ["baseline"] + [p for p in policies if p != "baseline"]
 
     build = {name: bench.build(os.environ.get("CC", "gcc"), name)
              for name in ("sysloop", "ringthreads")}
@@ -158,11 +178,14 @@ def main():
     med = {k: statistics.median(v) if v else None for k, v in samples.items()}
     head = "| workload (median of %d) | %s | auto / none |" % (
         args.rounds, " | ".join({"none": "`--cpu-policy none`", "auto": "auto (default)",
-                                 "taskset": "`taskset -c 0`, none"}[p] for p in policies))
+                                 "taskset": "`taskset -c 0`, none",
+                                 "baseline": "before (baseline)"}[p] for p in policies))
+    if args.baseline:
+        head = head.replace("auto / none", "auto / before")
     print(head)
     print("|---|" + "---:|" * (len(policies) + 1))
     for name, unit, _ in work:
-        a, n = med.get((name, "auto")), med.get((name, "none"))
+        a, n = med.get((name, "auto")), med.get((name, "baseline" if args.baseline else "none"))
         if a and n:
             gain = n / a if unit in ("us", "s") else a / n
             gain = "%.2fx" % gain
@@ -170,7 +193,8 @@ def main():
             gain = "-"
         print("| %s | %s | %s |" % (name, " | ".join(fmt(med[(name, p)], unit) for p in policies),
                                     gain))
-    print("\n(auto / none: how many times better; %.0f s in all)" % (time.monotonic() - t0))
+    print("\n(auto / %s: how many times better; %.0f s in all)"
+          % ("before" if args.baseline else "none", time.monotonic() - t0))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"%s|%s" % k: v for k, v in samples.items()}, f, indent=1)
