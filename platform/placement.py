@@ -114,6 +114,16 @@ def _this_cpu():
     return libc.lib.sched_getcpu()
 
 
+def _last_cpu(tid):
+    """The CPU a thread last ran on (field 39 of /proc/<tid>/stat), or -1."""
+    try:
+        with open("/proc/%d/stat" % tid, "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[36])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def _schedstat(path):
     """(on-CPU ns, runqueue-wait ns) from a schedstat file, or None."""
     try:
@@ -348,13 +358,15 @@ class Placement:
         return self.allowed & task.affinity
 
     def _first_cpu(self, task):
-        """Where to pin the pair: where the trap loop runs now (the scheduler
-        just chose that CPU for it) if the thread may run there; else the
-        lowest CPU it may run on."""
+        """Where to pin the pair: the CPU it has if the thread may run there;
+        at start, where the trap loop runs (the scheduler just chose it);
+        from the watchdog, where the thread last ran (so two sandboxes
+        whose threads the scheduler spread stay apart); else the lowest
+        CPU the thread may run on."""
         cand = self._candidates(task)
         if self.cpu in cand:
             return self.cpu
-        here = _this_cpu() if self.loop_tid == _thread_id() else -1
+        here = _this_cpu() if self.loop_tid == _thread_id() else _last_cpu(task.tid)
         return here if here in cand else min(cand)
 
     def _pin(self, cpu, hot):

@@ -28,6 +28,7 @@ def host(monkeypatch):
     monkeypatch.setattr(pl, "_set", lambda tid, cpus: masks.__setitem__(tid, set(cpus)) or True)
     monkeypatch.setattr(pl, "_getaffinity", lambda tid: masks.get(tid, {0, 1, 2, 3}))
     monkeypatch.setattr(pl, "_this_cpu", lambda: 2)
+    monkeypatch.setattr(pl, "_last_cpu", lambda tid: 2)
     monkeypatch.setattr(pl, "_thread_id", lambda: 100)
     monkeypatch.setattr(pl.Placement, "_watch", lambda self: None)
     return masks
