@@ -2,6 +2,7 @@
 
   mm/native/copyio.c            file <-> child memory in one call
   sentry/iouring/native/sqpoll.c the SQ polling thread and ring-flag atomics
+  platform/native/trap.c        the trap loop's wait and answer at a stop
 
 Built on first use, keyed by a hash of the sources (an edited source is
 rebuilt), into build/native/ of a source checkout, or for an installed
@@ -15,10 +16,12 @@ import os
 import sys
 
 import pysentry.mm
+import pysentry.platform
 import pysentry.sentry.iouring
 
 _SOURCES = [os.path.join(pysentry.mm.__path__[0], "native", "copyio.c"),
-            os.path.join(pysentry.sentry.iouring.__path__[0], "native", "sqpoll.c")]
+            os.path.join(pysentry.sentry.iouring.__path__[0], "native", "sqpoll.c"),
+            os.path.join(pysentry.platform.__path__[0], "native", "trap.c")]
 _CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -33,9 +36,13 @@ struct ps_sqpoll *ps_sqpoll_start(void *ring, unsigned head_off, unsigned tail_o
                                   unsigned flags_off, int kick_fd, int wake_fd,
                                   unsigned idle_ms, int cpu);
 void ps_sqpoll_wake(struct ps_sqpoll *sq);
+int ps_sqpoll_set_affinity(struct ps_sqpoll *sq, const unsigned char *mask, unsigned len);
 void ps_sqpoll_stop(struct ps_sqpoll *sq);
 void ps_atomic_or32(void *addr, uint32_t v);
 void ps_atomic_and32(void *addr, uint32_t v);
+int ps_wait_stop(int flags, uint64_t *out);
+int ps_return(int tid, long result);
+int ps_cont(int tid, int sig);
 ssize_t ps_read_to_child(int fd, int pid, uint64_t addr, size_t len, int64_t off, int flags,
                          char *bounce);
 ssize_t ps_write_from_child(int fd, int pid, uint64_t addr, size_t len, int64_t off, int flags,

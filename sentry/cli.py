@@ -58,6 +58,12 @@ def _parser():
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
                           "process's)")
+    run.add_argument("--cpu-policy", metavar="POLICY", default="auto", type=_cpu_policy,
+                     help="where the Sentry and the program run (docs/performance.md): "
+                          "'auto' (default) keeps the Sentry beside the thread that makes "
+                          "the syscalls, on one CPU, so a trap needs no cross-CPU wake-up; "
+                          "'pin:N' puts the Sentry and every program thread on CPU N; "
+                          "'none' leaves placement to the host scheduler")
     run.add_argument("--check", action="store_true",
                      help="print which host mechanisms the Sentry can use here (a default "
                           "container refuses some) and which path it takes for each; "
@@ -67,6 +73,15 @@ def _parser():
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     sub.add_parser("syscalls", help="list how the Sentry handles each syscall number")
     return p
+
+
+def _cpu_policy(text):
+    from pysentry.platform.placement import parse_policy
+    try:
+        parse_policy(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError("%s: %s" % (text, e))
+    return text
 
 
 def _find_program(name):
@@ -114,8 +129,14 @@ def main(argv=None):
     if args.program == "--" and prog_args:
         args.program, prog_args = prog_args[0], prog_args[1:]
     if args.check:
+        from pysentry.platform.placement import Placement
         from pysentry.sentry.hostcaps import HostCaps
-        print("\n".join(HostCaps().lines()), flush=True)
+        lines = HostCaps().lines()
+        try:
+            lines.append("  %-20s %s" % ("cpu placement", Placement(args.cpu_policy).describe()))
+        except ValueError as e:
+            lines.append("  %-20s refused: %s" % ("cpu placement", e))
+        print("\n".join(lines), flush=True)
         if args.program is None:
             return 0
     if args.program is None:
@@ -135,8 +156,13 @@ def main(argv=None):
     uring_trace = None
     if args.trace_uring or stats is not None:
         uring_trace = UringTrace(trace_out if args.trace_uring else None, args.trace_format, stats)
-    kernel = Kernel(trace_uring=uring_trace,
-                    trace_syscalls=trace_out if args.trace_syscalls else None)
+    try:
+        kernel = Kernel(trace_uring=uring_trace,
+                        trace_syscalls=trace_out if args.trace_syscalls else None,
+                        cpu_policy=args.cpu_policy)
+    except ValueError as e:
+        sys.stderr.write("pysentry: --cpu-policy: %s\n" % e)
+        return 2
     kernel.tracer.wait_all = args.wait_all
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.

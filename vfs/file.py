@@ -225,6 +225,22 @@ class HostFileDescription(FileDescription):
             self.fd = -1
 
     # -- data path ------------------------------------------------------------
+    def pread_simple(self, pid, addr, count, pos):
+        """pread64(2) of one buffer the caller checked (0 < count <= CHUNK,
+        access_ok, pos >= 0) from a seekable file, in one C call: bytes
+        read or -errno -- read()'s result for that case without its layers
+        (the hottest trapped call: sentry/syscalls/file_io.py).  None if the
+        C path is unavailable."""
+        if _BOUNCE is None:
+            return None
+        return native_io.lib.ps_read_to_child(self.fd, pid, addr, count, pos, 0, _BOUNCE)
+
+    def pwrite_simple(self, pid, addr, count, pos):
+        """pwrite64(2) likewise: write()'s result for that case, or None."""
+        if _BOUNCE is None:
+            return None
+        return native_io.lib.ps_write_from_child(self.fd, pid, addr, count, pos, 0, _BOUNCE)
+
     def _check_flags(self, flags):
         if flags & ~RWF_SUPPORTED:
             raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")

@@ -5,6 +5,10 @@ and kicks the Sentry's loop through an eventfd; the loop then submits the new
 SQEs on behalf of the ring's creator, as Linux's SQ thread works in the
 creator's address space.  When idle for sq_thread_idle ms the thread sets
 IORING_SQ_NEED_WAKEUP and sleeps until io_uring_enter(IORING_ENTER_SQ_WAKEUP).
+
+Without IORING_SETUP_SQ_AFF the thread floats on the Sentry's whole CPU
+mask, even when CPU placement (platform/placement.py) has the trap loop
+pinned as it starts.
 """
 import os
 import selectors
@@ -33,7 +37,19 @@ class SqPoll:
             os.close(self.kick)
             os.close(self.wake_fd)
             raise OSError(12, "cannot start the SQ thread")
+        self.pinned = cpu >= 0             # SQ_AFF: the program chose its CPU
+        # pthread_create copied the trap loop's mask, maybe narrowed to its CPU.
+        kernel.tracer.placement.add_sq(self)
         self._arm()
+
+    def set_affinity(self, cpus):
+        if self.pinned or self.handle is None:
+            return
+        bits = 0
+        for cpu in cpus:
+            bits |= 1 << cpu
+        mask = bits.to_bytes(max(1, (max(cpus) + 8) // 8), "little")
+        native.lib.ps_sqpoll_set_affinity(self.handle, native.ffi.from_buffer(mask), len(mask))
 
     def _arm(self):
         self.kernel.tracer.add_reader(self.kick, selectors.EVENT_READ, self._on_kick)

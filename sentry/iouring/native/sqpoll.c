@@ -113,6 +113,18 @@ struct ps_sqpoll *ps_sqpoll_start(void *ring, unsigned head_off, unsigned tail_o
 	return sq;
 }
 
+/* Where the thread may run (CPU placement, platform/placement.py): the CPUs
+ * whose bits are set in mask[0..len). */
+int ps_sqpoll_set_affinity(struct ps_sqpoll *sq, const unsigned char *mask, unsigned len)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (unsigned i = 0; i < len * 8 && i < CPU_SETSIZE; i++)
+		if (mask[i / 8] & (1u << (i % 8)))
+			CPU_SET(i, &set);
+	return pthread_setaffinity_np(sq->thread, sizeof(set), &set);
+}
+
 void ps_sqpoll_wake(struct ps_sqpoll *sq)
 {
 	kick(sq->wake_fd);
