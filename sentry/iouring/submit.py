@@ -64,7 +64,9 @@ def _submit_batch(kernel, ring, task, count):
     for _ in range(count):
         sqe = ring.pop_sqe()
         if sqe is None:
-            continue
+            # An out-of-range SQ index is counted in sq_dropped and ends the
+            # batch (io_submit_sqes() breaks when io_get_sqe() fails).
+            break
         submitted += 1
         req = Request(ring, task, sqe)
         if ring.trace is not None:
