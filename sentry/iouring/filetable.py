@@ -8,6 +8,7 @@ import errno
 import struct
 
 from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.iouring import dataplane
 
 # Linux caps the table at the task's RLIMIT_NOFILE and at 1 << 20
 # (IORING_MAX_FIXED_FILES).
@@ -32,6 +33,7 @@ class FileTable:
         self.alloc_start = 0
         self.alloc_end = size
         self.alloc_hint = 0
+        self.cring = None     # the ring's C block, once the data plane reads the table
 
     def __len__(self):
         return len(self.slots)
@@ -45,6 +47,9 @@ class FileTable:
     def set(self, index, desc):
         old = self.slots[index]
         self.slots[index] = desc
+        if self.cring is not None:
+            # The data plane's copy changes before the old file is put.
+            dataplane.file_slot_set(self.cring, index, desc)
         if desc is not None:
             self.alloc_hint = index + 1
         elif old is not None:

@@ -4,7 +4,7 @@ A child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to the ring's shared file; the Sentry recognises it
 by that file's inode when it first meets the fd.
 """
-from pysentry.sentry.iouring import submit, taskwork, timeout
+from pysentry.sentry.iouring import dataplane, submit, taskwork, timeout
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ring import Ring
 
@@ -27,6 +27,7 @@ class IoUringRegistry:
             self.defer_rings += 1
         if self.trace is not None:
             self.trace.setup(ring, creator)
+        dataplane.sync(ring)
         return ring
 
     def file_for(self, ring):
@@ -51,6 +52,13 @@ class IoUringRegistry:
         for ring in list(self.by_inode.values()):
             submit.cancel_process(self.kernel, ring, task.tgid)
         taskwork.rehome(self.kernel, task, None)
+
+    def fdtable_changed(self, task):
+        """task has a new fd table (execve unshares it): an SQ thread that
+        submits as task now uses that one."""
+        for ring in self.by_inode.values():
+            if ring.sq_task is task:
+                ring.sq_task = task
 
     def task_exit(self, task):
         # A thread's requests outlive it (Linux cancels them only when the

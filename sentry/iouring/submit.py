@@ -12,11 +12,15 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
   * IOSQE_CQE_SKIP_SUCCESS suppresses the CQE of a request that succeeded;
   * a request that would block (returns None from issue) waits for its file's
     readiness and is issued again (the internal poll of io_uring/poll.c).
+
+Runs of hot SQEs between (and before) the requests submitted here go to
+the C data plane (dataplane.py) in one call each; it stops at the first SQE
+it does not take, and this loop continues from exactly there.
 """
 import errno
 
 from pysentry.sentry.fdchannel import FdNotHeld
-from pysentry.sentry.iouring import abi, failsafe, taskwork, timeout
+from pysentry.sentry.iouring import abi, dataplane, failsafe, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
@@ -61,8 +65,19 @@ def fds_named(ring, count):
 def _submit_batch(kernel, ring, task, count):
     submitted = 0
     chain = None
-    for _ in range(count):
+    left = count
+    hot = ring.dp_state is not None and ring.dp_state[0]
+    while left > 0:
+        if hot and chain is None:
+            # Hot SQEs complete in C (never part of a link: C stops at a
+            # linked SQE, so a chain is always Python's from its head).
+            consumed, done = dataplane.submit(ring, task, left)
+            left -= consumed
+            submitted += done
+            if not left or consumed != done:
+                break       # done, or C met a bad SQ index (it ends the batch)
         sqe = ring.pop_sqe()
+        left -= 1
         if sqe is None:
             # An out-of-range SQ index is counted in sq_dropped and ends the
             # batch (io_submit_sqes() breaks when io_get_sqe() fails).
@@ -162,6 +177,11 @@ def _run_deferred(kernel, ring):
                 _start(kernel, ring, chain)
     finally:
         ring.running_deferred = False
+    # While chains are deferred or a drain runs, new SQEs queue behind them
+    # in Python (io_drain_req): the data plane must not overtake them.
+    st = ring.dp_state
+    if st is not None and st[1] != (bool(ring.deferred) or ring.drain_active is not None):
+        dataplane.sync(ring)
 
 
 def issue(kernel, req):
