@@ -50,6 +50,7 @@ struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries
 void ps_ring_detach(struct ps_ring *r);
 void ps_ring_free(struct ps_ring *r);
 int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts);
+int ps_ring_post_if_room(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags);
 int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags);
 void ps_ring_overflow_flushed(struct ps_ring *r);
 int ps_ring_pop_sqe(struct ps_ring *r, void *out);

@@ -318,6 +318,23 @@ class Ring:
             return
         self._write_cqe(user_data, res, cflags)
 
+    def post_more(self, user_data, res, cflags):
+        """Post a multishot CQE (IORING_CQE_F_MORE) if the CQ has room for
+        it; False, with nothing posted, if not: a multishot CQE may not
+        overflow, the request ends instead (Linux's io_req_post_cqe())."""
+        if self.cq_full():
+            return False
+        c = self._c
+        if c is None or self.defer_taskrun:
+            self.post(user_data, res, cflags)
+            return True
+        # The SQ thread may post between the check above and this one.
+        if native.lib.ps_ring_post_if_room(c, user_data, res, cflags):
+            return False
+        if self.trace is not None:
+            self.trace.cqe(self, user_data, res, cflags)
+        return True
+
     def _write_cqe(self, user_data, res, cflags):
         abi.CQE.pack_into(self.mem, CQES + (self._cq_tail & self.cq_mask) * abi.CQE_SIZE,
                           user_data, res, cflags)

@@ -291,6 +291,24 @@ int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, i
 	return rc;
 }
 
+/* A multishot CQE (F_MORE) never overflows: post it only if it fits (0),
+ * else 1 and nothing counted -- the request then ends instead
+ * (io_req_post_cqe() failing).  One locked step, so the SQ thread cannot
+ * fill the slot between the check and the post. */
+int ps_ring_post_if_room(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags)
+{
+	int rc = 1;
+	pthread_mutex_lock(&r->lock);
+	if (r->mem && !r->overflow && cq_space(r) > 0) {
+		r->posted++;
+		r->cq_count++;
+		write_cqe(r, ud, res, cflags);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 /* Flushing the backlog: write one CQE if there is room (0), else 1. */
 int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags)
 {
