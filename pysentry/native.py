@@ -37,7 +37,7 @@ struct ps_fdmap;
 struct ps_ring {
     uint32_t sq_head, cq_tail;
     uint64_t posted, cq_count, signalled;
-    int owner, kick_pending, overflow, enabled;
+    int owner, kick_pending, overflow, enabled, drain_disabled;
     ...;
 };
 #define PS_OWNER_PY 0

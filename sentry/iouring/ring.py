@@ -101,6 +101,7 @@ class Ring:
         self._posted = 0
         self._cq_count = 0
         self._signalled = 0
+        self._drain_disabled = False
         self._c = None              # the C control block (native/dataplane.c)
         self._flags_ptr = None
         if native.lib is not None:
@@ -201,6 +202,20 @@ class Ring:
         """CQEs posted that count for TIMEOUT's `off` (timeouts' own do not)."""
         c = self._c
         return c.cq_count if c is not None else self._cq_count
+
+    @property
+    def drain_disabled(self):
+        """CQE_SKIP_SUCCESS was used on this ring: IO_DRAIN now fails
+        (Linux's ctx->drain_disabled; the data plane sets it too)."""
+        c = self._c
+        return bool(c.drain_disabled) if c is not None else self._drain_disabled
+
+    @drain_disabled.setter
+    def drain_disabled(self, value):
+        if self._c is not None:
+            self._c.drain_disabled = int(value)
+        else:
+            self._drain_disabled = value
 
     # Tables the data plane reads: every change is exported (dataplane.py).
     @property

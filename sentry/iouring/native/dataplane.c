@@ -122,6 +122,7 @@ struct ps_ring {
 	int owner;          /* who consumes the SQ: PS_OWNER_PY or PS_OWNER_SQT */
 	int notify_wanted;  /* Python must see completions (waiters, ring polls, timeouts) */
 	int kick_pending;   /* a notify kick is on its way to Python */
+	int drain_disabled; /* CQE_SKIP_SUCCESS seen: IO_DRAIN fails (ctx->drain_disabled) */
 	int eventfd;        /* registered eventfd (host fd), or -1 */
 	int *files;         /* fixed files: host fd, or -1 (empty, or not hot) */
 	uint32_t nr_files;
@@ -752,6 +753,8 @@ static unsigned dp_round(struct ps_ring *r, struct dp_round *d, unsigned max, un
 		}
 		if (rc == DP_FLUSH_FIRST)
 			break;              /* the next round starts with it */
+		if (s.flags & DP_IOSQE_CQE_SKIP_SUCCESS)
+			r->drain_disabled = 1;      /* as io_init_req() does */
 		it->state = rc == DP_PENDING ? DP_ITEM_READ : DP_ITEM_DONE;
 		it->user_data = s.user_data;
 		it->sqe_flags = s.flags;
