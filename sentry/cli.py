@@ -46,7 +46,8 @@ def _parser():
     run.add_argument("--trace-file", metavar="FILE",
                      help="write traces to FILE instead of stderr")
     run.add_argument("--stats", action="store_true",
-                     help="print how many times each served syscall ran, at exit")
+                     help="print how many times each served syscall ran, and how many "
+                          "io_uring requests the C data plane completed, at exit")
     run.add_argument("--wait-all", action="store_true",
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
@@ -138,6 +139,10 @@ def main(argv=None):
         if args.stats:
             for name, count in sorted(kernel.stats.items(), key=lambda kv: -kv[1]):
                 sys.stderr.write("pysentry: %-20s %d\n" % (name, count))
+            from pysentry.sentry.iouring import dataplane
+            in_enter, in_sqpoll = dataplane.stats(kernel)
+            sys.stderr.write("pysentry: io_uring data plane: %d requests in io_uring_enter, "
+                             "%d in SQ threads\n" % (in_enter, in_sqpoll))
         if trace_out is not sys.stderr:
             trace_out.close()
     return _exit_code(status)

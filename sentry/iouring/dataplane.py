@@ -40,6 +40,10 @@ from pysentry.sentry.iouring import abi, failsafe
 
 ENABLED = native.lib is not None and os.environ.get("PYSENTRY_DATAPLANE", "1") != "0"
 
+# Requests the data plane completed (pysentry run --stats): in io_uring_enter,
+# and in SQ threads that have stopped (live ones are asked: sqpoll.py).
+STATS = {"enter": 0, "sqpoll": 0}
+
 if native.lib is not None:
     _lib, _ffi = native.lib, native.ffi
     # The Sentry thread's own bounce buffer (the SQ threads have theirs):
@@ -80,7 +84,16 @@ def submit(ring, task, count):
         return 0, 0
     consumed = _lib.ps_dp_submit(ring._c, _lib.PS_OWNER_PY, task.tid, fdmap(task.fdtable),
                                  count, _BOUNCE, _SUBMITTED)
-    return consumed, _SUBMITTED[0]
+    done = _SUBMITTED[0]
+    STATS["enter"] += done
+    return consumed, done
+
+
+def stats(kernel):
+    """(requests completed by the data plane in io_uring_enter, in SQ threads)."""
+    live = sum(r.sqpoll.completed_in_c() for r in kernel.io_uring.by_inode.values()
+               if r.sqpoll is not None)
+    return STATS["enter"], STATS["sqpoll"] + live
 
 
 # -- the tables C reads ----------------------------------------------------------------

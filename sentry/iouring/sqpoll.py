@@ -15,6 +15,7 @@ import os
 import selectors
 
 from pysentry import native
+from pysentry.sentry.iouring import dataplane
 
 DEFAULT_IDLE_MS = 1000       # Linux: an idle of 0 means one second (HZ)
 
@@ -72,12 +73,17 @@ class SqPoll:
             if self.handle is not None:
                 lib.ps_ring_set_owner(ring._c, lib.PS_OWNER_SQT)
 
+    def completed_in_c(self):
+        """SQEs the thread completed itself (for tests and the bench)."""
+        return native.lib.ps_sqpoll_count(self.handle) if self.handle is not None else 0
+
     def wake(self):
         native.lib.ps_sqpoll_wake(self.handle)
 
     def stop(self):
         if self.handle is None:
             return
+        dataplane.STATS["sqpoll"] += self.completed_in_c()
         native.lib.ps_sqpoll_stop(self.handle)
         self.handle = None
         native.lib.ps_ring_set_owner(self.ring._c, native.lib.PS_OWNER_PY)
