@@ -338,6 +338,8 @@ void ps_ring_overflow_flushed(struct ps_ring *r)
 int ps_ring_pop_sqe(struct ps_ring *r, void *out)
 {
 	uint32_t head = r->sq_head, idx;
+	if (!r->mem)
+		return 0;               /* the ring is gone: nothing to consume */
 	idx = r->sq_array ? r->sq_array[head & r->sq_mask] : (head & r->sq_mask);
 	r->sq_head = head + 1;
 	if (idx >= r->sq_entries) {
@@ -475,7 +477,8 @@ struct dp_round {
 	size_t used;            /* bounce bytes holding pending reads */
 	unsigned nitems, nreads, nremote;
 	struct dp_item items[DP_ROUND];
-	struct iovec remote[DP_ROUND];
+	struct iovec local[DP_ROUND];   /* each pending read's bytes in the bounce buffer */
+	struct iovec remote[DP_ROUND];  /* and where they go in the child */
 };
 
 /* The host fd of the SQE's file, or -1 (Python resolves it).  The caller
@@ -624,10 +627,14 @@ static int dp_rw(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d, 
 			it->res = (int32_t)n;
 			return DP_DONE;
 		}
+		d->local[d->nremote].iov_base = d->bounce + d->used;
+		d->local[d->nremote].iov_len = n;
 		d->remote[d->nremote].iov_base = riov[0].iov_base;
 		d->remote[d->nremote].iov_len = n;
 		d->nremote++;
-		d->used += n;
+		/* Each read starts page-aligned in the bounce buffer, as an
+		 * O_DIRECT file needs (a short read must not misalign the next). */
+		d->used += (n + 4095) & ~(size_t)4095;
 		d->nreads++;
 		it->res = (int32_t)n;
 		return DP_PENDING;
@@ -769,8 +776,7 @@ static unsigned dp_round(struct ps_ring *r, struct dp_round *d, unsigned max, un
 	 * splits one). */
 	ssize_t landed = 0;
 	if (d->nreads) {
-		struct iovec local = { d->bounce, d->used };
-		landed = process_vm_writev(d->pid, &local, 1, d->remote, d->nremote, 0);
+		landed = process_vm_writev(d->pid, d->local, d->nremote, d->remote, d->nremote, 0);
 		if (landed < 0)
 			landed = 0;
 	}
