@@ -188,7 +188,12 @@ def chart(cases, med, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    labels = [name.replace("fio ", "") for name, _ in cases]
+    short = {"fio psync": "fio\npsync", "fio io_uring QD32": "fio io_uring\nQD32",
+             "fio io_uring QD32 b32/16": "fio QD32\nbatched 32/16",
+             "fio io_uring QD32 SQPOLL": "fio QD32\nSQPOLL",
+             "fio SQPOLL, 2 processes": "fio SQPOLL\n2 processes",
+             "qemu-img io_uring": "qemu-img\nio_uring", "qemu-img threads": "qemu-img\nthreads"}
+    labels = [short.get(name, name) for name, _ in cases]
     series = [("native", "#4c72b0"), ("sandbox", "#55a868"), ("sandbox-dp-off", "#c44e52")]
     names = {"native": "native", "sandbox": "pysentry", "sandbox-dp-off": "pysentry, data plane off"}
     fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
