@@ -23,7 +23,8 @@ def _files(tmp_path, side, n):
 PROGRAMS = [("dataplane", 1), ("dataplane_sqpoll", 3), ("rw_file", 1), ("fixed_rsrc", 1),
             ("sqpoll", 0), ("overflow_nodrop", 0), ("timeouts", 0), ("eventfd_notify", 0),
             ("ring_raw", 0), ("short_submit", 0), ("wait_semantics", 0), ("streams", 0),
-            ("defer_taskrun", 0), ("read_multishot", 0)]
+            ("defer_taskrun", 0), ("read_multishot", 0), ("restrictions", 0),
+            ("sync_cancel", 0), ("poll_ops", 0)]
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
