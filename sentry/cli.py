@@ -53,7 +53,7 @@ def _parser():
     run.add_argument("--stats", action="store_true",
                      help="at exit, an strace -c style table: per io_uring opcode the count, "
                           "errors and median/p99 latency; SQEs per io_uring_enter; how many "
-                          "times each trapped syscall ran")
+                          "SQEs the C data plane ran; how many times each trapped syscall ran")
     run.add_argument("--wait-all", action="store_true",
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
@@ -173,7 +173,8 @@ def main(argv=None):
         return 130
     finally:
         if stats is not None:
-            for line in stats.lines(kernel.stats):
+            from pysentry.sentry.iouring import dataplane
+            for line in stats.lines(kernel.stats, dataplane.stats(kernel)):
                 sys.stderr.write("pysentry: %s\n" % line)
         if trace_out is not sys.stderr:
             trace_out.close()

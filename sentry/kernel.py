@@ -95,6 +95,7 @@ class Kernel:
         self._leave_fdtable(task)
         task.fdtable = FDTable()
         task.fdtable.users = 1
+        self.io_uring.fdtable_changed(task)
 
     # --- syscalls ------------------------------------------------------------------
     def syscall(self, task, stop):
@@ -167,7 +168,7 @@ class Kernel:
         desc = task.fdtable.entries.get(fd)
         if desc is None:
             desc = self._take_over(task, fd)
-            task.fdtable.entries[fd] = desc
+            task.fdtable.install(fd, desc)
         return desc.get()
 
     def _take_over(self, task, fd):
@@ -213,7 +214,7 @@ class Kernel:
                 return None
             if ring is None:
                 raise FdNotHeld([fd])     # cannot tell from /proc: take it
-            task.fdtable.entries[fd] = self.io_uring.file_for(ring)
+            task.fdtable.install(fd, self.io_uring.file_for(ring))
             return ring
         desc = self.lookup_file(task, fd)
         desc.put()
@@ -233,7 +234,7 @@ class Kernel:
                 except OSError:
                     continue          # not open: the operation fails with EBADF itself
                 if ring:
-                    entries[fd] = self.io_uring.file_for(ring)
+                    task.fdtable.install(fd, self.io_uring.file_for(ring))
                 else:
                     missing.append(fd)
         if missing:
@@ -267,7 +268,7 @@ class Kernel:
             if fd in task.fdtable.entries:
                 os.close(hostfd)
             else:
-                task.fdtable.entries[fd] = self.describe(hostfd)
+                task.fdtable.install(fd, self.describe(hostfd))
         return 0
 
     def install(self, task, fd, desc):

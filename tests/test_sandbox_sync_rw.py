@@ -21,16 +21,20 @@ def test_sync_reads_and_writes_match_linux(tmp_path, env, options):
     assert "pread negative offset: -1 EINVAL" in native
 
 
-@pytest.mark.parametrize("traced", [False, True], ids=["short-path", "whole-way"])
-def test_uring_plain_reads_and_writes_match_linux(tmp_path, traced):
-    """READ/WRITE/READV/WRITEV at an offset on a regular file are served
-    without a request object (sentry/iouring/submit.py _simple); with
-    --trace-uring every SQE takes the whole way instead.  Both match Linux."""
+@pytest.mark.parametrize("env,traced", [({}, False), ({"PYSENTRY_DATAPLANE": "0"}, False),
+                                        ({}, True)],
+                         ids=["data-plane", "python", "traced"])
+def test_uring_plain_reads_and_writes_match_linux(tmp_path, env, traced):
+    """READ/WRITE/READV/WRITEV at an offset on a regular file run in the C
+    data plane (sentry/iouring/dataplane.py) by default; with it off, or
+    with --trace-uring, every SQE takes the Python path instead.  All match
+    Linux."""
     (tmp_path / "native").mkdir()
     (tmp_path / "sandbox").mkdir()
     options = ("--trace-uring", "--trace-file", str(tmp_path / "trace")) if traced else ()
     native = check(run_native("uring_rw_simple", tmp_path / "native"))
-    sandboxed = check(run_sandbox("uring_rw_simple", tmp_path / "sandbox", options=options))
+    sandboxed = check(run_sandbox("uring_rw_simple", tmp_path / "sandbox", options=options,
+                                  env=env))
     assert sandboxed == native
     assert "half buffer write: user_data=31 res=4096 flags=0" in native
     assert native.count("overflow:") == 24

@@ -33,9 +33,22 @@ counted); every read is verified against the block it was issued for.
 If a sandbox run fails or times out, its error is printed, the cell reads
 FAILED, its remaining repeats are skipped, and the exit status is 1.
 
+Then real clients (tools/bench_clients.py): fio psync, io_uring QD32 with
+fio's defaults, batched (32 submitted, 16 reaped per call) and SQPOLL (fixed
+buffers and files), SQPOLL in two processes at once, and qemu-img bench with
+io_uring and with threads -- natively, under pysentry and
+under pysentry with the C data plane off (PYSENTRY_DATAPLANE=0: every SQE
+through Python, as before it existed) -- each cell the median of
+--fio-rounds interleaved runs (fio runs last --fio-secs seconds), then the
+data-plane targets.  Defaults: 5 runs, 2 s (about 5 minutes); --fio-rounds 3
+--fio-secs 1 for a quick look, --no-fio to skip, --fio-only to run only fio
+(rows whose name contains the given text, "" for all), --chart FILE.png
+for a bar chart (needs matplotlib).
+
 Options can also be given in the environment (flags win):
   PYSENTRY_BENCH_OPS_NATIVE, PYSENTRY_BENCH_OPS_SANDBOX, PYSENTRY_BENCH_REPEAT,
-  PYSENTRY_BENCH_TIMEOUT, PYSENTRY_BENCH_BUDGET, PYSENTRY_BENCH_FILE
+  PYSENTRY_BENCH_TIMEOUT, PYSENTRY_BENCH_BUDGET, PYSENTRY_BENCH_FILE,
+  PYSENTRY_BENCH_FIO_ROUNDS, PYSENTRY_BENCH_FIO_SECS, PYSENTRY_BENCH_FIO (0: skip fio)
 """
 import argparse
 import ctypes
@@ -351,13 +364,32 @@ def main():
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--markdown", action="store_true",
                     help="print markdown tables (for docs/performance.md) instead of text")
+    ap.add_argument("--fio-rounds", type=int, default=env_num("PYSENTRY_BENCH_FIO_ROUNDS", 5),
+                    help="interleaved runs per fio cell, the median is reported "
+                         "(default %(default)s)")
+    ap.add_argument("--fio-secs", type=int, default=env_num("PYSENTRY_BENCH_FIO_SECS", 2),
+                    help="seconds per fio run (default %(default)s)")
+    ap.add_argument("--no-fio", action="store_true",
+                    default=os.environ.get("PYSENTRY_BENCH_FIO") == "0",
+                    help="skip the fio rows")
+    ap.add_argument("--fio-only", metavar="TEXT", default=None,
+                    help="run only the fio rows whose name contains TEXT (\"\" for all)")
+    ap.add_argument("--chart", metavar="FILE.png",
+                    help="also draw the fio table as a bar chart (needs matplotlib)")
+    ap.add_argument("--doc", metavar="FILE.md",
+                    help="write the tables (markdown) into FILE between its '<!-- bench:begin -->' "
+                         "and '<!-- bench:end -->' lines (docs/performance.md; `make bench-doc`)")
     args = ap.parse_args()
+    if args.doc:
+        args.markdown = True
     if args.repeat < 1 or args.ops_native < 1 or args.ops_sandbox < 1:
         ap.error("--repeat and --ops-* must be >= 1")
 
-    prog = build(args.cc)
     make_file(args.file, args.size_mib)
     warm(args.file)
+    if args.fio_only is not None:
+        return run_fio(args)
+    prog = build(args.cc)
     res_frac = resident_fraction(args.file)
     if res_frac is not None:
         log("file: %s, %.0f%% in the page cache" % (args.file, 100 * res_frac))
@@ -496,16 +528,22 @@ def main():
         "page_cache_resident": res_frac,
         "lat_calls": LAT_CALLS,
     }
-    print(render_markdown(rows, keys, lat_rows, lat_keys, meta) if args.markdown
-          else render_text(rows, keys, lat_rows, lat_keys, meta))
+    emit(render_markdown(rows, keys, lat_rows, lat_keys, meta) if args.markdown
+         else render_text(rows, keys, lat_rows, lat_keys, meta))
     short = ["%s/%s (%d)" % (k + (len(c["samples"]),)) for k, c in cells.items()
              if c["samples"] and len(c["samples"]) < args.repeat]
     if short:
-        print("\nfewer than %d runs (time budget): %s" % (args.repeat, ", ".join(short)))
+        emit("\nfewer than %d runs (time budget): %s" % (args.repeat, ", ".join(short)))
 
     failed = [k for k, c in cells.items() if c["error"]]
+    fio_data = None
+    if not args.no_fio and not args.native_only:
+        emit("")
+        fio_data, fio_failed = run_fio(args, emit_json=False)
+        if fio_failed:
+            failed.append(("fio", "some cell"))
     if args.json:
-        out = {"meta": meta, "cells": {}, "ratios": key_vals}
+        out = {"meta": meta, "cells": {}, "ratios": key_vals, "fio": fio_data}
         for (label, where), c in cells.items():
             out["cells"].setdefault(label, {})[where] = {
                 "best": best(label, where, "best"),
@@ -520,11 +558,60 @@ def main():
             json.dump(out, f, indent=2)
             f.write("\n")
         log("json: wrote %s" % args.json)
+    if args.doc:
+        write_doc(args.doc)
     if failed:
         log("bench: %d cell(s) FAILED: %s" % (len(failed),
                                               ", ".join("%s/%s" % k for k in failed)))
         return 1
     return 0
+
+
+def run_fio(args, emit_json=True):
+    """The fio rows (tools/bench_clients.py); standalone (--fio-only) it returns
+    the exit status, else (its json, whether a cell failed)."""
+    import shutil
+    sys.path.insert(0, HERE)
+    import bench_clients
+    if not shutil.which("fio"):
+        log("fio is not installed (make deps installs it): no fio rows")
+        return 1 if emit_json else (None, True)
+    warm(args.file)
+    text, data, failed = bench_clients.main(args, shlex.split(args.sandbox_cmd))
+    emit(text)
+    if not emit_json:
+        return data, failed
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"fio": data}, f, indent=2)
+            f.write("\n")
+    if args.doc:
+        write_doc(args.doc)
+    return 1 if failed else 0
+
+
+_EMITTED = []
+
+
+def emit(text):
+    """Print a table, and keep it for --doc."""
+    print(text)
+    _EMITTED.append(text)
+
+
+def write_doc(path):
+    """Replace what lies between the bench markers in path with the tables."""
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    with open(path) as f:
+        doc = f.read()
+    if begin not in doc or end not in doc:
+        raise SystemExit("%s has no %s ... %s section" % (path, begin, end))
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    body = "\n".join(_EMITTED).strip("\n")
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + body + "\n" + end + tail)
+    log("doc: wrote the tables into %s" % path)
 
 
 if __name__ == "__main__":

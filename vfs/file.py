@@ -147,6 +147,12 @@ class FileDescription:
     def poll_fd(self):
         return None
 
+    def data_plane_fd(self):
+        """The host fd the io_uring data plane (sentry/iouring/dataplane.py)
+        may read and write at explicit offsets, or -1: only seekable host
+        files (regular files and block devices) qualify."""
+        return -1
+
     def release(self):
         pass
 
@@ -168,6 +174,9 @@ class HostFileDescription(FileDescription):
         # Regular files and block devices have a position; pipes, sockets and
         # ttys are streams where the offset is ignored (FMODE_STREAM).
         self.seekable = self.kind in ("reg", "blk")
+
+    def data_plane_fd(self):
+        return self.fd if self.seekable else -1
 
     def poll_fd(self):
         # Waiting on a signalfd from the Sentry would watch the wrong process;

@@ -12,18 +12,19 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
   * IOSQE_CQE_SKIP_SUCCESS suppresses the CQE of a request that succeeded;
   * a request that would block (returns None from issue) waits for its file's
     readiness and is issued again (the internal poll of io_uring/poll.c).
+
+Runs of hot SQEs between (and before) the requests submitted here go to
+the C data plane (dataplane.py) in one call each; it stops at the first SQE
+it does not take, and this loop continues from exactly there.
 """
 import errno
-import struct
 
-from pysentry.mm.child_memory import access_ok
 from pysentry.sentry.fdchannel import FdNotHeld
-from pysentry.sentry.iouring import abi, failsafe, taskwork, timeout
+from pysentry.sentry.iouring import abi, dataplane, failsafe, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
-from pysentry.vfs.file import CHUNK
 
 
 def submit(kernel, ring, task, to_submit):
@@ -61,60 +62,27 @@ def fds_named(ring, count):
     return fds
 
 
-_SIMPLE_OPS = {abi.OP_READ: False, abi.OP_WRITE: True, abi.OP_READV: False,
-               abi.OP_WRITEV: True}     # opcode -> writes
-_IOV64 = struct.Struct("<QQ")
-
-
-def _simple(ring, task, sqe):
-    """Serve the commonest SQE at once, or return False: a READ, WRITE, READV
-    or WRITEV (one iovec) with no flags, priority, personality or RWF flags,
-    at an offset, of up to CHUNK bytes the program may touch, on a regular
-    file the Sentry already holds.  Such a request has no link, drain, poll
-    or task work to honour, and its result is the C copy path's, as when
-    it goes the whole way (Request, prep, issue, complete); every other SQE
-    does.  Only without a trace, restrictions, IOPOLL or held-back
-    requests."""
-    opcode, flags, ioprio, fd, off, addr, length, rw_flags, user_data, _, personality = sqe[:11]
-    writes = _SIMPLE_OPS.get(opcode)
-    if (writes is None or flags or ioprio or rw_flags or personality or off >= 1 << 63
-            or fd < 0):
-        return False
-    desc = task.fdtable.entries.get(fd)
-    if desc is None or desc.kind != "reg":
-        return False
-    if opcode == abi.OP_READV or opcode == abi.OP_WRITEV:
-        if length != 1 or ring.compat or not access_ok(addr, 16):
-            return False
-        try:
-            addr, length = _IOV64.unpack(task.mem.read(addr, 16))
-        except OSError:
-            return False
-    if not 0 < length <= CHUNK or not access_ok(addr, length):
-        return False
-    if writes:
-        res = desc.pwrite_simple(task.tid, addr, length, off)
-    else:
-        res = desc.pread_simple(task.tid, addr, length, off)
-    if res is None:
-        return False
-    ring.post(user_data, res)
-    return True
-
-
 def _submit_batch(kernel, ring, task, count):
     submitted = 0
     chain = None
-    simple = (ring.trace is None and ring.restrictions is None and not ring.deferred
-              and ring.drain_active is None and not ring.flags & abi.SETUP_IOPOLL
-              and not failsafe.FAULTS)
-    for _ in range(count):
+    left = count
+    hot = ring.dp_state is not None and ring.dp_state[0]
+    while left > 0:
+        if hot and chain is None:
+            # Hot SQEs complete in C (never part of a link: C stops at a
+            # linked SQE, so a chain is always Python's from its head).
+            consumed, done = dataplane.submit(ring, task, left)
+            left -= consumed
+            submitted += done
+            if not left or consumed != done:
+                break       # done, or C met a bad SQ index (it ends the batch)
         sqe = ring.pop_sqe()
+        left -= 1
         if sqe is None:
-            continue
+            # An out-of-range SQ index is counted in sq_dropped and ends the
+            # batch (io_submit_sqes() breaks when io_get_sqe() fails).
+            break
         submitted += 1
-        if simple and chain is None and _simple(ring, task, sqe):
-            continue
         req = Request(ring, task, sqe)
         if ring.trace is not None:
             ring.trace.sqe(ring, req)
@@ -143,6 +111,12 @@ def _init(req):
         return -errno.EINVAL
     if req.flags & abi.IOSQE_BUFFER_SELECT and not opdef.buffer_select:
         return -errno.EOPNOTSUPP     # io_init_req: the op cannot select a buffer
+    if req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
+        # A skipped CQE breaks drain's sequence counting: once a ring has seen
+        # CQE_SKIP_SUCCESS, IO_DRAIN fails on it for good (ctx->drain_disabled).
+        req.ring.drain_disabled = True
+    if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_disabled:
+        return -errno.EOPNOTSUPP
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
@@ -209,6 +183,11 @@ def _run_deferred(kernel, ring):
                 _start(kernel, ring, chain)
     finally:
         ring.running_deferred = False
+    # While chains are deferred or a drain runs, new SQEs queue behind them
+    # in Python (io_drain_req): the data plane must not overtake them.
+    st = ring.dp_state
+    if st is not None and st[1] != (bool(ring.deferred) or ring.drain_active is not None):
+        dataplane.sync(ring)
 
 
 def issue(kernel, req):

@@ -1,8 +1,8 @@
 /*
  * READ, WRITE, READV and WRITEV on a regular file at an offset: the SQEs the
- * Sentry serves without building a request (sentry/iouring/submit.py
- * _simple), next to the ones that take the whole way (a link, the file
- * position, a bad iovec), and their errors; output compared with the host's.
+ * C data plane runs (sentry/iouring/dataplane.py), next to the ones that
+ * take the Python path (a link, the file position, a bad iovec, a buffer
+ * mapped only in part), and their errors; output compared with the host's.
  *
  *   uring_rw_simple DIR
  */
