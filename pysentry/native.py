@@ -52,7 +52,8 @@ struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries
                             unsigned cq_entries, int compat, int owner);
 void ps_ring_detach(struct ps_ring *r);
 void ps_ring_free(struct ps_ring *r);
-int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts);
+int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts,
+                 int force_overflow);
 int ps_ring_post_if_room(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags);
 int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags);
 void ps_ring_overflow_flushed(struct ps_ring *r);

@@ -23,10 +23,17 @@ given.  If pysentry itself is interrupted or killed, so is the whole program.
 exit status: the program's own; 128+N if it was killed by signal N (as a
 shell reports it); 127 if it could not be started; 126 if not executable.
 
+errors about pysentry itself (not the program's) are printed prefixed with
+"pysentry:" on stderr.
+
 examples:
   pysentry run -- ./my_uring_prog arg1 arg2
   pysentry run --trace-uring -- fio --ioengine=io_uring ...
-  pysentry syscalls            # how each syscall number is handled
+  pysentry run --trace-uring --trace-format json -o t.jsonl -- ./prog && pysentry report t.jsonl
+  pysentry run --stats -- ./prog          # per-opcode counts, errors, latency at exit
+  pysentry run --inject 'op=READ,nth=3:errno=EIO' -- ./prog
+  pysentry run --check                    # what this host lets the Sentry use
+  pysentry syscalls                       # how each syscall number is handled
 """
 
 
@@ -54,6 +61,11 @@ def _parser():
                      help="at exit, an strace -c style table: per io_uring opcode the count, "
                           "errors and median/p99 latency; SQEs per io_uring_enter; how many "
                           "SQEs the C data plane ran; how many times each trapped syscall ran")
+    run.add_argument("--inject", action="append", default=[], metavar="RULE",
+                     help="fault injection (repeatable): make chosen requests complete "
+                          "otherwise, e.g. 'op=READ,nth=3:errno=EIO', 'op=WRITE,every=2:short=1', "
+                          "'path=data,prob=0.1,seed=7:delay=50', 'op=NOP:overflow', "
+                          "'op=READ:reorder'.  Turns the C data plane off.  See docs/cli.md")
     run.add_argument("--wait-all", action="store_true",
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
@@ -72,6 +84,19 @@ def _parser():
                      help="the program to run (searched in PATH)")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     sub.add_parser("syscalls", help="list how the Sentry handles each syscall number")
+    sub.add_parser("completion", help="print a bash completion script "
+                                      "(eval \"$(pysentry completion)\")")
+    rep = sub.add_parser("report", help="an HTML page with charts from a JSON io_uring trace",
+                         description="Draw queue depth per ring, latency per opcode, SQEs per "
+                                     "enter and the opcode mix from TRACE (written by `pysentry "
+                                     "run --trace-uring --trace-format json -o TRACE`) into "
+                                     "DIR/index.html and PNG files beside it.",
+                         epilog="example:\n  pysentry run --trace-uring --trace-format json -o "
+                                "t.jsonl -- fio job.fio\n  pysentry report t.jsonl -o report/",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep.add_argument("trace", metavar="TRACE", help="a JSON-lines trace")
+    rep.add_argument("-o", "--output", metavar="DIR",
+                     help="where to write (default: TRACE's name with -report)")
     return p
 
 
@@ -116,10 +141,43 @@ def _list_syscalls():
     return 0
 
 
+def _completion(parser):
+    """A bash completion function built from the parser itself."""
+    subs = next(a for a in parser._actions if a.dest == "command")
+    cases = []
+    for name, sub in subs.choices.items():
+        opts = " ".join(o for a in sub._actions for o in a.option_strings)
+        cases.append('        %s) opts="%s" ;;' % (name, opts))
+    return """_pysentry() {
+    local cur=${COMP_WORDS[COMP_CWORD]} opts
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        COMPREPLY=($(compgen -W "%s --help --version" -- "$cur")); return
+    fi
+    case ${COMP_WORDS[1]} in
+%s
+    esac
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    else COMPREPLY=($(compgen -f -- "$cur")); fi
+}
+complete -F _pysentry pysentry""" % (" ".join(subs.choices), "\n".join(cases))
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "syscalls":
         return _list_syscalls()
+    if args.command == "completion":
+        print(_completion(_parser()))
+        return 0
+    if args.command == "report":
+        from pysentry.sentry import report
+        outdir = args.output or os.path.splitext(args.trace)[0] + "-report"
+        try:
+            print(report.write(args.trace, outdir))
+        except (OSError, ValueError, KeyError) as e:
+            sys.stderr.write("pysentry: report: %s: %s\n" % (args.trace, e))
+            return 1
+        return 0
     if args.command != "run":
         _parser().print_help()
         return 2
@@ -156,8 +214,16 @@ def main(argv=None):
     uring_trace = None
     if args.trace_uring or stats is not None:
         uring_trace = UringTrace(trace_out if args.trace_uring else None, args.trace_format, stats)
+    injector = None
+    if args.inject:
+        from pysentry.sentry.iouring.inject import Injector
+        try:
+            injector = Injector(args.inject, uring_trace)
+        except ValueError as e:
+            sys.stderr.write("pysentry: --inject: %s\n" % e)
+            return 2
     try:
-        kernel = Kernel(trace_uring=uring_trace,
+        kernel = Kernel(trace_uring=uring_trace, injector=injector,
                         trace_syscalls=trace_out if args.trace_syscalls else None,
                         cpu_policy=args.cpu_policy)
     except ValueError as e:

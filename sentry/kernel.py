@@ -25,8 +25,9 @@ _SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 
 
 class Kernel:
-    def __init__(self, trace_uring=None, trace_syscalls=None, cpu_policy="auto"):
+    def __init__(self, trace_uring=None, trace_syscalls=None, cpu_policy="auto", injector=None):
         self.tracer = Tracer(self, Placement(cpu_policy))
+        self.injector = injector      # --inject rules (iouring/inject.py), or None
         self.poller = Poller(self.tracer)
         self.io_uring = IoUringRegistry(self, trace_uring)
         self.trace_syscalls = trace_syscalls

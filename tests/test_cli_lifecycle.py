@@ -59,6 +59,26 @@ def test_json_trace_and_stats(tmp_path):
     assert "SQEs per enter" in proc.stderr
 
 
+def test_injected_faults_show_in_the_text_trace(tmp_path):
+    data = tmp_path / "in.txt"
+    data.write_text("x" * 10000)
+    proc = run_sandbox("inject_cat", "cat", data, 4096,
+                       options=["--trace-uring", "--inject", "op=READ,nth=2:errno=ENOSPC"])
+    assert proc.returncode == 1
+    assert "read #2 at offset 4096: No space left on device" in proc.stderr
+    assert re.search(r"\[io_uring\] ring 1 CQE READ user_data=2 = -ENOSPC \(No space left on "
+                     r"device\) <[\d.]+> \(injected: -ENOSPC\)", proc.stderr), proc.stderr
+
+
+@pytest.mark.parametrize("rule", ["op=READ", "op=BOGUS:errno=EIO", "op=READ:errno=ENOTANERRNO",
+                                  "nth=x:errno=EIO", "colour=red:errno=EIO", "op=READ:explode"])
+def test_a_bad_inject_rule_is_refused(rule):
+    proc = run_sandbox("inject_cat", "nops", 1, options=["--inject", rule])
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("pysentry: --inject: "), proc.stderr
+    assert proc.stdout == ""
+
+
 def test_demo_runs_and_narrates():
     src = os.path.join(REPO, "tools", "demo", "uring_demo.c")
     out_bin = os.path.join(REPO, "tests", "build", "uring_demo")

@@ -65,3 +65,19 @@ def test_a_traced_ring_stays_in_python(tmp_path):
     check(proc)
     assert _data_plane_counts(proc.stderr) == (0, 0)
     assert "SQE READ_FIXED(" in proc.stderr
+
+
+def test_fault_injection_keeps_every_request_in_python(tmp_path):
+    # --inject rules apply on the Python path only, so with any rule given
+    # the data plane stands aside even untraced: READs and NOPs are hot ops
+    # it would otherwise run (and the rules would silently miss them).
+    data = tmp_path / "in.txt"
+    data.write_text("x" * 10000)
+    cat = run_sandbox("inject_cat", "cat", data, 4096,
+                      options=["--stats", "--inject", "op=READ,nth=2:errno=ENOSPC"])
+    assert cat.returncode == 1, cat.stderr
+    assert "read #2 at offset 4096: No space left on device" in cat.stderr
+    assert _data_plane_counts(cat.stderr) == (0, 0)
+    nops = run_sandbox("inject_cat", "nops", 4, options=["--stats", "--inject", "op=NOP,nth=2:reorder"])
+    assert "order: 1:0 3:0 4:0 2:0" in check(nops)
+    assert _data_plane_counts(nops.stderr) == (0, 0)

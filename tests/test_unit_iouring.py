@@ -42,6 +42,7 @@ def test_ring_sizes_rejects_with_einval(entries, flags, cq):
 class FakeKernel:
     def __init__(self):
         self.poller = None
+        self.injector = None
 
     def lookup_file(self, task, fd):
         raise OSError(errno.EBADF, "no files in unit tests")

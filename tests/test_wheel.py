@@ -44,6 +44,15 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
                             "('sentry', 'platform', 'vfs', 'mm', 'tests', 'docs', 'tools')])"],
                            capture_output=True, text=True, cwd=elsewhere, env=env)
     assert check(probe).strip() == "[True, True, True, True, False, False, False]"
+    # The pytest plugin is declared for pytest to find, and installed
+    # (importing it needs pytest, which this venv does not have).
+    plugin = subprocess.run([str(venv / "bin" / "python"), "-c",
+                             "from importlib.metadata import entry_points; "
+                             "import importlib.util as u; "
+                             "print([e.value for e in entry_points(group='pytest11')], "
+                             "bool(u.find_spec('pysentry.pytest_plugin')))"],
+                            capture_output=True, text=True, cwd=elsewhere, env=env)
+    assert check(plugin).strip() == "['pysentry.pytest_plugin'] True"
 
 
 def test_checkout_does_not_shadow_the_standard_library():

@@ -22,7 +22,7 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "__weakref__")
+                 "creds", "rsrc", "fault", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -44,6 +44,7 @@ class Request:
         self.kbuf_want = 0        # bytes wanted from it (0: the whole buffer)
         self.creds = None         # a registered personality's Creds (personality.py)
         self.rsrc = None          # tagged resources it uses (rsrc_node.py), held to the end
+        self.fault = None         # an --inject action for it (inject.py), or None
 
     @property
     def file_index(self):

@@ -316,11 +316,12 @@ class Ring:
         queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
         return self.cq_entries - queued if queued <= self.cq_entries else 0
 
-    def post(self, user_data, res, cflags=0, counts=True):
+    def post(self, user_data, res, cflags=0, counts=True, force_overflow=False):
         """Post one completion; queue it in the overflow backlog if the CQ is full.
 
         counts=False keeps it out of the sequence TIMEOUT counts (timeouts'
-        own completions, as Linux's cq_timeouts does)."""
+        own completions, as Linux's cq_timeouts does); force_overflow queues
+        it in the backlog even with room (an --inject overflow rule)."""
         if self.defer_taskrun and not self.local_open:
             self.local_cqes.append((user_data, res, cflags, counts))
             return
@@ -330,13 +331,13 @@ class Ring:
         if c is not None:
             # Counted, and written or refused under the block's mutex; a
             # refusal has set IORING_SQ_CQ_OVERFLOW already.
-            if native.lib.ps_ring_post(c, user_data, res, cflags, counts) == 1:
+            if native.lib.ps_ring_post(c, user_data, res, cflags, counts, force_overflow) == 1:
                 self.overflow.append((user_data, res, cflags))
             return
         self._posted += 1
         if counts:
             self._cq_count += 1
-        if self.overflow or self._cq_space() == 0:
+        if self.overflow or self._cq_space() == 0 or force_overflow:
             self.overflow.append((user_data, res, cflags))
             self._set_sq_flag(abi.SQ_CQ_OVERFLOW)
             return

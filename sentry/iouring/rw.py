@@ -15,7 +15,7 @@ import struct
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
-from pysentry.sentry.iouring import abi, kbuf
+from pysentry.sentry.iouring import abi, inject, kbuf
 from pysentry.vfs.file import RWF_NOWAIT
 from pysentry.sentry.uapi import POLLIN
 from pysentry.sentry.iouring.abi import CQE_F_MORE
@@ -145,8 +145,9 @@ def _transfer_iovs(req, method, poll_events):
     if req.expected is None:
         req.expected = iovmod.total_len(req.cmd)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
+    iovs = inject.iovecs(req) if req.fault is not None else req.cmd
     try:
-        return method(req.task.mem, req.cmd, offset, flags | (RWF_NOWAIT if add_nowait else 0))
+        return method(req.task.mem, iovs, offset, flags | (RWF_NOWAIT if add_nowait else 0))
     except BlockingIOError:
         if not add_nowait:
             raise
@@ -157,7 +158,7 @@ def _transfer_iovs(req, method, poll_events):
         # do the plain call.
         if not f.ready(poll_events):
             return None
-        return method(req.task.mem, req.cmd, offset, flags)
+        return method(req.task.mem, iovs, offset, flags)
     return None      # not ready: wait for the op's direction and retry (submit.py)
 
 

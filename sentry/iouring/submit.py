@@ -20,7 +20,7 @@ it does not take, and this loop continues from exactly there.
 import errno
 
 from pysentry.sentry.fdchannel import FdNotHeld
-from pysentry.sentry.iouring import abi, dataplane, failsafe, taskwork, timeout
+from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
@@ -63,6 +63,12 @@ def fds_named(ring, count):
 
 
 def _submit_batch(kernel, ring, task, count):
+    if kernel.injector is not None:
+        return inject.reordered(ring, lambda: _submit_batch_in_order(kernel, ring, task, count))
+    return _submit_batch_in_order(kernel, ring, task, count)
+
+
+def _submit_batch_in_order(kernel, ring, task, count):
     submitted = 0
     chain = None
     left = count
@@ -87,6 +93,8 @@ def _submit_batch(kernel, ring, task, count):
         if ring.trace is not None:
             ring.trace.sqe(ring, req)
         req.init_error = _init(req)
+        if kernel.injector is not None and not req.init_error:
+            req.fault = kernel.injector.fault_for(req)
         if req.opcode == abi.OP_LINK_TIMEOUT and not req.init_error and (
                 chain is None or chain[-1].opcode == abi.OP_LINK_TIMEOUT):
             req.init_error = -errno.EINVAL    # it must follow the request it guards
@@ -208,6 +216,10 @@ def _issue_one(kernel, req):
         return None
     nxt = req.pos + 1
     armed = None
+    if req.fault is not None:
+        res = inject.before_issue(kernel, req, issue)
+        if res is not None:
+            return res if res is not INFLIGHT else None
     try:
         if req.opdef.needs_file and req.file is None:
             if req.flags & abi.IOSQE_FIXED_FILE:
@@ -265,7 +277,10 @@ def retry(kernel, req):
 
 def _post(ring, req, res, failed):
     if failed or not req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
-        ring.post(req.user_data, res, req.cflags, counts=req.opcode != abi.OP_TIMEOUT)
+        if req.fault is not None and inject.post_held(ring, req, res):
+            pass
+        else:
+            ring.post(req.user_data, res, req.cflags, counts=req.opcode != abi.OP_TIMEOUT)
     req.release()
 
 

@@ -229,6 +229,7 @@ class UringTrace:
         name = entry.name if entry is not None else "-"
         if self.stats is not None and seconds is not None:
             self.stats.completed(name, res, seconds)
+        fault = self.injected.pop(key, None)
         if self.out is None:
             return
         data = ""
@@ -238,7 +239,6 @@ class UringTrace:
                                    res <= _STR_MAX)
             except OSError:
                 pass
-        fault = self.injected.pop(key, None)
         self._emit("ring %d CQE %s user_data=%d = %s%s%s%s%s"
                    % (key[0], name, user_data, errno_str(res), data,
                       " flags=%s" % flag_names(flags, _CQE_F) if flags else "",

@@ -280,7 +280,8 @@ static void write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cfla
  * it in the overflow backlog (returns 1; the backlog is then non-empty and
  * IORING_SQ_CQ_OVERFLOW set, as io_cqring_event_overflow() does).  -1: the
  * ring is gone. */
-int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts)
+int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts,
+		 int force_overflow)
 {
 	int rc = 0;
 	pthread_mutex_lock(&r->lock);
@@ -290,7 +291,9 @@ int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, i
 		r->posted++;
 		if (counts)
 			r->cq_count++;
-		if (r->overflow || cq_space(r) == 0) {
+		/* force_overflow: an --inject overflow rule (inject.py) sends the
+		 * CQE to the backlog even with room in the CQ. */
+		if (r->overflow || cq_space(r) == 0 || force_overflow) {
 			r->overflow = 1;
 			__atomic_fetch_or(r->sq_flags_p, DP_SQ_CQ_OVERFLOW, __ATOMIC_SEQ_CST);
 			rc = 1;
