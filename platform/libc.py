@@ -41,6 +41,7 @@ ssize_t process_vm_writev(int pid, const struct iovec *local, unsigned long liov
 long syscall(long number, ...);
 int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 int signalfd(int fd, const void *mask, int flags);
+int sched_getcpu(void);
 struct statfs {
     long f_type, f_bsize;
     unsigned long f_blocks, f_bfree, f_bavail, f_files, f_ffree;

@@ -55,6 +55,26 @@ class SyscallStop:
         self.nr = nr
 
 
+def seccomp_stop(arch, nr, args, ip, sp):
+    """A SyscallStop at a seccomp stop from plain values (native/trap.c read
+    them), without the field-by-field reads of a cffi struct."""
+    stop = SyscallStop.__new__(SyscallStop)
+    stop.op = libc.PTRACE_SYSCALL_INFO_SECCOMP
+    stop.sp = sp
+    stop.ip = ip
+    stop.rval = None
+    stop.args = args
+    if arch == libc.AUDIT_ARCH_I386:
+        stop.abi = ABI_I386
+    elif nr & libc.X32_SYSCALL_BIT:
+        stop.abi = ABI_X32
+        nr &= ~libc.X32_SYSCALL_BIT
+    else:
+        stop.abi = ABI_X86_64
+    stop.nr = nr
+    return stop
+
+
 _SIGINFO_SIZE = 128
 _SYS_SECCOMP = 1           # si_code of a SIGSYS sent by SECCOMP_RET_TRAP
 
@@ -108,6 +128,12 @@ class PtraceTask:
         self.syscall_insn = None
         self.wake_pending = False  # Tracer.wake() asked to cut that wait short
         self.stop_abi = ABI_X86_64
+        # CPU placement (platform/placement.py): the mask Linux would give the
+        # thread, the narrower one the host has instead (None: the same), and
+        # how many times it stopped.
+        self.affinity = frozenset()
+        self.host_affinity = None
+        self.stops = 0
 
     # --- stop inspection -------------------------------------------------
     def syscall_stop(self):

@@ -22,13 +22,17 @@ import itertools
 import os
 import selectors
 import signal
+import struct
 import time
 
+from pysentry import native
 from pysentry.platform import libc
+from pysentry.platform.placement import Placement
 from pysentry.platform.seccomp import SIGSYS_DATA
-from pysentry.platform.task import ABI_X86_64, PtraceTask, SigsysStop
+from pysentry.platform.task import ABI_X86_64, PtraceTask, SigsysStop, seccomp_stop
 
 PASSTHROUGH = object()
+_WAIT_OUT = struct.Struct("<12Q")     # native/trap.c ps_wait_stop's out[]
 
 
 class PassThenCall:
@@ -90,17 +94,26 @@ class Timer:
 
 
 class Tracer:
-    def __init__(self, kernel):
+    def __init__(self, kernel, placement=None):
         self.kernel = kernel
         self.tasks = {}
+        # Where the trap loop and the program's threads run (placement.py).
+        self.placement = placement if placement is not None else Placement("none")
+        # The C trap path (native/trap.c): waitpid with the syscall info of a
+        # seccomp stop in one call, and a result and resume in another.
+        # Without a C compiler, or with PYSENTRY_PY_TRAP=1 (tests), Python's.
+        self._native = native.lib if os.environ.get("PYSENTRY_PY_TRAP") != "1" else None
+        if self._native is not None:
+            self._out = bytearray(_WAIT_OUT.size)
+            self._out_ptr = native.ffi.from_buffer("uint64_t[]", self._out)
         self.root_pid = None
         self.root_status = None
         # False: the sandbox ends with its first process (a container's
         # lifetime).  True: processes it left behind are served until they
         # exit too, as a shell's pipe reader waits for every writer.
         self.wait_all = False
-        self._early_stops = {}
-        self._dispatching = None     # the task whose stop is being handled now       # tid -> status, for threads seen before their parent's event
+        self._early_stops = {}       # tid -> status, for threads seen before their parent's event
+        self._dispatching = None     # the task whose stop is being handled now
         self._selector = selectors.EpollSelector()
         self._timers = []
         self._cancelled_timers = 0    # cancelled entries still in the heap
@@ -187,6 +200,7 @@ class Tracer:
         self.root_pid = pid
         task = self.kernel.create_task(pid, pid, None)
         self.tasks[pid] = task
+        self.placement.start(task)
         os.write(w, b"g")
         os.close(w)
         return pid
@@ -195,6 +209,12 @@ class Tracer:
     def run(self):
         """Serve the child until the root process exits (with wait_all, until
         every process has); return the root's wait status."""
+        try:
+            return self._run()
+        finally:
+            self.placement.stop()
+
+    def _run(self):
         while self.root_status is None or self.tasks:
             if self.root_status is not None and not self.wait_all:
                 self._kill_all()
@@ -232,6 +252,36 @@ class Tracer:
 
     def _reap_one(self, flags):
         """Handle one ptrace event; return False if none was waiting (WNOHANG)."""
+        lib = self._native
+        if lib is not None:
+            pid = lib.ps_wait_stop(flags, self._out_ptr)
+            if pid <= 0:
+                if pid == -errno.ECHILD:
+                    self.tasks.clear()
+                elif pid < 0 and pid != -errno.EINTR:   # EINTR: the loop comes back
+                    raise OSError(-pid, os.strerror(-pid))
+                return False
+            out = _WAIT_OUT.unpack_from(self._out)
+            if out[1]:
+                task = self.tasks.get(pid)
+                if task is not None and task.coro is None:
+                    # The commonest stop, straight to its handler: a trapped
+                    # syscall, read by ps_wait_stop already.
+                    task.stops += 1
+                    self._dispatching = task     # kick() must not interrupt it now
+                    try:
+                        self._on_seccomp(task, seccomp_stop(out[2], out[3], out[4:10],
+                                                            out[10], out[11]))
+                    except ProcessLookupError:
+                        pass     # killed under us; its exit is reported next
+                    except OSError as e:
+                        if e.errno != errno.ESRCH:
+                            raise
+                    finally:
+                        self._dispatching = None
+                    return True
+            self._dispatch(pid, out[0])
+            return True
         while True:
             try:
                 pid, status = os.waitpid(-1, flags | libc.WALL)
@@ -256,6 +306,7 @@ class Tracer:
         task = self.tasks.pop(tid, None)
         if task is not None and task.alive:
             task.alive = False
+            self.placement.task_gone(task)
             self.kernel.task_exit(task)
 
     # --- stop dispatch -------------------------------------------------------------
@@ -282,6 +333,7 @@ class Tracer:
 
     def _on_stop(self, task, status):
         task.regs_valid = False
+        task.stops += 1
         sig = os.WSTOPSIG(status)
         event = status >> 16
         if event == libc.PTRACE_EVENT_SECCOMP:
@@ -301,6 +353,7 @@ class Tracer:
                 old = self.tasks.pop(former, None)
                 if old is not None:
                     old.alive = False
+                    self.placement.task_gone(old)
                     self.kernel.task_exit(old)
             self.kernel.task_exec(task)
             task.resume()
@@ -327,6 +380,7 @@ class Tracer:
             tgid = tid
         child = self.kernel.create_task(tid, tgid, parent)
         self.tasks[tid] = child
+        self.placement.task_added(child, parent)
         early = self._early_stops.pop(tid, None)
         if early is not None:
             self._dispatch(tid, early)
@@ -337,14 +391,35 @@ class Tracer:
         if stop.op != libc.PTRACE_SYSCALL_INFO_SECCOMP:
             task.resume()
             return
+        self._on_seccomp(task, stop)
+
+    def _on_seccomp(self, task, stop):
+        """Serve the syscall a task stopped in (no injection under way)."""
+        task.regs_valid = False
         task.syscall_insn = (stop.ip - 2, stop.abi)
         outcome = self._serve(task, stop)
+        lib = self._native
+        if type(outcome) is int and lib is not None:   # the commonest: a result
+            err = lib.ps_return(task.tid, outcome)
+            if err < 0:
+                raise OSError(-err, os.strerror(-err))
+            return
         if outcome is PASSTHROUGH:
+            if lib is not None:
+                err = lib.ps_cont(task.tid, 0)
+                if err < 0:
+                    raise OSError(-err, os.strerror(-err))
+                return
             task.resume()
         elif isinstance(outcome, PassThenCall):
             task.after_exit = outcome.callback
             task._resume(libc.PTRACE_SYSCALL, 0)
         elif isinstance(outcome, int):
+            if lib is not None:
+                err = lib.ps_return(task.tid, outcome)
+                if err < 0:
+                    raise OSError(-err, os.strerror(-err))
+                return
             task.set_result(outcome)
             task.resume()
         else:

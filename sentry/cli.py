@@ -60,16 +60,22 @@ def _parser():
     run.add_argument("--stats", action="store_true",
                      help="at exit, an strace -c style table: per io_uring opcode the count, "
                           "errors and median/p99 latency; SQEs per io_uring_enter; how many "
-                          "times each trapped syscall ran")
+                          "SQEs the C data plane ran; how many times each trapped syscall ran")
     run.add_argument("--inject", action="append", default=[], metavar="RULE",
                      help="fault injection (repeatable): make chosen requests complete "
                           "otherwise, e.g. 'op=READ,nth=3:errno=EIO', 'op=WRITE,every=2:short=1', "
                           "'path=data,prob=0.1,seed=7:delay=50', 'op=NOP:overflow', "
-                          "'op=READ:reorder'.  See docs/cli.md")
+                          "'op=READ:reorder'.  Turns the C data plane off.  See docs/cli.md")
     run.add_argument("--wait-all", action="store_true",
                      help="when the first process exits, keep serving the processes it left "
                           "behind until they exit too (the exit status stays the first "
                           "process's)")
+    run.add_argument("--cpu-policy", metavar="POLICY", default="auto", type=_cpu_policy,
+                     help="where the Sentry and the program run (docs/performance.md): "
+                          "'auto' (default) keeps the Sentry beside the thread that makes "
+                          "the syscalls, on one CPU, so a trap needs no cross-CPU wake-up; "
+                          "'pin:N' puts the Sentry and every program thread on CPU N; "
+                          "'none' leaves placement to the host scheduler")
     run.add_argument("--check", action="store_true",
                      help="print which host mechanisms the Sentry can use here (a default "
                           "container refuses some) and which path it takes for each; "
@@ -92,6 +98,15 @@ def _parser():
     rep.add_argument("-o", "--output", metavar="DIR",
                      help="where to write (default: TRACE's name with -report)")
     return p
+
+
+def _cpu_policy(text):
+    from pysentry.platform.placement import parse_policy
+    try:
+        parse_policy(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError("%s: %s" % (text, e))
+    return text
 
 
 def _find_program(name):
@@ -172,8 +187,14 @@ def main(argv=None):
     if args.program == "--" and prog_args:
         args.program, prog_args = prog_args[0], prog_args[1:]
     if args.check:
+        from pysentry.platform.placement import Placement
         from pysentry.sentry.hostcaps import HostCaps
-        print("\n".join(HostCaps().lines()), flush=True)
+        lines = HostCaps().lines()
+        try:
+            lines.append("  %-20s %s" % ("cpu placement", Placement(args.cpu_policy).describe()))
+        except ValueError as e:
+            lines.append("  %-20s refused: %s" % ("cpu placement", e))
+        print("\n".join(lines), flush=True)
         if args.program is None:
             return 0
     if args.program is None:
@@ -201,8 +222,13 @@ def main(argv=None):
         except ValueError as e:
             sys.stderr.write("pysentry: --inject: %s\n" % e)
             return 2
-    kernel = Kernel(trace_uring=uring_trace, injector=injector,
-                    trace_syscalls=trace_out if args.trace_syscalls else None)
+    try:
+        kernel = Kernel(trace_uring=uring_trace, injector=injector,
+                        trace_syscalls=trace_out if args.trace_syscalls else None,
+                        cpu_policy=args.cpu_policy)
+    except ValueError as e:
+        sys.stderr.write("pysentry: --cpu-policy: %s\n" % e)
+        return 2
     kernel.tracer.wait_all = args.wait_all
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.
@@ -213,7 +239,8 @@ def main(argv=None):
         return 130
     finally:
         if stats is not None:
-            for line in stats.lines(kernel.stats):
+            from pysentry.sentry.iouring import dataplane
+            for line in stats.lines(kernel.stats, dataplane.stats(kernel)):
                 sys.stderr.write("pysentry: %s\n" % line)
         if trace_out is not sys.stderr:
             trace_out.close()

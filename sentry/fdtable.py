@@ -7,6 +7,11 @@ the child closes the number (close, close_range, dup2/dup3 onto it, exec's
 CLOEXEC sweep), so a stale entry never outlives the child's fd.  Dropping an
 entry also closes the Sentry's own reference, which matters: a pipe's reader
 only sees EOF once every writer -- the Sentry's copy included -- is closed.
+
+Every change goes through the methods below: once the io_uring data plane
+has a C copy of the table (cmap, sentry/iouring/dataplane.py) they update
+it before the old description is put, so C never uses a host fd the Sentry
+has closed.
 """
 
 
@@ -14,15 +19,25 @@ class FDTable:
     def __init__(self):
         self.entries = {}
         self.users = 0
+        self.cmap = None      # the data plane's fd -> host fd map, once it needs one
 
     def install(self, fd, desc):
         old = self.entries.get(fd)
         self.entries[fd] = desc
+        if self.cmap is not None:
+            _dataplane().fdmap_set(self.cmap, fd, desc)
         if old is not None:
             old.put()
 
-    def drop(self, fd):
+    def detach(self, fd):
+        """Forget fd and return its description, reference and all (or None)."""
         desc = self.entries.pop(fd, None)
+        if desc is not None and self.cmap is not None:
+            _dataplane().fdmap_set(self.cmap, fd, None)
+        return desc
+
+    def drop(self, fd):
+        desc = self.detach(fd)
         if desc is not None:
             desc.put()
 
@@ -33,3 +48,8 @@ class FDTable:
     def clear(self):
         for fd in list(self.entries):
             self.drop(fd)
+
+
+def _dataplane():
+    from pysentry.sentry.iouring import dataplane
+    return dataplane

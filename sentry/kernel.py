@@ -1,10 +1,12 @@
 """The Sentry: ties the platform's stops to the syscall table, tasks, fds, VFS and io_uring."""
+import collections
 import contextlib
 import errno
 import os
 
 
 from pysentry.platform import libc, seccomp
+from pysentry.platform.placement import Placement
 from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, PassThenCall, Tracer
 from pysentry.sentry import fdchannel, hostcaps
 from pysentry.sentry.fdchannel import FdChannel, FdNotHeld
@@ -23,13 +25,13 @@ _SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 
 
 class Kernel:
-    def __init__(self, trace_uring=None, trace_syscalls=None, injector=None):
-        self.tracer = Tracer(self)
+    def __init__(self, trace_uring=None, trace_syscalls=None, cpu_policy="auto", injector=None):
+        self.tracer = Tracer(self, Placement(cpu_policy))
         self.injector = injector      # --inject rules (iouring/inject.py), or None
         self.poller = Poller(self.tracer)
         self.io_uring = IoUringRegistry(self, trace_uring)
         self.trace_syscalls = trace_syscalls
-        self.stats = {}
+        self.stats = collections.defaultdict(int)
         self._fd_channel = None
         self.waits_traced = set()     # processes whose fd waits stop (syscalls/waits.py)
         self.host = hostcaps.HostCaps()
@@ -50,7 +52,8 @@ class Kernel:
         if limit[0] < limit[1]:
             # The Sentry holds one fd for each child fd it serves.
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit[1], limit[1]))
-        filt = seccomp.build_filter(table.seccomp_spec(sigsys=self.host.sigsys))
+        filt = seccomp.build_filter(table.seccomp_spec(sigsys=self.host.sigsys,
+                                                       affinity=self.tracer.placement.active))
         self.tracer.spawn(path, argv, env, filt,
                           child_setup=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit))
         # Once the child is seized (which, without CAP_SYS_PTRACE, needs it
@@ -93,13 +96,15 @@ class Kernel:
         self._leave_fdtable(task)
         task.fdtable = FDTable()
         task.fdtable.users = 1
+        self.io_uring.fdtable_changed(task)
 
     # --- syscalls ------------------------------------------------------------------
     def syscall(self, task, stop):
-        entry = table.lookup(stop.abi, stop.nr)
+        # Every trapped syscall comes through here: kept lean (no helper calls).
+        entry = table.TABLES[stop.abi].get(stop.nr)
         if entry is None or entry.handler is None:
             return PASSTHROUGH     # e.g. a filter the child installed itself
-        self.stats[entry.name] = self.stats.get(entry.name, 0) + 1
+        self.stats[entry.name] += 1
         if self.trace_syscalls is not None:
             self.trace_syscalls.write("[syscall] tid=%d %s%s %s\n" % (
                 task.tid, entry.name, "" if stop.abi == "x86_64" else "/" + stop.abi,
@@ -164,7 +169,7 @@ class Kernel:
         desc = task.fdtable.entries.get(fd)
         if desc is None:
             desc = self._take_over(task, fd)
-            task.fdtable.entries[fd] = desc
+            task.fdtable.install(fd, desc)
         return desc.get()
 
     def _take_over(self, task, fd):
@@ -210,7 +215,7 @@ class Kernel:
                 return None
             if ring is None:
                 raise FdNotHeld([fd])     # cannot tell from /proc: take it
-            task.fdtable.entries[fd] = self.io_uring.file_for(ring)
+            task.fdtable.install(fd, self.io_uring.file_for(ring))
             return ring
         desc = self.lookup_file(task, fd)
         desc.put()
@@ -230,7 +235,7 @@ class Kernel:
                 except OSError:
                     continue          # not open: the operation fails with EBADF itself
                 if ring:
-                    entries[fd] = self.io_uring.file_for(ring)
+                    task.fdtable.install(fd, self.io_uring.file_for(ring))
                 else:
                     missing.append(fd)
         if missing:
@@ -264,7 +269,7 @@ class Kernel:
             if fd in task.fdtable.entries:
                 os.close(hostfd)
             else:
-                task.fdtable.entries[fd] = self.describe(hostfd)
+                task.fdtable.install(fd, self.describe(hostfd))
         return 0
 
     def install(self, task, fd, desc):

@@ -52,10 +52,11 @@ def check(proc):
     return proc.stdout
 
 
-def same_as_native(name, *args, native_args=None):
+def same_as_native(name, *args, native_args=None, env=None):
     """Run natively (the specification) and in the sandbox: both must exit 0
-    and print exactly the same thing.  Returns the sandbox's stdout."""
+    and print exactly the same thing.  Returns the sandbox's stdout.  env
+    adds variables for the sandbox (PYSENTRY_DATAPLANE=0, say)."""
     native = check(run_native(name, *(native_args if native_args is not None else args)))
-    sandboxed = check(run_sandbox(name, *args))
+    sandboxed = check(run_sandbox(name, *args, env=env))
     assert sandboxed == native
     return sandboxed

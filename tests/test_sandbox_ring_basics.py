@@ -29,6 +29,7 @@ def test_raw_ring_nops_and_enter_errors_match_linux():
     assert "enter on a bad fd: -1 EBADF" in out
     assert "read on the ring fd: -1 EINVAL" in out
     assert "submit with a bad sq index: 0 dropped=1" in out
+    assert "submit 3 with a bad index second: 1 dropped=2" in out     # the batch ends there
 
 
 def test_ring_mmap_rejects_offsets_outside_the_regions():

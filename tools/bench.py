@@ -1,13 +1,24 @@
 #!/usr/bin/env python3
-"""pysentry benchmark: 4 KiB random reads from a file in the page cache.
+"""pysentry benchmark: 4 KiB random reads from a file in the page cache,
+and the cost of one trapped syscall.
 
 One run measures three ways of reading -- pread(2) in a loop ("psync"), and
 io_uring at queue depth 1 and 32 (liburing, refill every free slot, one
-io_uring_submit_and_wait per batch) -- each natively and under
-`python -m pysentry run --`, and prints them side by side:
+io_uring_submit_and_wait per batch) -- each natively, under
+`python -m pysentry run --` (CPU placement on: the default) and under
+`python -m pysentry run --cpu-policy none --` (the Sentry placed by the host
+scheduler alone, as before placement existed), and prints them side by side:
 
   rows     psync, uring qd1, uring qd32
-  columns  native IOPS, sandbox IOPS, sandbox / native
+  columns  native IOPS, sandbox IOPS, sandbox IOPS with --cpu-policy none,
+           sandbox / native
+
+then the latency of one trapped syscall, from a loop of 20,000 (sysloop.c):
+the floor any ptrace+seccomp sandbox pays (floor_tracer.c: SECCOMP_RET_TRACE,
+waitpid, PTRACE_CONT) with the tracer and program free to run anywhere and
+both pinned to one CPU (taskset), then pysentry serving pread(2) itself and
+passing read(2) of /dev/zero through to the host, with and without placement;
+each against the pinned floor.
 
 followed by the ratios that matter, judged the way Linux judges io_uring:
 io_uring against the synchronous syscall *in the same environment*
@@ -22,9 +33,22 @@ counted); every read is verified against the block it was issued for.
 If a sandbox run fails or times out, its error is printed, the cell reads
 FAILED, its remaining repeats are skipped, and the exit status is 1.
 
+Then real clients (tools/bench_clients.py): fio psync, io_uring QD32 with
+fio's defaults, batched (32 submitted, 16 reaped per call) and SQPOLL (fixed
+buffers and files), SQPOLL in two processes at once, and qemu-img bench with
+io_uring and with threads -- natively, under pysentry and
+under pysentry with the C data plane off (PYSENTRY_DATAPLANE=0: every SQE
+through Python, as before it existed) -- each cell the median of
+--fio-rounds interleaved runs (fio runs last --fio-secs seconds), then the
+data-plane targets.  Defaults: 5 runs, 2 s (about 5 minutes); --fio-rounds 3
+--fio-secs 1 for a quick look, --no-fio to skip, --fio-only to run only fio
+(rows whose name contains the given text, "" for all), --chart FILE.png
+for a bar chart (needs matplotlib).
+
 Options can also be given in the environment (flags win):
   PYSENTRY_BENCH_OPS_NATIVE, PYSENTRY_BENCH_OPS_SANDBOX, PYSENTRY_BENCH_REPEAT,
-  PYSENTRY_BENCH_TIMEOUT, PYSENTRY_BENCH_BUDGET, PYSENTRY_BENCH_FILE
+  PYSENTRY_BENCH_TIMEOUT, PYSENTRY_BENCH_BUDGET, PYSENTRY_BENCH_FILE,
+  PYSENTRY_BENCH_FIO_ROUNDS, PYSENTRY_BENCH_FIO_SECS, PYSENTRY_BENCH_FIO (0: skip fio)
 """
 import argparse
 import ctypes
@@ -42,14 +66,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-SRC = os.path.join(HERE, "bench", "randread.c")
 BUILD = os.path.join(REPO, "build", "bench")
 BLOCK = 4096
 MAGIC = b"PSBENCH\0"
 
 # (row label, randread mode, queue depth)
 CASES = [("psync", "psync", 1), ("uring qd1", "uring", 1), ("uring qd32", "uring", 32)]
-WHERE = ("native", "sandbox")
+WHERE = ("native", "sandbox", "sandbox-none")
+LAT_CALLS = 20000
 
 
 def log(msg):
@@ -63,13 +87,15 @@ def env_num(name, default, kind=int):
 
 # ---------------------------------------------------------------- build
 
-def build(cc):
-    """Compile randread.c into build/bench/ (again only if the source changed)."""
+def build(cc, name="randread"):
+    """Compile tools/bench/<name>.c into build/bench/ (again only if the
+    source changed)."""
     os.makedirs(BUILD, exist_ok=True)
-    out = os.path.join(BUILD, "randread")
-    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(SRC):
+    src = os.path.join(HERE, "bench", name + ".c")
+    out = os.path.join(BUILD, name)
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
         return out
-    cmd = [cc, "-O2", "-Wall", "-Wextra", "-o", out, SRC, "-luring"]
+    cmd = [cc, "-O2", "-Wall", "-Wextra", "-o", out, src, "-luring", "-lpthread"]
     log("build: " + " ".join(cmd))
     subprocess.run(cmd, check=True)
     return out
@@ -161,9 +187,10 @@ class RunFailed(Exception):
 
 
 def parse_line(out):
-    """The last `mode=... iops=...` line of randread's stdout, as a dict."""
+    """The last `mode=... iops=...` (randread) or `mode=... us_per_call=...`
+    (sysloop) line of stdout, as a dict."""
     for line in reversed(out.splitlines()):
-        if line.startswith("mode=") and "iops=" in line:
+        if line.startswith("mode=") and ("iops=" in line or "us_per_call=" in line):
             return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
     return None
 
@@ -192,8 +219,13 @@ def run_once(cmd, ops, timeout):
     if res is None:
         raise RunFailed("no result line in output%s" % tail(out + err))
     try:
-        res = {k: (float(v) if k == "secs" else int(v) if v.lstrip("-").isdigit() else v)
-               for k, v in res.items()}
+        res = {k: (float(v) if k in ("secs", "us_per_call") else int(v) if v.lstrip("-").isdigit()
+                   else v) for k, v in res.items()}
+        if "us_per_call" in res:
+            if res["calls"] != ops:
+                raise RunFailed("asked for %d calls, program reports %s" % (ops, res["calls"]))
+            res["wall"] = round(time.monotonic() - t0, 3)
+            return res
         if res["ops"] != ops:
             raise RunFailed("asked for %d ops, program reports %s" % (ops, res["ops"]))
         if res.get("verified") != ops:
@@ -231,18 +263,29 @@ def fmt_ratio(r):
     return "%.2gx (1/%.0f)" % (r, 1 / r)
 
 
-def render_text(rows, keys, meta):
-    lines = []
-    w = [14, 14, 15, 20]
-    hdr = ("4K randread", "native IOPS", "sandbox IOPS", "sandbox / native")
-    lines.append("%-*s %*s %*s %*s" % (w[0], hdr[0], w[1], hdr[1], w[2], hdr[2], w[3], hdr[3]))
-    for r in rows:
-        lines.append("%-*s %*s %*s %*s" % (w[0], r[0], w[1], r[1], w[2], r[2], w[3], r[3]))
+def _table_text(header, rows, widths):
+    fmt = "%-*s" + " %*s" * (len(header) - 1)
+    out = []
+    for r in [header] + list(rows):
+        vals = []
+        for w, v in zip(widths, r):
+            vals += [w, v]
+        out.append(fmt % tuple(vals))
+    return out
+
+
+def render_text(rows, keys, lat_rows, lat_keys, meta):
+    lines = _table_text(("4K randread", "native IOPS", "sandbox IOPS", "cpu-policy none",
+                         "sandbox / native"), rows, (14, 14, 14, 16, 18))
     lines.append("")
-    lines.append("%-*s %*s %*s" % (w[0] + 8, "ratio within one env", w[1] - 4, "native", w[2] - 4,
-                                   "sandbox"))
-    for k in keys:
-        lines.append("%-*s %*s %*s" % (w[0] + 8, k[0], w[1] - 4, k[1], w[2] - 4, k[2]))
+    lines += _table_text(("ratio within one env", "native", "sandbox", "cpu-policy none"), keys,
+                         (30, 10, 10, 16))
+    if lat_rows:
+        lines.append("")
+        lines += _table_text(("per trapped syscall (%d-call loop)" % meta["lat_calls"], "us/call",
+                              "/ pinned floor"), lat_rows, (56, 10, 15))
+        lines.append("")
+        lines += _table_text(("latency ratio", "value"), lat_keys, (56, 10))
     lines.append("")
     lines.append("%s of %d runs per cell; %d ops native, %d ops sandbox; "
                  "4 KiB reads, %d MiB page-cached file" % (meta["statistic"], meta["repeat"], meta["ops_native"],
@@ -250,20 +293,29 @@ def render_text(rows, keys, meta):
     return "\n".join(lines)
 
 
-def render_markdown(rows, keys, meta):
+def render_markdown(rows, keys, lat_rows, lat_keys, meta):
     lines = ["Measured %s on %s (%d CPUs, Linux %s, Python %s); %s of %d runs per "
              "cell, %d reads natively and %d in the sandbox, 4 KiB at random aligned "
              "offsets in a %d MiB file in the page cache."
              % (meta["date"], meta["cpu"], meta["cpus"], meta["kernel"], meta["python"],
                 meta["statistic"], meta["repeat"], meta["ops_native"], meta["ops_sandbox"], meta["size_mib"]),
              "",
-             "| 4 KiB random read | native IOPS | pysentry IOPS | pysentry / native |",
-             "|---|---:|---:|---:|"]
+             "| 4 KiB random read | native IOPS | pysentry IOPS | pysentry, `--cpu-policy none` | pysentry / native |",
+             "|---|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append("| %s | %s | %s | %s |" % r)
-    lines += ["", "| ratio within one environment | native | pysentry |", "|---|---:|---:|"]
+        lines.append("| %s | %s | %s | %s | %s |" % r)
+    lines += ["", "| ratio within one environment | native | pysentry | pysentry, `none` |",
+              "|---|---:|---:|---:|"]
     for k in keys:
-        lines.append("| %s | %s | %s |" % k)
+        lines.append("| %s | %s | %s | %s |" % k)
+    if lat_rows:
+        lines += ["", "| per trapped syscall, loop of %d | µs per call | / pinned C floor |"
+                  % meta["lat_calls"], "|---|---:|---:|"]
+        for r in lat_rows:
+            lines.append("| %s | %s | %s |" % r)
+        lines += ["", "| latency ratio | value |", "|---|---:|"]
+        for k in lat_keys:
+            lines.append("| %s | %s |" % k)
     return "\n".join(lines)
 
 
@@ -305,18 +357,39 @@ def main():
                          "(default %(default)s)")
     ap.add_argument("--sandbox-cmd", default="%s -m pysentry run --" % shlex.quote(sys.executable),
                     help="command prefix for sandboxed runs (default: %(default)s)")
-    ap.add_argument("--native-only", action="store_true", help="skip the sandbox column")
+    ap.add_argument("--native-only", action="store_true", help="skip the sandbox columns")
+    ap.add_argument("--no-latency", action="store_true",
+                    help="skip the per-syscall latency rows")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--markdown", action="store_true",
                     help="print markdown tables (for docs/performance.md) instead of text")
+    ap.add_argument("--fio-rounds", type=int, default=env_num("PYSENTRY_BENCH_FIO_ROUNDS", 5),
+                    help="interleaved runs per fio cell, the median is reported "
+                         "(default %(default)s)")
+    ap.add_argument("--fio-secs", type=int, default=env_num("PYSENTRY_BENCH_FIO_SECS", 2),
+                    help="seconds per fio run (default %(default)s)")
+    ap.add_argument("--no-fio", action="store_true",
+                    default=os.environ.get("PYSENTRY_BENCH_FIO") == "0",
+                    help="skip the fio rows")
+    ap.add_argument("--fio-only", metavar="TEXT", default=None,
+                    help="run only the fio rows whose name contains TEXT (\"\" for all)")
+    ap.add_argument("--chart", metavar="FILE.png",
+                    help="also draw the fio table as a bar chart (needs matplotlib)")
+    ap.add_argument("--doc", metavar="FILE.md",
+                    help="write the tables (markdown) into FILE between its '<!-- bench:begin -->' "
+                         "and '<!-- bench:end -->' lines (docs/performance.md; `make bench-doc`)")
     args = ap.parse_args()
+    if args.doc:
+        args.markdown = True
     if args.repeat < 1 or args.ops_native < 1 or args.ops_sandbox < 1:
         ap.error("--repeat and --ops-* must be >= 1")
 
-    prog = build(args.cc)
     make_file(args.file, args.size_mib)
     warm(args.file)
+    if args.fio_only is not None:
+        return run_fio(args)
+    prog = build(args.cc)
     res_frac = resident_fraction(args.file)
     if res_frac is not None:
         log("file: %s, %.0f%% in the page cache" % (args.file, 100 * res_frac))
@@ -324,7 +397,12 @@ def main():
             log("warning: the test file is not fully cached; figures include disk reads")
 
     sandbox_prefix = shlex.split(args.sandbox_cmd)
-    wheres = ("native",) if args.native_only else WHERE
+    # The same sandbox with placement off: what the Sentry did before it.
+    none_prefix = (sandbox_prefix[:-1] + ["--cpu-policy", "none", "--"]
+                   if sandbox_prefix[-1:] == ["--"] else None)
+    prefixes = {"sandbox": sandbox_prefix, "sandbox-none": none_prefix}
+    wheres = ("native",) if args.native_only else tuple(w for w in WHERE
+                                                        if w == "native" or prefixes[w])
     cells = {}  # (label, where) -> {"samples": [...], "error": str|None, "cmd": [...]}
     for label, mode, qd in CASES:
         for where in wheres:
@@ -332,10 +410,32 @@ def main():
             warmup = args.warmup if args.warmup is not None else ops // 10
             cmd = [prog, args.file, mode, "--qd", str(qd), "--ops", str(ops),
                    "--warmup", str(warmup), "--verify"]
-            if where == "sandbox":
-                cmd = sandbox_prefix + cmd
+            if where != "native":
+                cmd = prefixes[where] + cmd
             cells[(label, where)] = {"cmd": cmd, "ops": ops, "samples": [], "runs": [],
                                      "error": None}
+    lat_labels = []
+    if not args.native_only and not args.no_latency:
+        sysloop = build(args.cc, "sysloop")
+        floor = build(args.cc, "floor_tracer")
+        cpu = str(min(os.sched_getaffinity(0)))
+        pread = [sysloop, "pread", args.file, str(LAT_CALLS)]
+        host = [sysloop, "read-host", str(LAT_CALLS)]
+        lat = [("C floor (SECCOMP_RET_TRACE + PTRACE_CONT), unpinned", [floor, "--"] + pread),
+               ("C floor, pinned to one CPU (taskset)", ["taskset", "-c", cpu, floor, "--"] + pread),
+               ("C floor + GET_SYSCALL_INFO/GETREGS/SETREGS, unpinned",
+                [floor, "--regs", "--"] + pread),
+               ("C floor + GET_SYSCALL_INFO/GETREGS/SETREGS, pinned",
+                ["taskset", "-c", cpu, floor, "--regs", "--"] + pread),
+               ("pysentry, pread served by the Sentry", sandbox_prefix + pread),
+               ("pysentry, read passed to the host", sandbox_prefix + host)]
+        if none_prefix:
+            lat += [("pysentry --cpu-policy none, pread served", none_prefix + pread),
+                    ("pysentry --cpu-policy none, read passed to the host", none_prefix + host)]
+        for label, cmd in lat:
+            lat_labels.append(label)
+            cells[(label, "latency")] = {"cmd": cmd, "ops": LAT_CALLS, "samples": [],
+                                         "runs": [], "error": None}
 
     deadline = time.monotonic() + args.budget
     for rep in range(args.repeat):
@@ -343,7 +443,7 @@ def main():
             if cell["error"]:
                 continue
             # The budget bounds the sandbox runs; native runs take ~0.1 s each.
-            left = deadline - time.monotonic() if where == "sandbox" else args.timeout
+            left = deadline - time.monotonic() if where != "native" else args.timeout
             if left <= 1:
                 # Out of time: a cell keeps the runs it has; one with none fails.
                 if not cell["samples"]:
@@ -358,8 +458,13 @@ def main():
                 log("[%-7s] %-10s run %d/%d: FAILED: %s\n    command: %s"
                     % (where, label, rep + 1, args.repeat, e, shlex.join(cell["cmd"])))
                 continue
-            cell["samples"].append(r["iops"])
             cell["runs"].append(r)
+            if where == "latency":
+                cell["samples"].append(r["us_per_call"])
+                log("[latency] %s run %d/%d: %.2f us per call"
+                    % (label, rep + 1, args.repeat, r["us_per_call"]))
+                continue
+            cell["samples"].append(r["iops"])
             log("[%-7s] %-10s run %d/%d: %12s IOPS  (%.3f s timed, %.2f s wall)"
                 % (where, label, rep + 1, args.repeat, "{:,}".format(r["iops"]),
                    r["secs"], r["wall"]))
@@ -368,22 +473,44 @@ def main():
         c = cells.get((label, where))
         if c is None or c["error"] or not c["samples"]:
             return None
-        return max(c["samples"]) if stat == "best" else int(statistics.median(c["samples"]))
+        if stat == "median":
+            v = statistics.median(c["samples"])
+            return v if where == "latency" else int(v)
+        # Best: the most IOPS, the fewest microseconds.
+        return min(c["samples"]) if where == "latency" else max(c["samples"])
 
     rows = []
     for label, _, _ in CASES:
-        n, s = best(label, "native"), best(label, "sandbox")
+        n, s, z = best(label, "native"), best(label, "sandbox"), best(label, "sandbox-none")
         rows.append((label, fmt_iops(n),
                      "skipped" if args.native_only else fmt_iops(s),
+                     "skipped" if args.native_only or not none_prefix else fmt_iops(z),
                      fmt_ratio(ratio(s, n))))
     key_defs = [("uring qd1 / psync", "uring qd1"), ("uring qd32 / psync", "uring qd32")]
     key_vals = {}
     keys = []
     for name, label in key_defs:
-        nr = ratio(best(label, "native"), best("psync", "native"))
-        sr = ratio(best(label, "sandbox"), best("psync", "sandbox"))
-        key_vals[name] = {"native": nr, "sandbox": sr}
-        keys.append((name, fmt_ratio(nr), fmt_ratio(sr)))
+        vals = [ratio(best(label, w), best("psync", w)) for w in WHERE]
+        key_vals[name] = dict(zip(WHERE, vals))
+        keys.append((name,) + tuple(fmt_ratio(v) for v in vals))
+    for label, _, _ in CASES:
+        r = ratio(best(label, "sandbox"), best(label, "sandbox-none"))
+        key_vals["%s: placement / none" % label] = {"sandbox": r}
+        keys.append(("%s: placement / none" % label, "", fmt_ratio(r), ""))
+
+    lat_rows, lat_keys = [], []
+    pinned = best("C floor, pinned to one CPU (taskset)", "latency")
+    for label in lat_labels:
+        v = best(label, "latency")
+        lat_rows.append((label, "FAILED" if v is None else "%.1f" % v, fmt_ratio(ratio(v, pinned))))
+    if lat_labels:
+        served = best("pysentry, pread served by the Sentry", "latency")
+        served_none = best("pysentry --cpu-policy none, pread served", "latency")
+        unpinned = best("C floor (SECCOMP_RET_TRACE + PTRACE_CONT), unpinned", "latency")
+        lat_keys = [("served pread / pinned C floor (target <= 2x)", fmt_ratio(ratio(served, pinned))),
+                    ("served pread, none / placement", fmt_ratio(ratio(served_none, served))),
+                    ("C floor, unpinned / pinned", fmt_ratio(ratio(unpinned, pinned)))]
+        key_vals["latency"] = {label: best(label, "latency") for label in lat_labels}
 
     meta = {
         "date": datetime.date.today().isoformat(),
@@ -399,20 +526,28 @@ def main():
         "block": BLOCK,
         "file": args.file,
         "page_cache_resident": res_frac,
+        "lat_calls": LAT_CALLS,
     }
-    print(render_markdown(rows, keys, meta) if args.markdown else render_text(rows, keys, meta))
+    emit(render_markdown(rows, keys, lat_rows, lat_keys, meta) if args.markdown
+         else render_text(rows, keys, lat_rows, lat_keys, meta))
     short = ["%s/%s (%d)" % (k + (len(c["samples"]),)) for k, c in cells.items()
              if c["samples"] and len(c["samples"]) < args.repeat]
     if short:
-        print("\nfewer than %d runs (time budget): %s" % (args.repeat, ", ".join(short)))
+        emit("\nfewer than %d runs (time budget): %s" % (args.repeat, ", ".join(short)))
 
     failed = [k for k, c in cells.items() if c["error"]]
+    fio_data = None
+    if not args.no_fio and not args.native_only:
+        emit("")
+        fio_data, fio_failed = run_fio(args, emit_json=False)
+        if fio_failed:
+            failed.append(("fio", "some cell"))
     if args.json:
-        out = {"meta": meta, "cells": {}, "ratios": key_vals}
+        out = {"meta": meta, "cells": {}, "ratios": key_vals, "fio": fio_data}
         for (label, where), c in cells.items():
             out["cells"].setdefault(label, {})[where] = {
-                "best_iops": best(label, where, "best"),
-                "median_iops": best(label, where, "median"),
+                "best": best(label, where, "best"),
+                "median": best(label, where, "median"),
                 "samples": c["samples"],
                 "ops": c["ops"],
                 "enters": [r.get("enters") for r in c["runs"]],
@@ -423,11 +558,60 @@ def main():
             json.dump(out, f, indent=2)
             f.write("\n")
         log("json: wrote %s" % args.json)
+    if args.doc:
+        write_doc(args.doc)
     if failed:
         log("bench: %d cell(s) FAILED: %s" % (len(failed),
                                               ", ".join("%s/%s" % k for k in failed)))
         return 1
     return 0
+
+
+def run_fio(args, emit_json=True):
+    """The fio rows (tools/bench_clients.py); standalone (--fio-only) it returns
+    the exit status, else (its json, whether a cell failed)."""
+    import shutil
+    sys.path.insert(0, HERE)
+    import bench_clients
+    if not shutil.which("fio"):
+        log("fio is not installed (make deps installs it): no fio rows")
+        return 1 if emit_json else (None, True)
+    warm(args.file)
+    text, data, failed = bench_clients.main(args, shlex.split(args.sandbox_cmd))
+    emit(text)
+    if not emit_json:
+        return data, failed
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"fio": data}, f, indent=2)
+            f.write("\n")
+    if args.doc:
+        write_doc(args.doc)
+    return 1 if failed else 0
+
+
+_EMITTED = []
+
+
+def emit(text):
+    """Print a table, and keep it for --doc."""
+    print(text)
+    _EMITTED.append(text)
+
+
+def write_doc(path):
+    """Replace what lies between the bench markers in path with the tables."""
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    with open(path) as f:
+        doc = f.read()
+    if begin not in doc or end not in doc:
+        raise SystemExit("%s has no %s ... %s section" % (path, begin, end))
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    body = "\n".join(_EMITTED).strip("\n")
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + body + "\n" + end + tail)
+    log("doc: wrote the tables into %s" % path)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,12 @@ class FileDescription:
     def poll_fd(self):
         return None
 
+    def data_plane_fd(self):
+        """The host fd the io_uring data plane (sentry/iouring/dataplane.py)
+        may read and write at explicit offsets, or -1: only seekable host
+        files (regular files and block devices) qualify."""
+        return -1
+
     def release(self):
         pass
 
@@ -168,6 +174,9 @@ class HostFileDescription(FileDescription):
         # Regular files and block devices have a position; pipes, sockets and
         # ttys are streams where the offset is ignored (FMODE_STREAM).
         self.seekable = self.kind in ("reg", "blk")
+
+    def data_plane_fd(self):
+        return self.fd if self.seekable else -1
 
     def poll_fd(self):
         # Waiting on a signalfd from the Sentry would watch the wrong process;
@@ -225,6 +234,22 @@ class HostFileDescription(FileDescription):
             self.fd = -1
 
     # -- data path ------------------------------------------------------------
+    def pread_simple(self, pid, addr, count, pos):
+        """pread64(2) of one buffer the caller checked (0 < count <= CHUNK,
+        access_ok, pos >= 0) from a seekable file, in one C call: bytes
+        read or -errno -- read()'s result for that case without its layers
+        (the hottest trapped call: sentry/syscalls/file_io.py).  None if the
+        C path is unavailable."""
+        if _BOUNCE is None:
+            return None
+        return native_io.lib.ps_read_to_child(self.fd, pid, addr, count, pos, 0, _BOUNCE)
+
+    def pwrite_simple(self, pid, addr, count, pos):
+        """pwrite64(2) likewise: write()'s result for that case, or None."""
+        if _BOUNCE is None:
+            return None
+        return native_io.lib.ps_write_from_child(self.fd, pid, addr, count, pos, 0, _BOUNCE)
+
     def _check_flags(self, flags):
         if flags & ~RWF_SUPPORTED:
             raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")

@@ -53,8 +53,11 @@ ssize_t ps_write_from_child(int fd, int pid, uint64_t addr, size_t len, int64_t 
 	ssize_t r = from_child(pid, addr, bounce, len);
 	if (r < 0)
 		return r;
-	if ((size_t)r < len)
+	if (r == 0)
 		return -EFAULT;
+	/* A fault part-way: what was copied is written, as Linux's
+	 * generic_perform_write writes the bytes it could copy. */
+	len = r;
 	struct iovec iov = { bounce, len };
 	ssize_t n = pwritev2(fd, &iov, 1, off, flags);
 	return n < 0 ? -errno : n;

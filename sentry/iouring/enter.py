@@ -13,7 +13,7 @@ import errno
 import time
 
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry.iouring import abi, submit, taskwork
+from pysentry.sentry.iouring import abi, dataplane, submit, taskwork
 from pysentry.sentry.syscalls import numbers
 
 SUPPORTED_ENTER_FLAGS = (abi.ENTER_GETEVENTS | abi.ENTER_SQ_WAKEUP | abi.ENTER_SQ_WAIT
@@ -170,9 +170,16 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
     # Like Linux's fdget() held across io_uring_enter, the wait keeps the ring
     # alive even if another thread closes the last fd meanwhile.
     ring.refs += 1
+    # From now on an SQ thread's completions kick the Sentry's loop, which
+    # wakes this waiter; what it posted before is seen by the check below.
+    if ring.sqpoll is not None:
+        dataplane.sync(ring)
     ts_addr = task.scratch(abi.TIMESPEC.size) if deadline is not None else 0
     try:
         while True:
+            if ring.sqpoll is not None and ring.cq_ready() >= min_complete:
+                res = 0
+                break
             if deadline is not None:
                 left = max(0.0, deadline - time.monotonic())
                 if left == 0.0:
@@ -205,6 +212,8 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
         task.parked = None
         if waiter in ring.waiters:
             ring.waiters.remove(waiter)
+        if ring.sqpoll is not None:
+            dataplane.sync(ring)
         ring.refs -= 1
         if ring.refs == 0:
             kernel.io_uring.destroy(ring)

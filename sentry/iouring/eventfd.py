@@ -75,6 +75,6 @@ def unregister_eventfd(kernel, task, ring, arg, nr_args):
         raise OSError(errno.EINVAL, "unregister takes no argument")
     if ring.eventfd is None:
         raise OSError(errno.ENXIO, "no eventfd registered")
-    ring.eventfd.release()
-    ring.eventfd = None
+    ev, ring.eventfd = ring.eventfd, None     # the SQ thread forgets it first
+    ev.release()
     return 0

@@ -11,6 +11,7 @@ import errno
 import struct
 
 from pysentry.sentry.iouring.file import IoUringFileDescription
+from pysentry.sentry.iouring import dataplane
 from pysentry.sentry.iouring.rsrc_node import RsrcNode, read_tags
 
 # Linux caps the table at the task's RLIMIT_NOFILE and at 1 << 20
@@ -38,6 +39,7 @@ class FileTable:
         self.alloc_start = 0
         self.alloc_end = size
         self.alloc_hint = 0
+        self.cring = None     # the ring's C block, once the data plane reads the table
 
     def __len__(self):
         return len(self.slots)
@@ -57,6 +59,12 @@ class FileTable:
         self.slots[index] = desc
         node = self.nodes[index]
         self.nodes[index] = RsrcNode(self.ring, tag) if tag and desc is not None else None
+        if self.cring is not None:
+            # The data plane's copy changes before the old file is put.  A
+            # tagged slot is not exported: a request using it must hold its
+            # node (rsrc_node.py), which only the Python path does.
+            dataplane.file_slot_set(self.cring, index,
+                                    desc if self.nodes[index] is None else None)
         if node is not None:
             node.remove()
         if desc is not None:

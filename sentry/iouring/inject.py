@@ -27,6 +27,8 @@
 e.g. --inject 'op=READ,nth=3:errno=EIO' --inject 'op=WRITE,every=2:short=1'.
 The same rules and seed give the same faults; the trace marks every injected
 fault.  Linux has no such thing: this is a testing tool, off by default.
+With any rule given the C data plane is off (dataplane.py), SQPOLL rings'
+included: every request goes the Python way, where the rules apply.
 """
 import errno
 import os

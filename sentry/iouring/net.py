@@ -613,9 +613,8 @@ def _recv_selected(req, kernel):
         if not st.flags & RECV_MULTISHOT:
             return res
         ring = req.ring
-        if ring.cq_full():
+        if not ring.post_more(req.user_data, res, req.cflags | CQE_F_MORE):
             return res                    # no room for another CQE: the last one
-        ring.post(req.user_data, res, req.cflags | CQE_F_MORE)
         ring.notify()
         req.cflags = 0
 

@@ -107,12 +107,10 @@ def _multishot_event(kernel, req, events):
     mask = events & req.cmd.mask
     if not mask or req not in ring.multishot:
         return
-    if ring.cq_full():
+    if not ring.post_more(req.user_data, mask, CQE_F_MORE):
         # No room: a multishot CQE may not overflow, so the poll ends here.
         ring.multishot.pop(req).close()
         submit.complete(kernel, req, mask)
-    else:
-        ring.post(req.user_data, mask, CQE_F_MORE)
     ring.notify()
 
 

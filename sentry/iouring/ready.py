@@ -21,10 +21,19 @@ while the ring has events:
   epoll wait of a process that has a ring (syscalls/waits.py traces those
   in such processes only) -- so a wait never sees a stale readiness.
 
+With the C data plane (dataplane.py) an SQPOLL ring's SQ thread posts CQEs
+with no Python in the way: it writes the eventfd itself after each batch
+(ps_ring_set_ready_fd; a new edge per batch) and raises a flag first, which
+refresh() folds into `set` before deciding, and after draining it looks at
+the CQ again in case the thread posted meanwhile.  The "posted when last
+made readable" mark then lives in the ring's C block, shared by both sides.
+
 An eventfd is always writable, so POLLOUT is reported even when the SQ is
 full, and /proc shows `anon_inode:[eventfd]` (docs/io_uring.md lists both).
 """
 import os
+
+from pysentry import native
 
 
 def eventfd_id(fdinfo_path):
@@ -55,9 +64,14 @@ class RingReadiness:
     def completed(self):
         """notify(): new completions make the fd readable (a new edge)."""
         ring = self.ring
-        if ring.posted == self.seen and not ring.local_cqes:
-            return
-        self.seen = ring.posted
+        c = ring._c
+        if c is not None:
+            if not native.lib.ps_ring_take_ready(c) and not ring.local_cqes:
+                return
+        else:
+            if ring.posted == self.seen and not ring.local_cqes:
+                return
+            self.seen = ring.posted
         if not self._has_events():
             return
         os.eventfd_write(self.fd, 1)
@@ -65,6 +79,10 @@ class RingReadiness:
 
     def refresh(self):
         """Make readability match the ring now (io_uring_enter, a wait)."""
+        c = self.ring._c
+        if c is not None and c.ready_raised:
+            c.ready_raised = 0          # the SQ thread wrote the eventfd
+            self.set = True
         if self._has_events():
             if not self.set:
                 os.eventfd_write(self.fd, 1)
@@ -76,6 +94,10 @@ class RingReadiness:
             except BlockingIOError:
                 pass
             self.set = False
+            if c is not None and self._has_events():
+                # The SQ thread posted between the look and the drain.
+                os.eventfd_write(self.fd, 1)
+                self.set = True
 
     def release(self):
         if self.fd >= 0:

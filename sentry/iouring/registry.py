@@ -5,7 +5,7 @@ child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to that eventfd; the Sentry recognises it by the
 eventfd-id its fdinfo shows when it first meets the fd.
 """
-from pysentry.sentry.iouring import submit, taskwork, timeout
+from pysentry.sentry.iouring import dataplane, submit, taskwork, timeout
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ready import eventfd_id
 from pysentry.sentry.iouring.ring import Ring
@@ -21,6 +21,7 @@ class IoUringRegistry:
     def create(self, sq, cq, flags, compat, creator):
         ring = Ring(sq, cq, flags, compat)
         ring.tracer = self.kernel.tracer
+        ring.kernel = self.kernel
         ring.trace = self.trace
         ring.submitter_tid = creator.tid
         ring.on_notify = lambda: timeout.flush_counted(self.kernel, ring)
@@ -29,6 +30,7 @@ class IoUringRegistry:
             self.defer_rings += 1
         if self.trace is not None:
             self.trace.setup(ring, creator)
+        dataplane.sync(ring)
         return ring
 
     def file_for(self, ring):
@@ -62,6 +64,13 @@ class IoUringRegistry:
         for ring in list(self.by_id.values()):
             submit.cancel_process(self.kernel, ring, task.tgid)
         taskwork.rehome(self.kernel, task, None)
+
+    def fdtable_changed(self, task):
+        """task has a new fd table (execve unshares it): an SQ thread that
+        submits as task now uses that one."""
+        for ring in self.by_id.values():
+            if ring.sq_task is task:
+                ring.sq_task = task
 
     def task_exit(self, task):
         # A thread's requests outlive it (Linux cancels them only when the

@@ -9,7 +9,7 @@ SQE flags (the request completes with -EACCES) the ring accepts
 import errno
 import struct
 
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, dataplane
 
 RESTRICTION_REGISTER_OP = 0
 RESTRICTION_SQE_OP = 1
@@ -61,6 +61,7 @@ def register_restrictions(kernel, task, ring, arg, nr_args):
         else:
             raise OSError(errno.EINVAL, "bad restriction")
     ring.restrictions = res
+    dataplane.sync(ring)          # the C data plane does not check restrictions
     return 0
 
 

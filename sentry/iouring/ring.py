@@ -10,13 +10,20 @@ published to the shared page, so garbage written there by the child cannot
 confuse the Sentry (Linux keeps cached_sq_head / cached_cq_tail the same way).
 Completions that do not fit go to an overflow backlog and are flushed in order
 (IORING_FEAT_NODROP): none is ever dropped.
+
+With the C extension the Sentry-owned indices and the posting counters live
+in the ring's C control block (native/dataplane.c), and every SQE pop and
+CQE post goes through it: the data plane -- in io_uring_enter, and in the SQ
+thread concurrently with the Sentry's loop -- posts into the same CQ, so the
+CQ tail has one writer at a time (the block's mutex).  Without it the same
+logic runs here in Python.
 """
 import collections
 import os
 
 from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
-from pysentry.sentry.iouring import abi
+from pysentry.sentry.iouring import abi, dataplane
 from pysentry.sentry.iouring.ready import RingReadiness
 
 _U32 = 0xFFFFFFFF
@@ -90,15 +97,32 @@ class Ring:
         for off, value in ((SQ_MASK, self.sq_mask), (SQ_ENTRIES, sq_entries),
                            (CQ_MASK, self.cq_mask), (CQ_ENTRIES, cq_entries)):
             self.u32[off // 4] = value
-        self.sq_head = 0
-        self.cq_tail = 0
-        self._flags_ptr = (native.ffi.from_buffer(self.mem) + SQ_FLAGS
-                           if native.lib is not None else None)
+        self._sq_head = 0           # (without the C extension)
+        self._cq_tail = 0
+        self._posted = 0
+        self._cq_count = 0
+        self._signalled = 0
+        self._drain_disabled = False
+        self._c = None              # the C control block (native/dataplane.c)
+        self._flags_ptr = None
+        if native.lib is not None:
+            base = native.ffi.from_buffer(self.mem)
+            self._flags_ptr = base + SQ_FLAGS
+            offs = native.ffi.new("unsigned[10]", [
+                SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
+                self.sq_array, self.sqes_off])
+            c = native.lib.ps_ring_new(base, offs, sq_entries, cq_entries, int(compat),
+                                       native.lib.PS_OWNER_PY)
+            if c == native.ffi.NULL:
+                raise MemoryError("ring control block")
+            self._c = native.ffi.gc(c, native.lib.ps_ring_free)
+            self._sqe_buf = native.ffi.new("char[]", abi.SQE_SIZE)
+            self._sqe_view = native.ffi.buffer(self._sqe_buf)
+        self.dp_state = None        # what dataplane.sync() last told the C block
         self.sqpoll = None          # SqPoll thread (IORING_SETUP_SQPOLL)
         self.start_sqpoll = None    # deferred start of it for R_DISABLED rings
         self.enabled = not flags & abi.SETUP_R_DISABLED
         self.restrictions = None    # restrictions.py
-        self.sq_task = None         # whose memory SQ-thread submissions use
         self.sq_creds = None        # SQPOLL: the creator's Creds (Linux's ctx->sq_creds)
         self.overflow = collections.deque()
         self.waiters = []
@@ -118,7 +142,6 @@ class Ring:
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
         self.timeouts = WaitTable()    # TIMEOUT requests waiting (timeout.py)
         self.link_timeouts = {}  # armed LINK_TIMEOUT -> the request it guards
-        self.cq_count = 0       # CQEs posted that count for TIMEOUT's `off`
         # TIMEOUT requests that fired or reached their count (Linux's
         # cq_timeouts): any change ends an io_uring_enter wait early.
         self.cq_timeouts = 0
@@ -126,13 +149,15 @@ class Ring:
         self._kick = -1
         # The program's ring fd is an eventfd the Sentry keeps readable exactly
         # while CQEs are waiting (ready.py: poll, epoll and select then see
-        # what io_uring_poll() reports); its eventfd-id names the ring.
+        # what io_uring_poll() reports); its eventfd-id names the ring.  The
+        # SQ thread's C data plane makes it readable too (ps_ring_set_ready_fd).
         self.ready = RingReadiness(self)
-        self.posted = 0             # CQEs posted, and how many the eventfd has seen
-        self.signalled = 0
-        self.eventfd = None         # IORING_REGISTER_EVENTFD (eventfd.py)
-        self.file_table = None      # registered files (filetable.py)
-        self.buffer_table = None    # registered buffers (mm/registered_buffers.py)
+        if self._c is not None:
+            native.lib.ps_ring_set_ready_fd(self._c, self.ready.fd)
+        self._eventfd = None        # IORING_REGISTER_EVENTFD (eventfd.py)
+        self._file_table = None     # registered files (filetable.py)
+        self._buffer_table = None   # registered buffers (mm/registered_buffers.py)
+        self._sq_task = None        # whose memory SQ-thread submissions use
         self.personalities = {}     # id -> Creds (personality.py)
         self.pers_next = 1          # the next personality id to try
         # IORING_SETUP_DEFER_TASKRUN: completions that arrive while the
@@ -144,6 +169,7 @@ class Ring:
         self.local_signalled = 0    # deferred CQEs the eventfd has been told of
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
+        self.kernel = None      # set by the registry (dataplane.eligible reads it)
 
     # -- offsets reported to the child ---------------------------------------
     def sq_offsets(self):
@@ -160,6 +186,87 @@ class Ring:
         if offset == abi.OFF_SQES:
             return self.sqes_off if 0 < length <= self.sqes_size else None
         return None
+
+    # -- state the C block holds when there is one ------------------------------
+    @property
+    def sq_head(self):
+        """The next SQ entry the Sentry consumes (Linux's cached_sq_head)."""
+        c = self._c
+        return c.sq_head if c is not None else self._sq_head
+
+    @property
+    def cq_tail(self):
+        """The next CQ slot the Sentry fills (Linux's cached_cq_tail)."""
+        c = self._c
+        return c.cq_tail if c is not None else self._cq_tail
+
+    @property
+    def posted(self):
+        """CQEs posted (overflowed included): the eventfd compares with it."""
+        c = self._c
+        return c.posted if c is not None else self._posted
+
+    @property
+    def cq_count(self):
+        """CQEs posted that count for TIMEOUT's `off` (timeouts' own do not)."""
+        c = self._c
+        return c.cq_count if c is not None else self._cq_count
+
+    @property
+    def drain_disabled(self):
+        """CQE_SKIP_SUCCESS was used on this ring: IO_DRAIN now fails
+        (Linux's ctx->drain_disabled; the data plane sets it too)."""
+        c = self._c
+        return bool(c.drain_disabled) if c is not None else self._drain_disabled
+
+    @drain_disabled.setter
+    def drain_disabled(self, value):
+        if self._c is not None:
+            self._c.drain_disabled = int(value)
+        else:
+            self._drain_disabled = value
+
+    # Tables the data plane reads: every change is exported (dataplane.py).
+    @property
+    def file_table(self):
+        return self._file_table
+
+    @file_table.setter
+    def file_table(self, table):
+        self._file_table = table
+        if self._c is not None:
+            dataplane.export_files(self)
+
+    @property
+    def buffer_table(self):
+        return self._buffer_table
+
+    @buffer_table.setter
+    def buffer_table(self, table):
+        self._buffer_table = table
+        if self._c is not None:
+            dataplane.export_buffers(self)
+
+    @property
+    def eventfd(self):
+        return self._eventfd
+
+    @eventfd.setter
+    def eventfd(self, ev):
+        self._eventfd = ev
+        if self._c is not None:
+            dataplane.export_eventfd(self)
+
+    @property
+    def sq_task(self):
+        """SQPOLL: the task whose memory and fds SQ-thread submissions use."""
+        return self._sq_task
+
+    @sq_task.setter
+    def sq_task(self, task):
+        self._sq_task = task
+        if self._c is not None:
+            dataplane.export_sq_task(self)
 
     # -- submission queue ------------------------------------------------------
     def sq_ready(self):
@@ -182,9 +289,14 @@ class Ring:
 
     def pop_sqe(self):
         """Consume one SQ entry: a tuple of SQE fields, or None if its index was bad."""
-        head = self.sq_head
-        self.sq_head = (head + 1) & _U32
-        self.u32[SQ_HEAD // 4] = self.sq_head
+        c = self._c
+        if c is not None:
+            if not native.lib.ps_ring_pop_sqe(c, self._sqe_buf):
+                return None
+            return abi.SQE.unpack_from(self._sqe_view)
+        head = self._sq_head
+        self._sq_head = (head + 1) & _U32
+        self.u32[SQ_HEAD // 4] = self._sq_head
         if self.no_sqarray:
             idx = head & self.sq_mask
         else:
@@ -213,25 +325,57 @@ class Ring:
         if self.defer_taskrun and not self.local_open:
             self.local_cqes.append((user_data, res, cflags, counts))
             return
-        self.posted += 1
-        if counts:
-            self.cq_count += 1
         if self.trace is not None:
             self.trace.cqe(self, user_data, res, cflags)
+        c = self._c
+        if c is not None:
+            # Counted, and written or refused under the block's mutex; a
+            # refusal has set IORING_SQ_CQ_OVERFLOW already.
+            if native.lib.ps_ring_post(c, user_data, res, cflags, counts, force_overflow) == 1:
+                self.overflow.append((user_data, res, cflags))
+            return
+        self._posted += 1
+        if counts:
+            self._cq_count += 1
         if self.overflow or self._cq_space() == 0 or force_overflow:
             self.overflow.append((user_data, res, cflags))
             self._set_sq_flag(abi.SQ_CQ_OVERFLOW)
             return
         self._write_cqe(user_data, res, cflags)
 
+    def post_more(self, user_data, res, cflags):
+        """Post a multishot CQE (IORING_CQE_F_MORE) if the CQ has room for
+        it; False, with nothing posted, if not: a multishot CQE may not
+        overflow, the request ends instead (Linux's io_req_post_cqe())."""
+        if self.cq_full():
+            return False
+        c = self._c
+        if c is None or self.defer_taskrun:
+            self.post(user_data, res, cflags)
+            return True
+        # The SQ thread may post between the check above and this one.
+        if native.lib.ps_ring_post_if_room(c, user_data, res, cflags):
+            return False
+        if self.trace is not None:
+            self.trace.cqe(self, user_data, res, cflags)
+        return True
+
     def _write_cqe(self, user_data, res, cflags):
-        abi.CQE.pack_into(self.mem, CQES + (self.cq_tail & self.cq_mask) * abi.CQE_SIZE,
+        abi.CQE.pack_into(self.mem, CQES + (self._cq_tail & self.cq_mask) * abi.CQE_SIZE,
                           user_data, res, cflags)
-        self.cq_tail = (self.cq_tail + 1) & _U32
-        self.u32[CQ_TAIL // 4] = self.cq_tail
+        self._cq_tail = (self._cq_tail + 1) & _U32
+        self.u32[CQ_TAIL // 4] = self._cq_tail
 
     def flush_overflow(self):
         if not self.overflow:
+            return
+        c = self._c
+        if c is not None:
+            backlog = self.overflow
+            while backlog and not native.lib.ps_ring_write_cqe(c, *backlog[0]):
+                backlog.popleft()
+            if not backlog:
+                native.lib.ps_ring_overflow_flushed(c)     # clears IORING_SQ_CQ_OVERFLOW
             return
         space = self._cq_space()
         while self.overflow and space > 0:
@@ -283,6 +427,7 @@ class Ring:
         this ring's fd wait in the Sentry's loop like on any other file."""
         if self._kick < 0:
             self._kick = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            dataplane.sync(self)      # the SQ thread's completions must notify()
         return self._kick
 
     def drain_kick(self):
@@ -308,9 +453,8 @@ class Ring:
         self.ready.completed()
         if self._kick >= 0:
             os.eventfd_write(self._kick, 1)
-        if self.eventfd is not None and self.posted != self.signalled:
-            self.signalled = self.posted
-            self.eventfd.signal(self)
+        if self._eventfd is not None and self._take_signal():
+            self._eventfd.signal(self)
         if len(self.local_cqes) > self.local_signalled:
             # Deferred work was added: Linux signals the eventfd and raises
             # IORING_SQ_TASKRUN so the program knows to enter.
@@ -319,6 +463,8 @@ class Ring:
                 self._set_sq_flag(abi.SQ_TASKRUN)
             if self.eventfd is not None:
                 self.eventfd.signal(self)
+        if self.dp_state is not None:
+            dataplane.sync(self)
         if not self.waiters:
             return
         self.flush_overflow()
@@ -328,19 +474,31 @@ class Ring:
                 w.woken = True
                 self.tracer.wake(w.task)
 
+    def _take_signal(self):
+        """Has the eventfd not been told of every CQE posted?  Marks it told."""
+        c = self._c
+        if c is not None:
+            return bool(native.lib.ps_ring_take_signal(c))
+        if self._posted == self._signalled:
+            return False
+        self._signalled = self._posted
+        return True
+
     # -- lifetime ----------------------------------------------------------------------
     def release(self):
         self.closed = True
         if self.sqpoll is not None:
             self.sqpoll.stop()
             self.sqpoll = None
+        if self._c is not None:
+            native.lib.ps_ring_detach(self._c)    # nothing in C touches the memory now
         self._flags_ptr = None
         if self.file_table is not None:
             self.file_table.release()
             self.file_table = None
         if self.eventfd is not None:
-            self.eventfd.release()
-            self.eventfd = None
+            ev, self.eventfd = self.eventfd, None
+            ev.release()
         if self._kick >= 0:
             os.close(self._kick)
             self._kick = -1

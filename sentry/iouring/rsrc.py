@@ -74,6 +74,8 @@ def buffers_update(kernel, task, ring, arg, nr_args):
             break
         table.replace(offset + i, buf, RsrcNode(ring, tag_list[i]) if tag_list[i] else None)
         done += 1
+    if done:
+        ring.buffer_table = table      # the data plane's copy follows (ring.py)
     return done
 
 

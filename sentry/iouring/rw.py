@@ -203,8 +203,7 @@ def issue_read_multishot(req, kernel):
             kbuf.give_back(req)       # nothing read: the buffer goes back
             return res
         kbuf.finish(req, res)
-        if ring.cq_full():
+        if not ring.post_more(req.user_data, res, req.cflags | CQE_F_MORE):
             return res
-        ring.post(req.user_data, res, req.cflags | CQE_F_MORE)
         ring.notify()
         req.cflags = 0

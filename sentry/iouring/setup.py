@@ -11,7 +11,7 @@ import os
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import creds, fdchannel
-from pysentry.sentry.iouring import abi, sqpoll
+from pysentry.sentry.iouring import abi, dataplane, sqpoll
 from pysentry.sentry.syscalls import numbers, waits
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
@@ -110,6 +110,7 @@ def sys_io_uring_setup(kernel, task, stop):
 
         def start():
             ring.sqpoll = sqpoll.SqPoll(kernel, ring, sq_idle, cpu)
+            dataplane.sync(ring)
         if flags & abi.SETUP_R_DISABLED:
             ring.start_sqpoll = start       # the SQ thread starts with ENABLE_RINGS
         else:

@@ -117,7 +117,7 @@ def _accept_in_task(kernel, task, req):
 def _to_direct(kernel, task, req, fd):
     """Move the child's freshly accepted fd into the ring's table."""
     res = yield from kernel.take_fds(task, [fd])
-    desc = task.fdtable.entries.pop(fd, None) if res == 0 else None
+    desc = task.fdtable.detach(fd) if res == 0 else None
     yield InjectSyscall(numbers.injected(task.stop_abi, "close"), fd)
     if desc is None:
         return res if res < 0 else -errno.EBADF

@@ -12,11 +12,15 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
   * IOSQE_CQE_SKIP_SUCCESS suppresses the CQE of a request that succeeded;
   * a request that would block (returns None from issue) waits for its file's
     readiness and is issued again (the internal poll of io_uring/poll.c).
+
+Runs of hot SQEs between (and before) the requests submitted here go to
+the C data plane (dataplane.py) in one call each; it stops at the first SQE
+it does not take, and this loop continues from exactly there.
 """
 import errno
 
 from pysentry.sentry.fdchannel import FdNotHeld
-from pysentry.sentry.iouring import abi, failsafe, inject, taskwork, timeout
+from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.iouring.request import INFLIGHT, Request
@@ -67,10 +71,23 @@ def _submit_batch(kernel, ring, task, count):
 def _submit_batch_in_order(kernel, ring, task, count):
     submitted = 0
     chain = None
-    for _ in range(count):
+    left = count
+    hot = ring.dp_state is not None and ring.dp_state[0]
+    while left > 0:
+        if hot and chain is None:
+            # Hot SQEs complete in C (never part of a link: C stops at a
+            # linked SQE, so a chain is always Python's from its head).
+            consumed, done = dataplane.submit(ring, task, left)
+            left -= consumed
+            submitted += done
+            if not left or consumed != done:
+                break       # done, or C met a bad SQ index (it ends the batch)
         sqe = ring.pop_sqe()
+        left -= 1
         if sqe is None:
-            continue
+            # An out-of-range SQ index is counted in sq_dropped and ends the
+            # batch (io_submit_sqes() breaks when io_get_sqe() fails).
+            break
         submitted += 1
         req = Request(ring, task, sqe)
         if ring.trace is not None:
@@ -102,6 +119,12 @@ def _init(req):
         return -errno.EINVAL
     if req.flags & abi.IOSQE_BUFFER_SELECT and not opdef.buffer_select:
         return -errno.EOPNOTSUPP     # io_init_req: the op cannot select a buffer
+    if req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
+        # A skipped CQE breaks drain's sequence counting: once a ring has seen
+        # CQE_SKIP_SUCCESS, IO_DRAIN fails on it for good (ctx->drain_disabled).
+        req.ring.drain_disabled = True
+    if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_disabled:
+        return -errno.EOPNOTSUPP
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
@@ -168,6 +191,11 @@ def _run_deferred(kernel, ring):
                 _start(kernel, ring, chain)
     finally:
         ring.running_deferred = False
+    # While chains are deferred or a drain runs, new SQEs queue behind them
+    # in Python (io_drain_req): the data plane must not overtake them.
+    st = ring.dp_state
+    if st is not None and st[1] != (bool(ring.deferred) or ring.drain_active is not None):
+        dataplane.sync(ring)
 
 
 def issue(kernel, req):

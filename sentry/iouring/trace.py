@@ -10,7 +10,9 @@ errno names, and each request's latency from submission to completion:
 
 `--trace-format=json` writes the same events as JSON lines (for tools and
 `pysentry report`); `--stats` keeps per-opcode counts, errors and latency
-percentiles without printing anything per event (Stats).
+percentiles without printing anything per event (Stats).  A stats-only
+trace leaves the C data plane on (dataplane.py): the SQEs it completes are
+counted in one line of their own, not per opcode.
 
 A CQE is matched to its SQE by user_data (the oldest request in flight with
 that user_data; a multishot request's F_MORE CQEs leave it in flight).
@@ -100,7 +102,10 @@ class Stats:
         if res < 0:
             self.errors[name] = self.errors.get(name, 0) + 1
 
-    def lines(self, syscalls):
+    def lines(self, syscalls, dataplane=(0, 0)):
+        """The table; dataplane: (SQEs the C data plane completed in
+        io_uring_enter, in SQ threads) -- those never reach this trace, so
+        they are counted apart, and in the SQE total."""
         out = ["%-16s %8s %7s %11s %11s" % ("opcode", "calls", "errors", "median us", "p99 us")]
         for name, lat in sorted(self.latency.items(), key=lambda kv: -len(kv[1])):
             lat.sort()
@@ -108,8 +113,12 @@ class Stats:
             out.append("%-16s %8d %7d %11.1f %11.1f" % (
                 name, len(lat), self.errors.get(name, 0), statistics.median(lat) * 1e6, p99 * 1e6))
         traps = sum(syscalls.values())
+        in_enter, in_sqthread = dataplane
+        sqes = self.sqes + in_enter + in_sqthread
         out.append("io_uring_enter calls: %d, SQEs: %d, SQEs per enter: %.2f" % (
-            self.enters, self.sqes, self.sqes / self.enters if self.enters else 0.0))
+            self.enters, sqes, sqes / self.enters if self.enters else 0.0))
+        out.append("data plane: %d SQEs in C (enter %d, SQ thread %d), not in the table above"
+                   % (in_enter + in_sqthread, in_enter, in_sqthread))
         out.append("trapped syscalls: %d" % traps)
         for name, count in sorted(syscalls.items(), key=lambda kv: -kv[1]):
             out.append("  %-20s %d" % (name, count))

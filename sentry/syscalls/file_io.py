@@ -14,26 +14,29 @@ from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import PASSTHROUGH, PassThenCall
 from pysentry.sentry.syscalls.numbers import signed_fd
+from pysentry.vfs.file import CHUNK
 
 _OFF_CUR = (1 << 64) - 1
 
 
-def _regular_file(kernel, task, fd):
+def _regular_file(kernel, task, fd, positional):
     """The description if the Sentry serves this fd, None to pass through."""
     desc = kernel.lookup_file(task, signed_fd(fd))
     if desc.kind == "io_uring":
         desc.put()
-        raise OSError(errno.EINVAL, "io_uring fds have no read/write")
+        # An io_uring file has no read/write (EINVAL), and is not FMODE_PREAD
+        # either: the calls at an offset fail first with ESPIPE.
+        raise OSError(errno.ESPIPE if positional else errno.EINVAL, "io_uring fd")
     if desc.kind != "reg":
         desc.put()
         return None
     return desc
 
 
-def _serve(kernel, task, fd, fn, write=False):
+def _serve(kernel, task, fd, fn, write=False, positional=False):
     """fn(desc) on a regular file; anything else runs on the host.  A write
     to a stream may then wake the Sentry's waiters (below)."""
-    desc = _regular_file(kernel, task, fd)
+    desc = _regular_file(kernel, task, fd, positional)
     if desc is None:
         if write and kernel.io_uring.defer_rings and kernel.poller.busy():
             # The host runs the write unchanged; the Sentry's waiters run
@@ -75,15 +78,38 @@ def sys_write(kernel, task, stop):
                   write=True)
 
 
+def _simple(task, fd, buf, count, pos):
+    """The description for the common case of pread64/pwrite64, or None: an fd
+    the Sentry already holds on a regular file, one buffer it may touch, a
+    valid offset.  Every other case takes the general path below, which
+    gives the same result with all of its checks."""
+    desc = task.fdtable.entries.get(fd)
+    if (desc is not None and desc.kind == "reg" and 0 < count <= CHUNK and pos < 1 << 63
+            and access_ok(buf, count)):
+        return desc
+    return None
+
+
 def sys_pread64(kernel, task, stop):
     fd, buf, count, pos = stop.args[:4]
-    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), _pos(pos)))
+    desc = _simple(task, fd, buf, count, pos)
+    if desc is not None:
+        n = desc.pread_simple(task.tid, buf, count, pos)
+        if n is not None:
+            return n
+    return _serve(kernel, task, fd, lambda d: d.read(task.mem, _buffer(buf, count), _pos(pos)),
+                  positional=True)
 
 
 def sys_pwrite64(kernel, task, stop):
     fd, buf, count, pos = stop.args[:4]
+    desc = _simple(task, fd, buf, count, pos)
+    if desc is not None:
+        n = desc.pwrite_simple(task.tid, buf, count, pos)
+        if n is not None:
+            return n
     return _serve(kernel, task, fd, lambda d: d.write(task.mem, _buffer(buf, count), _pos(pos)),
-                  write=True)
+                  write=True, positional=True)
 
 
 def _iovs(task, stop, vec, vlen):
@@ -112,7 +138,7 @@ def _v2(kernel, task, stop, write, with_flags):
     def op(d):
         iovs = _iovs(task, stop, vec, vlen)
         return (d.write if write else d.read)(task.mem, iovs, pos, flags)
-    return _serve(kernel, task, fd, op, write)
+    return _serve(kernel, task, fd, op, write, positional=pos is not None)
 
 
 def sys_preadv(kernel, task, stop):

@@ -18,7 +18,7 @@ from pysentry.platform.task import ABI_I386, ABI_X32, ABI_X86_64
 from pysentry.sentry.iouring.enter import sys_io_uring_enter
 from pysentry.sentry.iouring.register import sys_io_uring_register
 from pysentry.sentry.iouring.setup import sys_io_uring_setup
-from pysentry.sentry.syscalls import file_io, fs, procfd, waits
+from pysentry.sentry.syscalls import affinity, file_io, fs, procfd, waits
 from pysentry.sentry.syscalls import numbers as n
 
 SENTRY, HOST, DENY = "sentry", "host", "deny"
@@ -39,7 +39,18 @@ _IO_URING = {
     n.IO_URING_REGISTER: sys_io_uring_register,
 }
 
+# The program's own CPU mask while placement narrows the host's
+# (sentry/syscalls/affinity.py); trapped only when a policy is on.
+_AFFINITY = {
+    ABI_X86_64: {n.SCHED_SETAFFINITY: affinity.sys_sched_setaffinity,
+                 n.SCHED_GETAFFINITY: affinity.sys_sched_getaffinity},
+    ABI_I386: {n.I386_SCHED_SETAFFINITY: affinity.sys_sched_setaffinity,
+               n.I386_SCHED_GETAFFINITY: affinity.sys_sched_getaffinity},
+}
+_AFFINITY[ABI_X32] = _AFFINITY[ABI_X86_64]
+
 _X64_SENTRY = dict(_IO_URING)
+_X64_SENTRY.update(_AFFINITY[ABI_X86_64])
 _X64_SENTRY.update({
     n.READ: file_io.sys_read, n.WRITE: file_io.sys_write,
     n.PREAD64: file_io.sys_pread64, n.PWRITE64: file_io.sys_pwrite64,
@@ -67,10 +78,12 @@ _X64_DENY = {_X64_NR[name]: errno.EPERM for name in (
 
 _X32_SENTRY = dict(_IO_URING)
 _X32_SENTRY[n.MMAP] = fs.sys_mmap
+_X32_SENTRY.update(_AFFINITY[ABI_X32])
 
 _I386_SENTRY = dict(_IO_URING)
 _I386_SENTRY[n.I386_MMAP2] = fs.sys_mmap
 _I386_SENTRY[n.I386_OLD_MMAP] = fs.sys_mmap
+_I386_SENTRY.update(_AFFINITY[ABI_I386])
 _I386_DENY = {n.I386_PTRACE: errno.EPERM}
 
 # mmap numbers whose file mappings (not MAP_ANONYMOUS) stop: {nr: flags arg index}
@@ -149,13 +162,16 @@ def wait_spec():
             for abi, table in TABLES.items()}
 
 
-def seccomp_spec(sigsys=False):
+def seccomp_spec(sigsys=False, affinity=True):
     """Per-ABI (trace set, deny map, file-mmap map, arg-trace map, trap set) for
-    platform.seccomp.build_filter; sigsys: io_uring_* stop by SIGSYS."""
+    platform.seccomp.build_filter; sigsys: io_uring_* stop by SIGSYS;
+    affinity: sched_{get,set}affinity stop (a CPU placement policy is on)."""
     spec = {}
     for abi, table in TABLES.items():
         trace = {e.nr for e in table.values() if e.disposition == SENTRY}
         trace -= set(_FILE_MMAPS[abi]) | set(_ARG_TRACES[abi])
+        if not affinity:
+            trace -= set(_AFFINITY[abi])
         deny = {e.nr: e.errno for e in table.values() if e.disposition == DENY}
         spec[abi] = (trace, deny, _FILE_MMAPS[abi], _ARG_TRACES[abi],
                      _MUST_SERVE[abi] if sigsys else set())

@@ -91,5 +91,21 @@ int main(int argc, char **argv)
 	ret = sys_enter(r.fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
 	printf("next submit: %d\n", ret);
 	reap_print(&r, "after-drop");
+
+	/* A bad index in the middle ends the batch: the entries before it are
+	 * submitted, it is consumed and dropped, the rest stay queued. */
+	s = nop_sqe(30);
+	rawring_push(&r, &s);
+	s = nop_sqe(31);
+	slot = rawring_push(&r, &s);
+	r.sq_array[slot] = 1000;
+	s = nop_sqe(32);
+	rawring_push(&r, &s);
+	ret = sys_enter(r.fd, 3, 0, 0, NULL, 0);
+	printf("submit 3 with a bad index second: %d dropped=%u head=%u tail=%u\n", ret,
+	       *r.sq_dropped, *r.sq_head, *r.sq_tail);
+	ret = sys_enter(r.fd, 1, 2, IORING_ENTER_GETEVENTS, NULL, 0);
+	printf("submit the rest: %d\n", ret);
+	reap_print(&r, "mid-drop");
 	return 0;
 }

@@ -1,0 +1,166 @@
+"""The io_uring data plane, seen from the control plane.
+
+Hot SQEs -- NOP, READ, WRITE, READV, WRITEV, READ_FIXED, WRITE_FIXED and
+FSYNC on a regular file or block device, without links, drain, buffer
+selection or a personality -- run in C (native/dataplane.c), outside the
+GIL: SQE fetch and checks, preadv2/pwritev2 on the Sentry's host fd,
+process_vm_readv/writev to the program, the CQE.  Everything else, and any
+SQE the C path cannot finish exactly as the Python path would, stays here:
+C stops at it, unconsumed, and submit.py carries on from that SQE, so
+requests keep SQ order.  Two callers:
+
+  * io_uring_enter (submit._submit_batch): a batch of hot SQEs in one call
+    before (and between) the requests Python submits;
+  * the SQ thread (native/sqpoll.c) of an IORING_SETUP_SQPOLL ring, which
+    runs hot SQEs itself and hands the SQ to the Sentry's loop only at an
+    SQE it does not take (sqpoll.py).
+
+Python stays authoritative and tells C what it may do:
+
+  * per ring (sync): whether the data plane may run at all (not on IOPOLL
+    rings, rings traced with --trace-uring -- --stats alone counts C's
+    requests apart, see stats() --, rings with restrictions, nor while
+    failures are being injected: PYSENTRY_FAULT or --inject rules), whether drained or deferred chains are pending (new
+    requests must queue behind them: Linux's io_drain_req), and whether a
+    completion must reach Python (a task waiting in io_uring_enter, a poll
+    on the ring fd, a timeout counting CQEs);
+  * the tables it reads: the submitter's fd table as program fd -> host fd
+    (FDTable.cmap, regular files and block devices only), registered files
+    as host fds, registered buffers as (base, len), the registered eventfd,
+    the ring fd's eventfd (ready.py), and for SQPOLL the task whose memory
+    and fds the SQ thread uses.  A tagged file or buffer slot
+    (rsrc_node.py) is never exported: a request using it must hold the
+    slot's node until it completes, so its tag CQE comes after, and only
+    the Python path does that.
+    Each is updated under the C ring's mutex (or the fd map's rwlock)
+    before Python drops the host fd it names.
+
+PYSENTRY_DATAPLANE=0 turns the data plane off (every SQE goes through
+Python, as before it existed; the tests run both ways).
+"""
+import os
+
+from pysentry import native
+from pysentry.sentry.iouring import abi, failsafe
+
+ENABLED = native.lib is not None and os.environ.get("PYSENTRY_DATAPLANE", "1") != "0"
+
+# Requests the data plane completed (pysentry run --stats): in io_uring_enter,
+# and in SQ threads that have stopped (live ones are asked: sqpoll.py).
+STATS = {"enter": 0, "sqpoll": 0}
+
+if native.lib is not None:
+    _lib, _ffi = native.lib, native.ffi
+    # The Sentry thread's own bounce buffer (the SQ threads have theirs):
+    # page-aligned for O_DIRECT files, CHUNK bytes as vfs/file.py stages.
+    import mmap as _mmap
+    _STAGING = _mmap.mmap(-1, 1 << 20)
+    _BOUNCE = _ffi.from_buffer(_STAGING)
+    _SUBMITTED = _ffi.new("unsigned *")
+
+
+def eligible(ring):
+    """May the data plane run this ring's SQEs at all?  Not while SQEs are
+    traced one by one (a stats-only trace, --stats, is fine), nor while
+    faults are injected (PYSENTRY_FAULT, or the kernel's --inject rules)."""
+    trace = ring.trace
+    return (ENABLED and not ring.closed and (trace is None or trace.out is None)
+            and ring.restrictions is None and not ring.flags & abi.SETUP_IOPOLL
+            and not failsafe.FAULTS and getattr(ring.kernel, "injector", None) is None)
+
+
+def sync(ring):
+    """Tell the C block what Python's state allows (cheap when unchanged)."""
+    c = ring._c
+    if c is None:
+        return
+    state = (eligible(ring),
+             bool(ring.deferred) or ring.drain_active is not None,
+             ring.sqpoll is not None
+             and (bool(ring.waiters) or ring._kick >= 0 or bool(ring.timeouts)))
+    if state != ring.dp_state:
+        ring.dp_state = state
+        _lib.ps_ring_set_flags(c, *state)
+
+
+def submit(ring, task, count):
+    """io_uring_enter: run up to `count` hot SQEs in one C call, as `task`
+    submits them.  Returns (SQ entries consumed, requests submitted)."""
+    if ring.defer_taskrun and not ring.local_open:
+        return 0, 0         # completions of a DEFER_TASKRUN ring wait in Python
+    state = ring.dp_state
+    if state is None or not state[0] or state[1]:
+        return 0, 0
+    consumed = _lib.ps_dp_submit(ring._c, _lib.PS_OWNER_PY, task.tid, fdmap(task.fdtable),
+                                 count, _BOUNCE, _SUBMITTED)
+    done = _SUBMITTED[0]
+    STATS["enter"] += done
+    return consumed, done
+
+
+def stats(kernel):
+    """(requests completed by the data plane in io_uring_enter, in SQ threads)."""
+    live = sum(r.sqpoll.completed_in_c() for r in kernel.io_uring.by_id.values()
+               if r.sqpoll is not None)
+    return STATS["enter"], STATS["sqpoll"] + live
+
+
+# -- the tables C reads ----------------------------------------------------------------
+def fdmap(fdtable):
+    """The C copy of an fd table, made on first use from its entries."""
+    m = fdtable.cmap
+    if m is None:
+        m = _ffi.gc(_lib.ps_fdmap_new(), _lib.ps_fdmap_unref)
+        for fd, desc in fdtable.entries.items():
+            hostfd = desc.data_plane_fd()
+            if hostfd >= 0:
+                _lib.ps_fdmap_set(m, fd, hostfd)
+        fdtable.cmap = m
+    return m
+
+
+def fdmap_set(m, fd, desc):
+    """fd now names desc (None: nothing); called before any old file is put."""
+    _lib.ps_fdmap_set(m, fd, desc.data_plane_fd() if desc is not None else -1)
+
+
+def export_files(ring):
+    table = ring.file_table
+    if table is None:
+        _lib.ps_ring_set_files(ring._c, _ffi.NULL, 0)
+        return
+    fds = [d.data_plane_fd() if d is not None and node is None else -1
+           for d, node in zip(table.slots, table.nodes)]
+    _lib.ps_ring_set_files(ring._c, _ffi.new("int[]", fds), len(fds))
+    table.cring = ring._c
+
+
+def file_slot_set(cring, index, desc):
+    _lib.ps_ring_set_file(cring, index, desc.data_plane_fd() if desc is not None else -1)
+
+
+def export_buffers(ring):
+    table = ring.buffer_table
+    if table is None:
+        _lib.ps_ring_set_bufs(ring._c, _ffi.NULL, 0)
+        return
+    flat = []
+    for pair, node in zip(table.buffers, table.nodes):
+        flat += pair if node is None else (0, 0)       # tagged: Python's
+    _lib.ps_ring_set_bufs(ring._c, _ffi.new("uint64_t[]", flat), len(table.buffers))
+
+
+def export_eventfd(ring):
+    """The SQ thread signals the registered eventfd itself (not an
+    EVENTFD_ASYNC one, which the Sentry never signals: eventfd.py)."""
+    ev = ring.eventfd
+    fd = ev.desc.fd if ev is not None and not ev.async_only else -1
+    _lib.ps_ring_set_eventfd(ring._c, fd)
+
+
+def export_sq_task(ring):
+    task = ring.sq_task
+    if task is None:
+        _lib.ps_ring_set_sq_task(ring._c, 0, _ffi.NULL)
+    else:
+        _lib.ps_ring_set_sq_task(ring._c, task.tid, fdmap(task.fdtable))

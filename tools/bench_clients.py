@@ -1,0 +1,241 @@
+"""Real clients in `make bench`: fio and qemu-img, natively and sandboxed.
+
+4 KiB random reads from the bench's 64 MiB page-cached file (fio keeps the
+page cache: --invalidate=0), each workload natively, under `pysentry run`
+(the C data plane on: the default) and under PYSENTRY_DATAPLANE=0 (every SQE
+through Python, as before the data plane existed):
+
+  fio psync                 pread(2) per read (the synchronous anchor)
+  fio io_uring QD32         fio's defaults: one SQE per io_uring_enter
+  fio io_uring QD32 b32/16  --iodepth_batch_submit=32 --iodepth_batch_complete_min=16
+  fio io_uring QD32 SQPOLL  --sqthread_poll=1 --fixedbufs --registerfiles
+  fio SQPOLL, 2 processes   the same, --numjobs=2, IOPS of both together
+  qemu-img io_uring         `qemu-img bench -i io_uring`: 20,000 reads, 32 in
+                            flight, one SQE per io_uring_enter (reads/s)
+  qemu-img threads          the same with qemu's thread pool (reads/s)
+
+Configurations are interleaved round by round, so background load hits all
+of them alike; a cell is the median of its rounds.  Rates are the clients'
+own (start-up and ring set-up are not counted).  Used by tools/bench.py; the
+targets of the data-plane issue are checked by targets().  qemu-img rows
+need qemu-utils (skipped without it).
+"""
+import json
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+URING = ["--ioengine=io_uring", "--iodepth=32"]
+SQPOLL = URING + ["--sqthread_poll=1", "--fixedbufs", "--registerfiles"]
+CASES = [
+    ("fio psync", ["--ioengine=psync"]),
+    ("fio io_uring QD32", URING),
+    ("fio io_uring QD32 b32/16", URING + ["--iodepth_batch_submit=32",
+                                          "--iodepth_batch_complete_min=16"]),
+    ("fio io_uring QD32 SQPOLL", SQPOLL),
+    ("fio SQPOLL, 2 processes", SQPOLL + ["--numjobs=2", "--group_reporting"]),
+    ("qemu-img io_uring", "io_uring"),
+    ("qemu-img threads", "threads"),
+]
+QEMU_READS = 20000
+WHERE = ("native", "sandbox", "sandbox-dp-off")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def command(where, path, secs, extra, sandbox_prefix):
+    if isinstance(extra, str):      # qemu-img, with this AIO engine
+        argv = ["qemu-img", "bench", "-f", "raw", "-i", extra, "-c", str(QEMU_READS), "-d", "32",
+                "-s", "4096", "-S", "4096", path]
+    else:
+        argv = ["fio", "--name=bench", "--filename=" + path, "--size=64M", "--bs=4k",
+                "--rw=randread", "--invalidate=0", "--time_based", "--runtime=%d" % secs,
+                "--output-format=json"] + extra
+    return argv if where == "native" else sandbox_prefix + argv
+
+
+def run(cmd, where, timeout):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    if where == "sandbox-dp-off":
+        env["PYSENTRY_DATAPLANE"] = "0"
+    p = subprocess.run(cmd, cwd="/tmp", env=env, capture_output=True, text=True,
+                       timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[-400:]))
+    if "qemu-img" in cmd:
+        secs = float(re.search(r"completed in ([\d.]+) seconds", p.stdout).group(1))
+        return QEMU_READS / secs
+    job = json.loads(p.stdout[p.stdout.index("{"):])["jobs"][0]
+    if job.get("error"):
+        raise RuntimeError("fio error %s" % job["error"])
+    return job["read"]["iops"]
+
+
+def measure(path, rounds, secs, sandbox_prefix, wheres=WHERE, timeout=120, only=None):
+    """{(case, where): [IOPS per round]}, rounds interleaved."""
+    cases = [c for c in CASES if not only or only in c[0]]
+    if not shutil.which("qemu-img"):
+        cases = [c for c in cases if not c[0].startswith("qemu")]
+    samples = {(name, w): [] for name, _ in cases for w in wheres}
+    failed = set()
+    for rnd in range(rounds):
+        for name, extra in cases:
+            for w in wheres:
+                if (name, w) in failed:
+                    continue
+                cmd = command(w, path, secs, extra, sandbox_prefix)
+                try:
+                    v = run(cmd, w, timeout)
+                except (RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
+                    failed.add((name, w))
+                    log("[%-14s] %-26s round %d: FAILED: %s\n    command: %s"
+                        % (w, name, rnd + 1, e, shlex.join(cmd)))
+                    continue
+                samples[(name, w)].append(v)
+                log("[%-14s] %-26s round %d/%d: %12s reads/s"
+                    % (w, name, rnd + 1, rounds, "{:,.0f}".format(v)))
+    return cases, samples, failed
+
+
+def medians(samples):
+    return {k: (statistics.median(v) if v else None) for k, v in samples.items()}
+
+
+def _ratio(a, b):
+    return a / b if a and b else None
+
+
+def _fmt_iops(v):
+    return "FAILED" if v is None else "{:,.0f}".format(v)
+
+
+def _fmt_x(v):
+    return "-" if v is None else ("%.3fx" % v if v < 0.1 else "%.2fx" % v)
+
+
+def rows(cases, med):
+    """(label, native, sandbox, sandbox dp off, sandbox/native, dp gain) strings."""
+    out = []
+    for name, _ in cases:
+        n, s, o = (med.get((name, w)) for w in WHERE)
+        out.append((name, _fmt_iops(n), _fmt_iops(s), _fmt_iops(o), _fmt_x(_ratio(s, n)),
+                    _fmt_x(_ratio(s, o))))
+    return out
+
+
+TARGETS = [
+    # (what, numerator, denominator, goal)
+    ("fio SQPOLL QD32: pysentry / native", ("fio io_uring QD32 SQPOLL", "sandbox"),
+     ("fio io_uring QD32 SQPOLL", "native"), 0.25),
+    ("fio batched QD32: pysentry / native", ("fio io_uring QD32 b32/16", "sandbox"),
+     ("fio io_uring QD32 b32/16", "native"), 0.25),
+    ("two fio SQPOLL processes / one, pysentry", ("fio SQPOLL, 2 processes", "sandbox"),
+     ("fio io_uring QD32 SQPOLL", "sandbox"), 1.6),
+    ("qemu-img io_uring / threads (reads/s), pysentry", ("qemu-img io_uring", "sandbox"),
+     ("qemu-img threads", "sandbox"), 1.0),
+]
+
+
+def targets(med):
+    """[(what, value, goal, met)] for the data-plane issue's targets."""
+    out = []
+    for what, num, den, goal in TARGETS:
+        v = _ratio(med.get(num), med.get(den))
+        out.append((what, v, goal, v is not None and v >= goal))
+    return out
+
+
+def render_markdown(cases, med, rounds, secs):
+    lines = ["| 4 KiB randread, IOPS (median of %d; fio runs %d s) | native | pysentry "
+             "| pysentry, data plane off | pysentry / native | data plane gain |" % (rounds, secs),
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += ["| %s | %s | %s | %s | %s | %s |" % r for r in rows(cases, med)]
+    lines += ["", "| target (data-plane issue) | ratio | goal | met |", "|---|---:|---:|---|"]
+    for what, v, goal, met in targets(med):
+        lines.append("| %s | %s | >= %sx | %s |" % (what, _fmt_x(v), goal, "yes" if met else "no"))
+    return "\n".join(lines)
+
+
+def render_text(cases, med, rounds, secs):
+    w = [28, 12, 12, 14, 10, 10]
+    hdr = ("4k randread, reads/s", "native", "pysentry", "dp off", "/native", "dp gain")
+    lines = ["%-*s %*s %*s %*s %*s %*s" % sum(zip(w, hdr), ())]
+    for r in rows(cases, med):
+        lines.append("%-*s %*s %*s %*s %*s %*s" % sum(zip(w, r), ()))
+    lines.append("(median of %d interleaved runs; fio runs %d s)" % (rounds, secs))
+    for what, v, goal, met in targets(med):
+        lines.append("target %-48s %8s  goal >= %sx  %s" % (what, _fmt_x(v), goal,
+                                                              "met" if met else "NOT met"))
+    return "\n".join(lines)
+
+
+def chart(cases, med, path):
+    """A bar chart (PNG) of the table, log scale; needs matplotlib (optional:
+    pip install matplotlib).  Returns False if it is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    short = {"fio psync": "fio\npsync", "fio io_uring QD32": "fio io_uring\nQD32",
+             "fio io_uring QD32 b32/16": "fio QD32\nbatched 32/16",
+             "fio io_uring QD32 SQPOLL": "fio QD32\nSQPOLL",
+             "fio SQPOLL, 2 processes": "fio SQPOLL\n2 processes",
+             "qemu-img io_uring": "qemu-img\nio_uring", "qemu-img threads": "qemu-img\nthreads"}
+    labels = [short.get(name, name) for name, _ in cases]
+    series = [("native", "#4c72b0"), ("sandbox", "#55a868"), ("sandbox-dp-off", "#c44e52")]
+    names = {"native": "native", "sandbox": "pysentry", "sandbox-dp-off": "pysentry, data plane off"}
+    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
+    width = 0.27
+    for i, (w, color) in enumerate(series):
+        vals = [med.get((name, w)) or 0 for name, _ in cases]
+        xs = [k + (i - 1) * width for k in range(len(cases))]
+        bars = ax.bar(xs, vals, width, label=names[w], color=color)
+        for b, v in zip(bars, vals):
+            if v:
+                ax.annotate("%.0fK" % (v / 1000), (b.get_x() + b.get_width() / 2, v),
+                            ha="center", va="bottom", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("reads/s (log scale)")
+    ax.set_xticks(range(len(cases)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_title("4 KiB random reads from a 64 MiB page-cached file (reads/s)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def main(args, sandbox_prefix):
+    """The fio section of tools/bench.py: returns (text or markdown, json dict)."""
+    t0 = time.monotonic()
+    cases, samples, failed = measure(args.file, args.fio_rounds, args.fio_secs, sandbox_prefix,
+                                     timeout=args.fio_secs * 10 + 60, only=args.fio_only)
+    med = medians(samples)
+    render = render_markdown if args.markdown else render_text
+    out = render(cases, med, args.fio_rounds, args.fio_secs)
+    if args.chart:
+        if chart(cases, med, args.chart):
+            log("chart: wrote %s" % args.chart)
+        else:
+            log("chart: matplotlib is not installed (pip install matplotlib); no chart")
+    log("clients: %.0f s" % (time.monotonic() - t0))
+    data = {"rounds": args.fio_rounds, "secs": args.fio_secs,
+            "samples": {"%s|%s" % k: v for k, v in samples.items()},
+            "median": {"%s|%s" % k: v for k, v in med.items()},
+            "targets": [{"what": w, "ratio": v, "goal": g, "met": m}
+                        for w, v, g, m in targets(med)]}
+    return out, data, bool(failed)
