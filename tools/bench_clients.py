@@ -14,6 +14,12 @@ through Python, as before the data plane existed):
                             flight, one SQE per io_uring_enter (reads/s)
   qemu-img threads          the same with qemu's thread pool (reads/s)
 
+For the qemu-img rows the CPU time each read cost is measured too: user +
+system time of the whole run (qemu-img and, sandboxed, the Sentry with its
+start-up), over the 20,000 reads.  The ring-fd issue asks that qemu with
+io_uring cost no more CPU per read under pysentry than with threads; the
+data-plane issue asks the same of the reads/s.
+
 Configurations are interleaved round by round, so background load hits all
 of them alike; a cell is the median of its rounds.  Rates are the clients'
 own (start-up and ring set-up are not counted).  Used by tools/bench.py; the
@@ -23,6 +29,7 @@ need qemu-utils (skipped without it).
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import statistics
@@ -64,25 +71,36 @@ def command(where, path, secs, extra, sandbox_prefix):
     return argv if where == "native" else sandbox_prefix + argv
 
 
+def _children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run(cmd, where, timeout):
+    """(reads/s, CPU microseconds per read or None).  The CPU time is that
+    of the waited-for child and everything it waited for in turn: the
+    Sentry reaps the program it traces, so its time is counted too."""
     env = dict(os.environ, PYTHONPATH=REPO)
     if where == "sandbox-dp-off":
         env["PYSENTRY_DATAPLANE"] = "0"
+    cpu0 = _children_cpu()
     p = subprocess.run(cmd, cwd="/tmp", env=env, capture_output=True, text=True,
                        timeout=timeout)
+    cpu = _children_cpu() - cpu0
     if p.returncode != 0:
         raise RuntimeError("exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[-400:]))
     if "qemu-img" in cmd:
         secs = float(re.search(r"completed in ([\d.]+) seconds", p.stdout).group(1))
-        return QEMU_READS / secs
+        return QEMU_READS / secs, cpu * 1e6 / QEMU_READS
     job = json.loads(p.stdout[p.stdout.index("{"):])["jobs"][0]
     if job.get("error"):
         raise RuntimeError("fio error %s" % job["error"])
-    return job["read"]["iops"]
+    return job["read"]["iops"], None
 
 
 def measure(path, rounds, secs, sandbox_prefix, wheres=WHERE, timeout=120, only=None):
-    """{(case, where): [IOPS per round]}, rounds interleaved."""
+    """{(case, where): [IOPS per round]}, rounds interleaved; the qemu-img
+    rows' CPU microseconds per read go to samples[(case, where, "cpu")]."""
     cases = [c for c in CASES if not only or only in c[0]]
     if not shutil.which("qemu-img"):
         cases = [c for c in cases if not c[0].startswith("qemu")]
@@ -95,15 +113,18 @@ def measure(path, rounds, secs, sandbox_prefix, wheres=WHERE, timeout=120, only=
                     continue
                 cmd = command(w, path, secs, extra, sandbox_prefix)
                 try:
-                    v = run(cmd, w, timeout)
+                    v, cpu = run(cmd, w, timeout)
                 except (RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
                     failed.add((name, w))
                     log("[%-14s] %-26s round %d: FAILED: %s\n    command: %s"
                         % (w, name, rnd + 1, e, shlex.join(cmd)))
                     continue
                 samples[(name, w)].append(v)
-                log("[%-14s] %-26s round %d/%d: %12s reads/s"
-                    % (w, name, rnd + 1, rounds, "{:,.0f}".format(v)))
+                if cpu is not None:
+                    samples.setdefault((name, w, "cpu"), []).append(cpu)
+                log("[%-14s] %-26s round %d/%d: %12s reads/s%s"
+                    % (w, name, rnd + 1, rounds, "{:,.0f}".format(v),
+                       "" if cpu is None else ", %.1f us CPU per read" % cpu))
     return cases, samples, failed
 
 
@@ -143,7 +164,17 @@ TARGETS = [
      ("fio io_uring QD32 SQPOLL", "sandbox"), 1.6),
     ("qemu-img io_uring / threads (reads/s), pysentry", ("qemu-img io_uring", "sandbox"),
      ("qemu-img threads", "sandbox"), 1.0),
+    # CPU per read: threads over io_uring, so >= 1 means io_uring costs no more
+    ("qemu-img CPU per read, threads / io_uring, pysentry",
+     ("qemu-img threads", "sandbox", "cpu"), ("qemu-img io_uring", "sandbox", "cpu"), 1.0),
 ]
+
+
+def cpu_rows(cases, med):
+    """(label, native, sandbox, sandbox dp off) CPU microseconds per read."""
+    fmt = lambda v: "-" if v is None else "%.1f" % v
+    return [(name, *(fmt(med.get((name, w, "cpu"))) for w in WHERE))
+            for name, _ in cases if name.startswith("qemu")]
 
 
 def targets(med):
@@ -160,7 +191,12 @@ def render_markdown(cases, med, rounds, secs):
              "| pysentry, data plane off | pysentry / native | data plane gain |" % (rounds, secs),
              "|---|---:|---:|---:|---:|---:|"]
     lines += ["| %s | %s | %s | %s | %s | %s |" % r for r in rows(cases, med)]
-    lines += ["", "| target (data-plane issue) | ratio | goal | met |", "|---|---:|---:|---|"]
+    cpu = cpu_rows(cases, med)
+    if cpu:
+        lines += ["", "| CPU µs per read (user + system, whole run) | native | pysentry "
+                  "| pysentry, data plane off |", "|---|---:|---:|---:|"]
+        lines += ["| %s | %s | %s | %s |" % r for r in cpu]
+    lines += ["", "| target | ratio | goal | met |", "|---|---:|---:|---|"]
     for what, v, goal, met in targets(med):
         lines.append("| %s | %s | >= %sx | %s |" % (what, _fmt_x(v), goal, "yes" if met else "no"))
     return "\n".join(lines)
@@ -173,6 +209,8 @@ def render_text(cases, med, rounds, secs):
     for r in rows(cases, med):
         lines.append("%-*s %*s %*s %*s %*s %*s" % sum(zip(w, r), ()))
     lines.append("(median of %d interleaved runs; fio runs %d s)" % (rounds, secs))
+    for r in cpu_rows(cases, med):
+        lines.append("%-*s %*s %*s %*s   CPU us per read" % sum(zip(w, r), ()))
     for what, v, goal, met in targets(med):
         lines.append("target %-48s %8s  goal >= %sx  %s" % (what, _fmt_x(v), goal,
                                                               "met" if met else "NOT met"))
@@ -234,8 +272,8 @@ def main(args, sandbox_prefix):
             log("chart: matplotlib is not installed (pip install matplotlib); no chart")
     log("clients: %.0f s" % (time.monotonic() - t0))
     data = {"rounds": args.fio_rounds, "secs": args.fio_secs,
-            "samples": {"%s|%s" % k: v for k, v in samples.items()},
-            "median": {"%s|%s" % k: v for k, v in med.items()},
+            "samples": {"|".join(k): v for k, v in samples.items()},
+            "median": {"|".join(k): v for k, v in med.items()},
             "targets": [{"what": w, "ratio": v, "goal": g, "met": m}
                         for w, v, g, m in targets(med)]}
     return out, data, bool(failed)
