@@ -8,7 +8,7 @@ generated from this table, so it can never claim an op that is not here.
 import select
 
 from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_ring, nop, openclose,
-                                     poll, rw, socket_fd, splice, sync, timeout, truncate)
+                                     poll, rw, rw_fixed, socket_fd, splice, sync, timeout, truncate)
 from pysentry.sentry.iouring import kbuf
 from pysentry.sentry.iouring import net
 from pysentry.sentry.iouring import fs, statx, xattr
@@ -143,6 +143,11 @@ OPS = {
     abi.OP_READ_MULTISHOT: OpDef("READ_MULTISHOT", rw.prep_read_multishot,
                                  rw.issue_read_multishot, needs_file=True, poll=POLLIN,
                                  buffer_select=True, ioprio=True),
+    # Vectored I/O in registered buffers (rw_fixed.py); no buffer selection.
+    abi.OP_READV_FIXED: OpDef("READV_FIXED", rw_fixed.prep, rw_fixed.issue_read, needs_file=True,
+                              poll=POLLIN, short_fails_link=True, iopoll=True),
+    abi.OP_WRITEV_FIXED: OpDef("WRITEV_FIXED", rw_fixed.prep, rw_fixed.issue_write,
+                               needs_file=True, poll=POLLOUT, short_fails_link=True, iopoll=True),
     abi.OP_PIPE: OpDef("PIPE", openclose.prep_pipe, openclose.issue_pipe),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
