@@ -13,11 +13,11 @@ import errno
 import time
 
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry.iouring import abi, submit, taskwork
+from pysentry.sentry.iouring import abi, submit, taskwork, tctx
 from pysentry.sentry.syscalls import numbers
 
 SUPPORTED_ENTER_FLAGS = (abi.ENTER_GETEVENTS | abi.ENTER_SQ_WAKEUP | abi.ENTER_SQ_WAIT
-                         | abi.ENTER_EXT_ARG)
+                         | abi.ENTER_EXT_ARG | abi.ENTER_REGISTERED_RING)
 ERESTARTNOHAND = 514
 _RESTART = (-ERESTARTNOHAND, -errno.EINTR, -512, -513, -516)
 
@@ -46,7 +46,10 @@ def sys_io_uring_enter(kernel, task, stop):
     fd, to_submit, min_complete, flags = (a & 0xFFFFFFFF for a in stop.args[:4])
     argp, argsz = stop.args[4], stop.args[5]
     try:
-        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
+        if flags & abi.ENTER_REGISTERED_RING:
+            ring = tctx.registered_ring(task, fd)
+        else:
+            ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
         if (to_submit and not kernel.can_getfd and ring.sqpoll is None
                 and not flags & ~SUPPORTED_ENTER_FLAGS):
             # Fds taken over by injection are taken before anything is
@@ -106,6 +109,8 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
         ring.sqpoll.run_pending()
         submitted = to_submit
     else:
+        if to_submit:
+            tctx.add_node(task)     # as io_uring_enter's io_uring_add_tctx_node()
         submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
         if submitted != to_submit:
             # Fewer submitted than asked (an SQE failed to initialise, or the

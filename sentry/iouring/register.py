@@ -8,7 +8,7 @@ import errno
 import struct
 
 from pysentry.sentry.iouring import (abi, cancel, eventfd, filetable, kbuf, personality, restrictions,
-                                     rsrc)
+                                     rsrc, tctx)
 from pysentry.sentry.iouring.enter import lookup_ring
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.syscalls import numbers
@@ -48,6 +48,8 @@ HANDLERS = {
     14: filetable.files_update2,            # IORING_REGISTER_FILES_UPDATE2
     15: rsrc.register_buffers2,             # IORING_REGISTER_BUFFERS2
     16: rsrc.buffers_update,                # IORING_REGISTER_BUFFERS_UPDATE
+    abi.REGISTER_RING_FDS: tctx.register_ring_fds,        # 20
+    abi.UNREGISTER_RING_FDS: tctx.unregister_ring_fds,    # 21
     22: kbuf.register_pbuf_ring,            # IORING_REGISTER_PBUF_RING
     23: kbuf.unregister_pbuf_ring,          # IORING_UNREGISTER_PBUF_RING
     24: cancel.register_sync_cancel,        # IORING_REGISTER_SYNC_CANCEL
@@ -68,10 +70,15 @@ def _register(kernel, task, stop):
     fd = stop.args[0]
     opcode = stop.args[1] & 0xFFFFFFFF
     arg, nr_args = stop.args[2], stop.args[3] & 0xFFFFFFFF
-    if opcode & abi.REGISTER_USE_REGISTERED_RING:
-        return -errno.EINVAL           # no ring fds can be registered yet
+    registered = opcode & abi.REGISTER_USE_REGISTERED_RING
+    opcode &= ~abi.REGISTER_USE_REGISTERED_RING
+    if opcode >= abi.REGISTER_LAST:
+        return -errno.EINVAL           # before the fd is looked at
     try:
-        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
+        if registered:
+            ring = tctx.registered_ring(task, fd & 0xFFFFFFFF)
+        else:
+            ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
         handler = HANDLERS.get(opcode)
         if handler is None:
             return -errno.EINVAL

@@ -5,7 +5,7 @@ child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to that eventfd; the Sentry recognises it by the
 eventfd-id its fdinfo shows when it first meets the fd.
 """
-from pysentry.sentry.iouring import submit, taskwork, timeout
+from pysentry.sentry.iouring import submit, taskwork, tctx, timeout
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ready import eventfd_id
 from pysentry.sentry.iouring.ring import Ring
@@ -62,6 +62,7 @@ class IoUringRegistry:
         for ring in list(self.by_id.values()):
             submit.cancel_process(self.kernel, ring, task.tgid)
         taskwork.rehome(self.kernel, task, None)
+        tctx.drop(task)        # execve leaves the thread no registered rings
 
     def task_exit(self, task):
         # A thread's requests outlive it (Linux cancels them only when the
@@ -75,3 +76,4 @@ class IoUringRegistry:
             ring.waiters[:] = [w for w in ring.waiters if w.task is not task]
             submit.rehome_or_cancel(self.kernel, ring, task, heir)
         taskwork.rehome(self.kernel, task, heir)
+        tctx.drop(task)

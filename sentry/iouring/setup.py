@@ -11,7 +11,7 @@ import os
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import creds, fdchannel
-from pysentry.sentry.iouring import abi, sqpoll
+from pysentry.sentry.iouring import abi, sqpoll, tctx
 from pysentry.sentry.syscalls import numbers, waits
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
@@ -28,7 +28,7 @@ FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
             | abi.FEAT_RW_CUR_POS | abi.FEAT_FAST_POLL | abi.FEAT_POLL_32BITS
             | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP | abi.FEAT_CUR_PERSONALITY
-            | abi.FEAT_RSRC_TAGS)
+            | abi.FEAT_RSRC_TAGS | abi.FEAT_REG_REG_RING)
 
 
 def _roundup_pow2(n):
@@ -101,6 +101,7 @@ def sys_io_uring_setup(kernel, task, stop):
         if desc.kind != "io_uring":
             return -errno.EINVAL
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
+    tctx.add_node(task)        # the creator has io_uring state (registered ring slots)
     if flags & abi.SETUP_SQPOLL:
         ring.sq_task = task
         # io_uring_setup() keeps the creator's credentials for the SQ thread,
