@@ -22,7 +22,7 @@ def test_every_x86_64_number_has_one_declared_handling():
     t = table.TABLES[ABI_X86_64]
     assert sorted(t) == list(range(512))
     assert {e.disposition for e in t.values()} == {table.SENTRY, table.HOST, table.DENY,
-                                                    table.WAIT}
+                                                    table.WAIT, table.FUTEX}
     assert t[101].disposition == table.DENY and t[101].name == "ptrace"
     # fd waits stop only in processes that have a ring (syscalls/waits.py)
     assert {nr for nr, e in t.items() if e.disposition == table.WAIT} == {
@@ -35,6 +35,12 @@ def test_the_wait_filter_traces_waits_and_allows_the_rest():
     assert _run_bpf(prog, 7, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE         # poll
     assert _run_bpf(prog, 0, libc.AUDIT_ARCH_X86_64) == seccomp.RET_ALLOW         # read
     assert _run_bpf(prog, 168, libc.AUDIT_ARCH_I386) == seccomp.RET_TRACE         # i386 poll
+    # futex(2) stops for its wake commands only; futex_wake(2) always
+    assert _run_bpf(prog, 202, libc.AUDIT_ARCH_X86_64, (0, 129, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert _run_bpf(prog, 202, libc.AUDIT_ARCH_X86_64, (0, 10, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert _run_bpf(prog, 202, libc.AUDIT_ARCH_X86_64, (0, 128, 0, 0, 0, 0)) == seccomp.RET_ALLOW
+    assert _run_bpf(prog, 454, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE
+    assert _run_bpf(prog, 240, libc.AUDIT_ARCH_I386, (0, 1, 0, 0, 0, 0)) == seccomp.RET_TRACE
 
 
 def _run_bpf(prog, nr, arch, args=(0,) * 6):

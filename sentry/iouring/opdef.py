@@ -11,7 +11,7 @@ from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_
                                      poll, rw, rw_fixed, socket_fd, splice, sync, timeout, truncate)
 from pysentry.sentry.iouring import kbuf
 from pysentry.sentry.iouring import net
-from pysentry.sentry.iouring import fs, statx, xattr
+from pysentry.sentry.iouring import fs, futex, statx, xattr
 
 
 POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
@@ -149,6 +149,11 @@ OPS = {
     abi.OP_WRITEV_FIXED: OpDef("WRITEV_FIXED", rw_fixed.prep, rw_fixed.issue_write,
                                needs_file=True, poll=POLLOUT, short_fails_link=True, iopoll=True),
     abi.OP_PIPE: OpDef("PIPE", openclose.prep_pipe, openclose.issue_pipe),
+    # Futex ops on the program's memory (futex.py); a wait is cancelled when
+    # its task exits, as Linux's io_futex_remove_all() does.
+    abi.OP_FUTEX_WAIT: OpDef("FUTEX_WAIT", futex.prep, futex.issue_wait),
+    abi.OP_FUTEX_WAKE: OpDef("FUTEX_WAKE", futex.prep, futex.issue_wake),
+    abi.OP_FUTEX_WAITV: OpDef("FUTEX_WAITV", futex.prep_waitv, futex.issue_wait),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

@@ -17,6 +17,7 @@ class IoUringRegistry:
         self.trace = trace
         self.by_id = {}         # eventfd-id of the ring fd -> Ring
         self.defer_rings = 0    # live IORING_SETUP_DEFER_TASKRUN rings
+        self.futexes = None     # futex.FutexQueue, made by the first futex SQE
 
     def create(self, sq, cq, flags, compat, creator):
         ring = Ring(sq, cq, flags, compat)

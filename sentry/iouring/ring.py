@@ -111,8 +111,9 @@ class Ring:
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token
-        # Requests cancelled during a submission batch complete when it ends,
-        # after the cancel's own CQE, as Linux completes them by task work.
+        # Requests cancelled (or futex waits woken) during a submission batch
+        # complete when it ends, after the cancel's own CQE, as Linux
+        # completes them by task work: [(request, result)].
         self.submitting = False
         self.cancelled = []
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
