@@ -91,6 +91,8 @@ OPS = {
                          needs_file=True, poll=POLLIN, ioprio=True),
     abi.OP_SOCKET: OpDef("SOCKET", socket_fd.prep_socket, socket_fd.issue_socket),
     abi.OP_EPOLL_CTL: OpDef("EPOLL_CTL", epoll.prep, epoll.issue),
+    abi.OP_EPOLL_WAIT: OpDef("EPOLL_WAIT", epoll.prep_wait, epoll.issue_wait, needs_file=True,
+                             poll=POLLIN),
     abi.OP_MADVISE: OpDef("MADVISE", advise.prep_madvise, advise.issue_madvise),
     abi.OP_FADVISE: OpDef("FADVISE", advise.prep_fadvise, advise.issue_fadvise, needs_file=True),
     abi.OP_SYNC_FILE_RANGE: OpDef("SYNC_FILE_RANGE", sync.prep_sync_file_range,
