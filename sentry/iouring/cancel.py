@@ -96,7 +96,7 @@ def issue(req, kernel):
 # Ops whose cancel function reports how many it cancelled (io_futex_cancel,
 # io_waitid_cancel return a count): a single cancel of one of them gives 1
 # where cancelling any other request gives 0.
-COUNTING_CANCEL = frozenset((abi.OP_FUTEX_WAIT, abi.OP_FUTEX_WAITV))
+COUNTING_CANCEL = frozenset((abi.OP_FUTEX_WAIT, abi.OP_FUTEX_WAITV, abi.OP_WAITID))
 
 
 def single_result(cand):

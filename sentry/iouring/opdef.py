@@ -11,7 +11,7 @@ from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_
                                      poll, rw, rw_fixed, socket_fd, splice, sync, timeout, truncate)
 from pysentry.sentry.iouring import kbuf
 from pysentry.sentry.iouring import net
-from pysentry.sentry.iouring import fs, futex, statx, xattr
+from pysentry.sentry.iouring import fs, futex, statx, waitid, xattr
 
 
 POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
@@ -156,6 +156,7 @@ OPS = {
     abi.OP_FUTEX_WAIT: OpDef("FUTEX_WAIT", futex.prep, futex.issue_wait),
     abi.OP_FUTEX_WAKE: OpDef("FUTEX_WAKE", futex.prep, futex.issue_wake),
     abi.OP_FUTEX_WAITV: OpDef("FUTEX_WAITV", futex.prep_waitv, futex.issue_wait),
+    abi.OP_WAITID: OpDef("WAITID", waitid.prep, waitid.issue),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

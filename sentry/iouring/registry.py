@@ -5,7 +5,7 @@ child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to that eventfd; the Sentry recognises it by the
 eventfd-id its fdinfo shows when it first meets the fd.
 """
-from pysentry.sentry.iouring import submit, taskwork, tctx, timeout
+from pysentry.sentry.iouring import submit, taskwork, tctx, timeout, waitid
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ready import eventfd_id
 from pysentry.sentry.iouring.ring import Ring
@@ -18,6 +18,8 @@ class IoUringRegistry:
         self.by_id = {}         # eventfd-id of the ring fd -> Ring
         self.defer_rings = 0    # live IORING_SETUP_DEFER_TASKRUN rings
         self.futexes = None     # futex.FutexQueue, made by the first futex SQE
+        self.waitids = []       # WAITID requests waiting for a child event (waitid.py)
+        self.child_events = 0   # traced task exits seen, for waitid.py
 
     def create(self, sq, cq, flags, compat, creator):
         ring = Ring(sq, cq, flags, compat)
@@ -78,3 +80,4 @@ class IoUringRegistry:
             submit.rehome_or_cancel(self.kernel, ring, task, heir)
         taskwork.rehome(self.kernel, task, heir)
         tctx.drop(task)
+        waitid.child_event(self.kernel)      # its parent may reap it now
