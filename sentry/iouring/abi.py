@@ -31,6 +31,8 @@ ENTER_SQ_WAIT = 1 << 2
 ENTER_EXT_ARG = 1 << 3
 ENTER_REGISTERED_RING = 1 << 4
 ENTER_ABS_TIMER = 1 << 5
+ENTER_EXT_ARG_REG = 1 << 6
+ENTER_NO_IOWAIT = 1 << 7
 
 # params.features
 FEAT_SINGLE_MMAP = 1 << 0
@@ -181,6 +183,8 @@ CQ_OFFSETS = struct.Struct("<8IQ")
 PARAMS_SIZE = 120
 # struct io_uring_getevents_arg
 GETEVENTS_ARG = struct.Struct("<QIIQ")
+# struct io_uring_reg_wait (a registered wait argument)
+REG_WAIT_SIZE = 64
 TIMESPEC = struct.Struct("<qq")
 
 # Names, in value order, for traces and reports (enum io_uring_op).

@@ -16,8 +16,12 @@ from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import abi, submit, taskwork, tctx
 from pysentry.sentry.syscalls import numbers
 
+# IORING_ENTER_NO_IOWAIT only keeps Linux from counting the wait as iowait;
+# the Sentry's waits (ppoll in the program) never count as iowait, so
+# accepting it is all there is to it.
 SUPPORTED_ENTER_FLAGS = (abi.ENTER_GETEVENTS | abi.ENTER_SQ_WAKEUP | abi.ENTER_SQ_WAIT
-                         | abi.ENTER_EXT_ARG | abi.ENTER_REGISTERED_RING)
+                         | abi.ENTER_EXT_ARG | abi.ENTER_REGISTERED_RING | abi.ENTER_ABS_TIMER
+                         | abi.ENTER_EXT_ARG_REG | abi.ENTER_NO_IOWAIT)
 ERESTARTNOHAND = 514
 _RESTART = (-ERESTARTNOHAND, -errno.EINTR, -512, -513, -516)
 
@@ -140,7 +144,16 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
     if not flags & abi.ENTER_GETEVENTS:
         return submitted
     # Parse the wait arguments (io_get_ext_arg).
-    sigmask, sigsz, timeout = argp, argsz, None
+    sigmask, sigsz, timeout, min_wait = argp, argsz, None, 0
+    if flags & abi.ENTER_EXT_ARG and flags & abi.ENTER_EXT_ARG_REG:
+        # argp is an offset into a registered wait region (IORING_REGISTER_
+        # MEM_REGION with IORING_MEM_REGION_REG_WAIT_ARG).  The Sentry serves
+        # no such region, so, like Linux's io_get_ext_arg_reg() with an empty
+        # one (size 0), every offset is -EFAULT once the size checks out.
+        # An IOPOLL ring's io_validate_ext_arg() refuses the flag outright.
+        if argsz != abi.REG_WAIT_SIZE or ring.flags & abi.SETUP_IOPOLL:
+            return submitted or -errno.EINVAL
+        return submitted or -errno.EFAULT
     if flags & abi.ENTER_EXT_ARG:
         if argsz != abi.GETEVENTS_ARG.size:
             return submitted or -errno.EINVAL
@@ -150,10 +163,13 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
             if ts:
                 sec, nsec = abi.TIMESPEC.unpack(task.mem.read(ts, abi.TIMESPEC.size))
                 timeout = sec + nsec / 1e9
+                if flags & abi.ENTER_ABS_TIMER:
+                    # An absolute CLOCK_MONOTONIC time (the ring's clock:
+                    # IORING_REGISTER_CLOCK is not served, so it stays that).
+                    timeout = max(0.0, timeout - time.monotonic())
         except OSError:
             return submitted or -errno.EFAULT
-        if min_wait:
-            return submitted or -errno.EINVAL     # IORING_FEAT_MIN_TIMEOUT is not offered
+        min_wait /= 1e6           # min_wait_usec (IORING_FEAT_MIN_TIMEOUT)
     min_complete = min(min_complete, ring.cq_entries)
     if ring.local_cqes:
         ring.run_local_work()       # DEFER_TASKRUN: after submission, before the wait
@@ -165,22 +181,43 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
         return submitted
     if ring.cq_ready() >= min_complete:
         return submitted
-    return _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout)
+    return _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout,
+                 min_wait)
 
 
-def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout):
-    deadline = None if timeout is None else time.monotonic() + timeout
+def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout,
+          min_wait=0):
+    now = time.monotonic()
+    deadline = None if timeout is None else now + timeout
+    # With min_wait (io_cqring_min_timer_wakeup): until it passes, only
+    # min_complete CQEs end the wait; then any CQE ready (or posted since the
+    # wait began) ends it, as does the lack of a longer timeout (-ETIME);
+    # else the wait goes on to the timeout, ended by any one completion.
+    min_deadline = now + min_wait if min_wait else None
+    start_tail = ring.cq_tail
     waiter = Waiter(task, min_complete, ring.cq_timeouts)
     ring.waiters.append(waiter)
     # Like Linux's fdget() held across io_uring_enter, the wait keeps the ring
     # alive even if another thread closes the last fd meanwhile.
     ring.refs += 1
-    ts_addr = task.scratch(abi.TIMESPEC.size) if deadline is not None else 0
+    ts_addr = task.scratch(abi.TIMESPEC.size) if timeout is not None or min_wait else 0
     try:
         while True:
-            if deadline is not None:
-                left = max(0.0, deadline - time.monotonic())
-                if left == 0.0:
+            if min_deadline is not None and time.monotonic() >= min_deadline:
+                min_deadline = None
+                if deadline is None or deadline <= now + min_wait:
+                    res = -errno.ETIME
+                    break
+                if ring.cq_ready() or ring.cq_tail != start_tail:
+                    res = 0
+                    break
+                waiter.min_complete = 1
+            phase_end = deadline if min_deadline is None else min_deadline
+            if deadline is not None and min_deadline is not None:
+                phase_end = min(deadline, min_deadline)
+            if phase_end is not None:
+                left = max(0.0, phase_end - time.monotonic())
+                if left == 0.0 and phase_end is not min_deadline:
                     res = -errno.ETIME
                     break
                 sec = int(left)
@@ -193,10 +230,12 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
             if task.task_work:
                 yield from taskwork.run(kernel, task)
             ring.flush_overflow()
-            if ring.cq_ready() >= min_complete or ring.cq_timeouts != waiter.timeouts:
+            if ring.cq_ready() >= waiter.min_complete or ring.cq_timeouts != waiter.timeouts:
                 res = 0
                 break
             if rval == 0:
+                if min_deadline is not None:
+                    continue          # the end of min_wait: decided at the top
                 res = -errno.ETIME
                 break
             if rval in _RESTART:

@@ -28,7 +28,18 @@ FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
             | abi.FEAT_RW_CUR_POS | abi.FEAT_FAST_POLL | abi.FEAT_POLL_32BITS
             | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP | abi.FEAT_CUR_PERSONALITY
-            | abi.FEAT_RSRC_TAGS | abi.FEAT_REG_REG_RING)
+            | abi.FEAT_RSRC_TAGS | abi.FEAT_REG_REG_RING
+            # enter.py: min_wait_usec, and IORING_ENTER_NO_IOWAIT accepted
+            | abi.FEAT_MIN_TIMEOUT | abi.FEAT_NO_IOWAIT
+            # submit.py looks a request's file up when it is issued, so a
+            # linked request may name the fd or slot an earlier link member
+            # opens (Linux assigns a linked request's file at issue).
+            | abi.FEAT_LINKED_FILE
+            # Work that Linux's io-wq would do runs on behalf of the submitter,
+            # with its own fd table, credentials and limits (task work or
+            # injected calls), which is what native workers guarantee; no
+            # iou-wrk threads appear in /proc (docs/io_uring.md).
+            | abi.FEAT_NATIVE_WORKERS)
 
 
 def _roundup_pow2(n):
