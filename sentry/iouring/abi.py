@@ -150,13 +150,20 @@ OP_WRITEV_FIXED = 61
 OP_PIPE = 62
 OP_NOP128 = 63
 OP_URING_CMD128 = 64
-OP_LAST = 65
+# Linux 6.18's IORING_OP_LAST (the oracle): NOP128 and URING_CMD128 came in
+# 6.19.  The probe's last_op and ops_len and IORING_REGISTER_QUERY report it.
+OP_LAST = 63
 
 # register opcodes
 REGISTER_PROBE = 8
 REGISTER_RING_FDS = 20
 UNREGISTER_RING_FDS = 21
-REGISTER_LAST = 38
+REGISTER_SEND_MSG_RING = 31
+REGISTER_QUERY = 35
+# Linux 6.18's IORING_REGISTER_LAST (the oracle): ZCRX_CTRL (36) and
+# BPF_FILTER (37) came later, and opcodes from LAST on are EINVAL before
+# the fd is looked at.
+REGISTER_LAST = 36
 REGISTER_USE_REGISTERED_RING = 1 << 31
 IO_URING_OP_SUPPORTED = 1 << 0
 

@@ -114,7 +114,7 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
         submitted = to_submit
     else:
         if to_submit:
-            tctx.add_node(task)     # as io_uring_enter's io_uring_add_tctx_node()
+            tctx.add_node(task, ring)  # as io_uring_enter's io_uring_add_tctx_node()
         submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
         if submitted != to_submit:
             # Fewer submitted than asked (an SQE failed to initialise, or the
@@ -164,9 +164,9 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
                 sec, nsec = abi.TIMESPEC.unpack(task.mem.read(ts, abi.TIMESPEC.size))
                 timeout = sec + nsec / 1e9
                 if flags & abi.ENTER_ABS_TIMER:
-                    # An absolute CLOCK_MONOTONIC time (the ring's clock:
-                    # IORING_REGISTER_CLOCK is not served, so it stays that).
-                    timeout = max(0.0, timeout - time.monotonic())
+                    # A time on the ring's clock: CLOCK_MONOTONIC, or the one
+                    # IORING_REGISTER_CLOCK chose (BOOTTIME).
+                    timeout = max(0.0, timeout - time.clock_gettime(ring.clockid))
         except OSError:
             return submitted or -errno.EFAULT
         min_wait /= 1e6           # min_wait_usec (IORING_FEAT_MIN_TIMEOUT)

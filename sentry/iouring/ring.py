@@ -13,6 +13,7 @@ Completions that do not fit go to an overflow backlog and are flushed in order
 """
 import collections
 import os
+import time
 
 from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
@@ -98,6 +99,9 @@ class Ring:
         self.start_sqpoll = None    # deferred start of it for R_DISABLED rings
         self.enabled = not flags & abi.SETUP_R_DISABLED
         self.restrictions = None    # restrictions.py
+        self.iowq_limits = None     # IORING_REGISTER_IOWQ_MAX_WORKERS (iowq.py)
+        self.clockid = time.CLOCK_MONOTONIC   # IORING_REGISTER_CLOCK
+        self.napi = None            # IORING_REGISTER_NAPI settings (napi.py)
         self.sq_task = None         # whose memory SQ-thread submissions use
         self.sq_creds = None        # SQPOLL: the creator's Creds (Linux's ctx->sq_creds)
         self.overflow = collections.deque()

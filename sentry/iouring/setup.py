@@ -112,7 +112,7 @@ def sys_io_uring_setup(kernel, task, stop):
         if desc.kind != "io_uring":
             return -errno.EINVAL
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
-    tctx.add_node(task)        # the creator has io_uring state (registered ring slots)
+    tctx.add_node(task, ring)  # the creator has io_uring state (registered ring slots)
     if flags & abi.SETUP_SQPOLL:
         ring.sq_task = task
         # io_uring_setup() keeps the creator's credentials for the SQ thread,

@@ -16,7 +16,9 @@ tests/c/ring_fds.c).
 """
 import errno
 import struct
+import weakref
 
+from pysentry.sentry.iouring import iowq
 from pysentry.sentry.syscalls import numbers
 
 RINGFD_REG_MAX = 16          # IO_RINGFD_REG_MAX
@@ -24,10 +26,14 @@ _UPDATE = struct.Struct("<IIQ")    # struct io_uring_rsrc_update: offset, resv, 
 
 
 class TaskContext:
-    __slots__ = ("rings",)
+    __slots__ = ("rings", "iowq", "nodes")
 
-    def __init__(self):
+    def __init__(self, ring, tgid):
         self.rings = [None] * RINGFD_REG_MAX     # IoUringFileDescription or None
+        # The thread's io-wq settings, sized by the ring that created the
+        # state, as io_uring_alloc_task_context() does (iowq.py).
+        self.iowq = iowq.IoWq(ring.sq_entries, tgid)
+        self.nodes = weakref.WeakSet()           # rings used (io_tctx_node)
 
     def release(self):
         for i, desc in enumerate(self.rings):
@@ -36,11 +42,17 @@ class TaskContext:
                 desc.release()
 
 
-def add_node(task):
-    """The thread now has io_uring state (__io_uring_add_tctx_node)."""
-    if task.uring_tctx is None:
-        task.uring_tctx = TaskContext()
-    return task.uring_tctx
+def add_node(task, ring):
+    """The thread now has io_uring state (__io_uring_add_tctx_node) and
+    uses `ring`; io-wq limits the ring was given apply to a thread joining it."""
+    tctx = task.uring_tctx
+    if tctx is None:
+        tctx = task.uring_tctx = TaskContext(ring, task.tgid)
+    if ring not in tctx.nodes:
+        tctx.nodes.add(ring)
+        if ring.iowq_limits is not None:
+            iowq.apply(tctx.iowq, ring.iowq_limits, task.tgid)
+    return tctx
 
 
 def drop(task):
@@ -75,7 +87,7 @@ def register_ring_fds(kernel, task, ring, arg, nr_args):
         # Without pidfd_getfd the fds are taken over by injection, which
         # serves the call again: take them before any slot changes.
         kernel.require_held(task, [numbers.signed_fd(d) for _, _, d in _UPDATE.iter_unpack(raw)])
-    tctx = add_node(task)
+    tctx = add_node(task, ring)
     done = 0
     err = None
     for i in range(nr_args):
