@@ -39,6 +39,8 @@ static struct io_uring_sqe *futex_sqe(int op, void *addr, uint64_t val, uint64_t
 				      uint32_t flags, unsigned long long ud)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	if (!sqe)
+		exit(1);        /* never: the SQ is drained before each batch */
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opcode = op;
 	sqe->addr = (unsigned long)addr;
