@@ -11,7 +11,7 @@ from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_
                                      poll, rw, rw_fixed, socket_fd, splice, sync, timeout, truncate)
 from pysentry.sentry.iouring import kbuf
 from pysentry.sentry.iouring import net
-from pysentry.sentry.iouring import fs, futex, statx, waitid, xattr
+from pysentry.sentry.iouring import fs, futex, statx, uring_cmd, waitid, xattr
 
 
 POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
@@ -139,6 +139,10 @@ OPS = {
                              needs_file=True, poll=POLLOUT, short_fails_link=True, ioprio=True),
     abi.OP_CONNECT: OpDef("CONNECT", net.prep_connect, net.issue_connect, needs_file=True,
                           poll=POLLOUT),
+    abi.OP_URING_CMD: OpDef("URING_CMD", uring_cmd.prep, uring_cmd.issue, needs_file=True,
+                            buffer_select=True, iopoll=True),
+    abi.OP_RECV_ZC: OpDef("RECV_ZC", uring_cmd.prep_recv_zc, uring_cmd.issue_recv_zc,
+                          needs_file=True),
     abi.OP_SHUTDOWN: OpDef("SHUTDOWN", net.prep_shutdown, net.issue_shutdown, needs_file=True),
     abi.OP_BIND: OpDef("BIND", net.prep_connect, net.issue_bind, needs_file=True),
     abi.OP_LISTEN: OpDef("LISTEN", net.prep_listen, net.issue_listen, needs_file=True),
