@@ -39,7 +39,10 @@ FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             # with its own fd table, credentials and limits (task work or
             # injected calls), which is what native workers guarantee; no
             # iou-wrk threads appear in /proc (docs/io_uring.md).
-            | abi.FEAT_NATIVE_WORKERS)
+            | abi.FEAT_NATIVE_WORKERS
+            # rw.py: PI attributes checked as Linux does, refused at issue as
+            # for any file without integrity metadata.
+            | abi.FEAT_RW_ATTR)
 
 
 def _roundup_pow2(n):
