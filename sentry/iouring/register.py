@@ -162,6 +162,7 @@ HANDLERS = {
     27: napi.register_napi,                 # IORING_REGISTER_NAPI
     28: napi.unregister_napi,               # IORING_UNREGISTER_NAPI
     29: _register_clock,                    # IORING_REGISTER_CLOCK
+    30: rsrc.clone_buffers,                 # IORING_REGISTER_CLONE_BUFFERS
     32: _register_zcrx_ifq,                 # IORING_REGISTER_ZCRX_IFQ
     abi.REGISTER_QUERY: _query,             # 35
 }

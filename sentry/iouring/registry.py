@@ -26,6 +26,7 @@ class IoUringRegistry:
         ring.tracer = self.kernel.tracer
         ring.trace = self.trace
         ring.submitter_tid = creator.tid
+        ring.creator_tgid = creator.tgid     # the process it is accounted to (ctx->mm_account)
         ring.on_notify = lambda: timeout.flush_counted(self.kernel, ring)
         self.by_id[ring.ready.id] = ring
         if ring.defer_taskrun:
