@@ -190,8 +190,6 @@ CQ_OFFSETS = struct.Struct("<8IQ")
 PARAMS_SIZE = 120
 # struct io_uring_getevents_arg
 GETEVENTS_ARG = struct.Struct("<QIIQ")
-# struct io_uring_reg_wait (a registered wait argument)
-REG_WAIT_SIZE = 64
 TIMESPEC = struct.Struct("<qq")
 
 # Names, in value order, for traces and reports (enum io_uring_op).

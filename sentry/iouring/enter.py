@@ -13,7 +13,7 @@ import errno
 import time
 
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry.iouring import abi, submit, taskwork, tctx
+from pysentry.sentry.iouring import abi, memregion, submit, taskwork, tctx
 from pysentry.sentry.syscalls import numbers
 
 # IORING_ENTER_NO_IOWAIT only keeps Linux from counting the wait as iowait;
@@ -145,30 +145,29 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
         return submitted
     # Parse the wait arguments (io_get_ext_arg).
     sigmask, sigsz, timeout, min_wait = argp, argsz, None, 0
-    if flags & abi.ENTER_EXT_ARG and flags & abi.ENTER_EXT_ARG_REG:
-        # argp is an offset into a registered wait region (IORING_REGISTER_
-        # MEM_REGION with IORING_MEM_REGION_REG_WAIT_ARG).  The Sentry serves
-        # no such region, so, like Linux's io_get_ext_arg_reg() with an empty
-        # one (size 0), every offset is -EFAULT once the size checks out.
-        # An IOPOLL ring's io_validate_ext_arg() refuses the flag outright.
-        if argsz != abi.REG_WAIT_SIZE or ring.flags & abi.SETUP_IOPOLL:
-            return submitted or -errno.EINVAL
-        return submitted or -errno.EFAULT
     if flags & abi.ENTER_EXT_ARG:
-        if argsz != abi.GETEVENTS_ARG.size:
-            return submitted or -errno.EINVAL
         try:
-            sigmask, sigsz, min_wait, ts = abi.GETEVENTS_ARG.unpack(
-                task.mem.read(argp, abi.GETEVENTS_ARG.size))
-            if ts:
-                sec, nsec = abi.TIMESPEC.unpack(task.mem.read(ts, abi.TIMESPEC.size))
-                timeout = sec + nsec / 1e9
-                if flags & abi.ENTER_ABS_TIMER:
-                    # A time on the ring's clock: CLOCK_MONOTONIC, or the one
-                    # IORING_REGISTER_CLOCK chose (BOOTTIME).
-                    timeout = max(0.0, timeout - time.clock_gettime(ring.clockid))
-        except OSError:
-            return submitted or -errno.EFAULT
+            if flags & abi.ENTER_EXT_ARG_REG:
+                # argp is an offset into the registered wait region
+                # (memregion.py); an IOPOLL ring's io_validate_ext_arg()
+                # refuses the flag outright.
+                if argsz != memregion.REG_WAIT.size or ring.flags & abi.SETUP_IOPOLL:
+                    return submitted or -errno.EINVAL
+                ts, min_wait, sigmask, sigsz = memregion.wait_arg(task, ring, argp)
+            else:
+                if argsz != abi.GETEVENTS_ARG.size:
+                    return submitted or -errno.EINVAL
+                sigmask, sigsz, min_wait, ts_addr = abi.GETEVENTS_ARG.unpack(
+                    task.mem.read(argp, abi.GETEVENTS_ARG.size))
+                ts = abi.TIMESPEC.unpack(task.mem.read(ts_addr, abi.TIMESPEC.size)) if ts_addr else None
+        except OSError as e:
+            return submitted or -e.errno
+        if ts is not None:
+            timeout = ts[0] + ts[1] / 1e9
+            if flags & abi.ENTER_ABS_TIMER:
+                # A time on the ring's clock: CLOCK_MONOTONIC, or the one
+                # IORING_REGISTER_CLOCK chose (BOOTTIME).
+                timeout = max(0.0, timeout - time.clock_gettime(ring.clockid))
         min_wait /= 1e6           # min_wait_usec (IORING_FEAT_MIN_TIMEOUT)
     min_complete = min(min_complete, ring.cq_entries)
     if ring.local_cqes:

@@ -8,8 +8,8 @@ import errno
 import struct
 
 from pysentry.sentry import creds
-from pysentry.sentry.iouring import (abi, cancel, eventfd, filetable, iowq, kbuf, msg_ring, napi,
-                                     personality, restrictions, rsrc, tctx)
+from pysentry.sentry.iouring import (abi, cancel, eventfd, filetable, iowq, kbuf, memregion,
+                                     msg_ring, napi, personality, restrictions, rsrc, tctx)
 from pysentry.sentry.iouring.enter import SUPPORTED_ENTER_FLAGS, lookup_ring
 from pysentry.sentry.iouring.setup import FEATURES, SUPPORTED_SETUP_FLAGS
 from pysentry.sentry.iouring.opdef import OPS
@@ -164,6 +164,7 @@ HANDLERS = {
     29: _register_clock,                    # IORING_REGISTER_CLOCK
     30: rsrc.clone_buffers,                 # IORING_REGISTER_CLONE_BUFFERS
     32: _register_zcrx_ifq,                 # IORING_REGISTER_ZCRX_IFQ
+    34: memregion.register_mem_region,      # IORING_REGISTER_MEM_REGION
     abi.REGISTER_QUERY: _query,             # 35
 }
 

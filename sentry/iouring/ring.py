@@ -102,6 +102,7 @@ class Ring:
         self.iowq_limits = None     # IORING_REGISTER_IOWQ_MAX_WORKERS (iowq.py)
         self.clockid = time.CLOCK_MONOTONIC   # IORING_REGISTER_CLOCK
         self.napi = None            # IORING_REGISTER_NAPI settings (napi.py)
+        self.param_region = None    # IORING_REGISTER_MEM_REGION (memregion.py)
         self.sq_task = None         # whose memory SQ-thread submissions use
         self.sq_creds = None        # SQPOLL: the creator's Creds (Linux's ctx->sq_creds)
         self.overflow = collections.deque()
