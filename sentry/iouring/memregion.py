@@ -7,14 +7,16 @@ io_create_region, register.c io_register_mem_region, io_get_ext_arg_reg).
 A region of the program's own memory (IORING_MEM_REGION_TYPE_USER) is
 checked as Linux's pinning would (page-aligned, mapped writable) and its wait
 arguments are read from the program's memory at each wait, like registered
-buffers (docs/io_uring.md).  A region the kernel allocates for the program to
-mmap at IORING_MAP_OFF_PARAM_REGION is not served (EINVAL, a documented
-difference).
+buffers (docs/io_uring.md).  Otherwise the region is shared memory the
+Sentry allocates, as the kernel does, and the program maps it from the ring
+fd at IORING_MAP_OFF_PARAM_REGION (written back in mmap_offset).
 """
 import errno
 import struct
 
 from pysentry.mm.registered_buffers import _covered, _writable_ranges
+from pysentry.mm.shm import SharedRegion
+from pysentry.sentry.iouring import abi
 
 _REG = struct.Struct("<QQ2Q")            # io_uring_mem_region_reg: region_uptr, flags, resv
 _DESC = struct.Struct("<QQIIQ4Q")        # io_uring_region_desc
@@ -29,10 +31,16 @@ REG_WAIT_TS = 1 << 0
 
 
 class Region:
-    __slots__ = ("addr", "size", "wait_arg")
+    __slots__ = ("addr", "size", "wait_arg", "shm")
 
-    def __init__(self, addr, size, wait_arg):
+    def __init__(self, addr, size, wait_arg, shm=None):
         self.addr, self.size, self.wait_arg = addr, size, wait_arg
+        self.shm = shm            # SharedRegion of a kernel-allocated region
+
+    def read(self, task, offset, size):
+        if self.shm is not None:
+            return bytes(self.shm.map[offset:offset + size])
+        return task.mem.read(self.addr + offset, size)
 
 
 def register_mem_region(kernel, task, ring, arg, nr_args):
@@ -61,12 +69,21 @@ def register_mem_region(kernel, task, ring, arg, nr_args):
         raise OSError(errno.EINVAL, "not page-aligned")
     if user_addr + size >= 1 << 64:
         raise OSError(errno.EOVERFLOW, "region wraps")
-    if not rflags & REGION_TYPE_USER:
-        raise OSError(errno.EINVAL, "kernel-allocated regions are not served")
-    if not _covered(_writable_ranges(task.tid), user_addr, user_addr + size):
-        raise OSError(errno.EFAULT, "region not mapped writable")
-    task.mem.write(uptr, raw)              # Linux copies the descriptor back
-    ring.param_region = Region(user_addr, size, bool(flags & REG_WAIT_ARG))
+    shm = None
+    if rflags & REGION_TYPE_USER:
+        if not _covered(_writable_ranges(task.tid), user_addr, user_addr + size):
+            raise OSError(errno.EFAULT, "region not mapped writable")
+    else:
+        shm = SharedRegion(size)
+        mmap_offset = abi.MAP_OFF_PARAM_REGION
+    # Linux copies the descriptor back (with mmap_offset for its own pages).
+    try:
+        task.mem.write(uptr, _DESC.pack(user_addr, size, rflags, rid, mmap_offset, *rresv))
+    except OSError:
+        if shm is not None:
+            shm.close()
+        raise
+    ring.param_region = Region(user_addr, size, bool(flags & REG_WAIT_ARG), shm)
     return 0
 
 
@@ -78,8 +95,13 @@ def wait_arg(task, ring, offset):
     size = region.size if region is not None and region.wait_arg else 0
     if offset % 8 or offset + REG_WAIT.size > size:
         raise OSError(errno.EFAULT, "bad wait argument offset")
+    # 6.18 bounds the offset with array_index_nospec(offset, size - sizeof),
+    # which maps the last slot (offset == size - sizeof) to 0: the host reads
+    # the first slot there, so the Sentry does too.
+    if offset == size - REG_WAIT.size:
+        offset = 0
     sec, nsec, min_wait, flags, sigmask, sigsz, *_pad = REG_WAIT.unpack(
-        task.mem.read(region.addr + offset, REG_WAIT.size))
+        region.read(task, offset, REG_WAIT.size))
     if flags & ~REG_WAIT_TS:
         raise OSError(errno.EINVAL, "unknown wait flags")
     return ((sec, nsec) if flags & REG_WAIT_TS else None), min_wait, sigmask, sigsz

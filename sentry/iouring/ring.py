@@ -159,6 +159,18 @@ class Ring:
     def cq_offsets(self):
         return (CQ_HEAD, CQ_TAIL, CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQES, CQ_FLAGS, 0, 0)
 
+    def mmap_target(self, offset, length):
+        """(fd, file offset) that an mmap of the ring fd at `offset` maps, or
+        None (EINVAL): the rings and SQEs, or a kernel-allocated parameter
+        region (IORING_MAP_OFF_PARAM_REGION, memregion.py)."""
+        if offset == abi.MAP_OFF_PARAM_REGION:
+            shm = self.param_region.shm if self.param_region is not None else None
+            if shm is None or not 0 < length <= shm.size:
+                return None
+            return shm.fd, 0
+        target = self.mmap_file_offset(offset, length)
+        return None if target is None else (self.region.fd, target)
+
     def mmap_file_offset(self, offset, length):
         """Map an IORING_OFF_* mmap offset to our file offset, or None (EINVAL)."""
         if offset in (abi.OFF_SQ_RING, abi.OFF_CQ_RING):
@@ -355,6 +367,8 @@ class Ring:
         except BufferError:
             pass
         self.region.close()
+        if self.param_region is not None and self.param_region.shm is not None:
+            self.param_region.shm.close()
 
 
 def _align(n, a):

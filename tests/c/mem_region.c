@@ -130,5 +130,38 @@ int main(void)
 	show("wait, past the end", wait_reg(1, page - 56, sizeof(struct reg_wait)));
 	show("wait, wrong size", wait_reg(1, 0, 32));
 	show("MEM_REGION on an enabled ring", reg_region(&rd, REG_WAIT_ARG));
+
+	/* A region the kernel allocates, mapped from the ring fd. */
+	struct io_uring k;
+	struct io_uring_params kp = { .flags = IORING_SETUP_R_DISABLED };
+	if (io_uring_queue_init_params(8, &k, &kp))
+		return 1;
+	memset(&rd, 0, sizeof(rd));
+	rd.size = 2 * page;
+	struct mem_region_reg kr = { (unsigned long)&rd, REG_WAIT_ARG, {0} };
+	show("kernel region", syscall(__NR_io_uring_register, k.ring_fd, R_MEM_REGION, &kr, 1));
+	printf("  desc after: size=%llu flags=%u mmap_offset=%#llx\n", rd.size, rd.flags,
+	       rd.mmap_offset);
+	struct reg_wait *kw = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, k.ring_fd,
+				   rd.mmap_offset);
+	printf("mmap the region: %s\n", kw == MAP_FAILED ? strerrorname_np(errno) : "ok");
+	if (kw == MAP_FAILED)
+		return 0;
+	syscall(__NR_io_uring_register, k.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	int slot = 2 * page / sizeof(struct reg_wait) - 2;
+	kw[slot].ts.tv_nsec = 5000000;
+	kw[slot].flags = REG_WAIT_TS;
+	long r = syscall(__NR_io_uring_enter, k.ring_fd, 0, 1,
+			 IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG | ENTER_EXT_ARG_REG,
+			 (void *)(slot * sizeof(struct reg_wait)), sizeof(struct reg_wait));
+	show("wait on a slot of the kernel region", r);
+	/* 6.18 reads the last slot as slot 0 (array_index_nospec bound). */
+	kw[0].ts.tv_nsec = 5000000;
+	kw[0].flags = REG_WAIT_TS;
+	kw[slot + 1].flags = 0x80;
+	r = syscall(__NR_io_uring_enter, k.ring_fd, 0, 1,
+		    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG | ENTER_EXT_ARG_REG,
+		    (void *)((slot + 1) * sizeof(struct reg_wait)), sizeof(struct reg_wait));
+	show("wait on the last slot (read as slot 0)", r);
 	return 0;
 }
