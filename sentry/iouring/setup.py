@@ -22,7 +22,11 @@ SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_A
                          | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
                          | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY
                          | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ
-                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL | abi.SETUP_DEFER_TASKRUN)
+                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL | abi.SETUP_DEFER_TASKRUN
+                         # Hybrid polling sleeps before polling; the Sentry
+                         # completes polled I/O at issue, so how it would
+                         # poll changes nothing.
+                         | abi.SETUP_HYBRID_IOPOLL)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
@@ -60,6 +64,8 @@ def ring_sizes(entries, flags, cq_entries):
     if flags & abi.SETUP_TASKRUN_FLAG and not flags & (abi.SETUP_COOP_TASKRUN
                                                       | abi.SETUP_DEFER_TASKRUN):
         raise OSError(errno.EINVAL, "TASKRUN_FLAG needs COOP_TASKRUN")
+    if flags & (abi.SETUP_IOPOLL | abi.SETUP_HYBRID_IOPOLL) == abi.SETUP_HYBRID_IOPOLL:
+        raise OSError(errno.EINVAL, "HYBRID_IOPOLL needs IOPOLL")
     if flags & abi.SETUP_DEFER_TASKRUN and (not flags & abi.SETUP_SINGLE_ISSUER
                                             or flags & abi.SETUP_SQPOLL):
         raise OSError(errno.EINVAL, "DEFER_TASKRUN needs SINGLE_ISSUER, without SQPOLL")
