@@ -20,6 +20,7 @@ logic runs here in Python.
 """
 import collections
 import os
+import time
 
 from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
@@ -123,6 +124,10 @@ class Ring:
         self.start_sqpoll = None    # deferred start of it for R_DISABLED rings
         self.enabled = not flags & abi.SETUP_R_DISABLED
         self.restrictions = None    # restrictions.py
+        self.iowq_limits = None     # IORING_REGISTER_IOWQ_MAX_WORKERS (iowq.py)
+        self.clockid = time.CLOCK_MONOTONIC   # IORING_REGISTER_CLOCK
+        self.napi = None            # IORING_REGISTER_NAPI settings (napi.py)
+        self.param_region = None    # IORING_REGISTER_MEM_REGION (memregion.py)
         self.sq_creds = None        # SQPOLL: the creator's Creds (Linux's ctx->sq_creds)
         self.overflow = collections.deque()
         self.waiters = []
@@ -135,8 +140,9 @@ class Ring:
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token
-        # Requests cancelled during a submission batch complete when it ends,
-        # after the cancel's own CQE, as Linux completes them by task work.
+        # Requests cancelled (or futex waits woken) during a submission batch
+        # complete when it ends, after the cancel's own CQE, as Linux
+        # completes them by task work: [(request, result)].
         self.submitting = False
         self.cancelled = []
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
@@ -178,6 +184,18 @@ class Ring:
 
     def cq_offsets(self):
         return (CQ_HEAD, CQ_TAIL, CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQES, CQ_FLAGS, 0, 0)
+
+    def mmap_target(self, offset, length):
+        """(fd, file offset) that an mmap of the ring fd at `offset` maps, or
+        None (EINVAL): the rings and SQEs, or a kernel-allocated parameter
+        region (IORING_MAP_OFF_PARAM_REGION, memregion.py)."""
+        if offset == abi.MAP_OFF_PARAM_REGION:
+            shm = self.param_region.shm if self.param_region is not None else None
+            if shm is None or not 0 < length <= shm.size:
+                return None
+            return shm.fd, 0
+        target = self.mmap_file_offset(offset, length)
+        return None if target is None else (self.region.fd, target)
 
     def mmap_file_offset(self, offset, length):
         """Map an IORING_OFF_* mmap offset to our file offset, or None (EINVAL)."""
@@ -508,6 +526,8 @@ class Ring:
         except BufferError:
             pass
         self.region.close()
+        if self.param_region is not None and self.param_region.shm is not None:
+            self.param_region.shm.close()
 
 
 def _align(n, a):
