@@ -19,6 +19,7 @@ CQ tail has one writer at a time (the block's mutex).  Without it the same
 logic runs here in Python.
 """
 import collections
+import errno
 import os
 import time
 
@@ -194,6 +195,15 @@ class Ring:
             if shm is None or not 0 < length <= shm.size:
                 return None
             return shm.fd, 0
+        if offset & abi.OFF_MMAP_MASK == abi.OFF_PBUF_RING:
+            # A kernel-allocated buffer ring (kbuf.py); a group without one
+            # is ENOMEM, as io_uring_mmap answers.  A longer mapping is
+            # allowed as Linux does; past the ring it has no pages.
+            from pysentry.sentry.iouring import kbuf
+            shm = kbuf.mmap_region(self, (offset - abi.OFF_PBUF_RING) >> abi.OFF_PBUF_SHIFT)
+            if shm is None:
+                return -errno.ENOMEM
+            return (shm.fd, 0) if length > 0 else None
         target = self.mmap_file_offset(offset, length)
         return None if target is None else (self.region.fd, target)
 
@@ -528,6 +538,9 @@ class Ring:
         self.region.close()
         if self.param_region is not None and self.param_region.shm is not None:
             self.param_region.shm.close()
+        for blist in getattr(self, "kbuf_lists", {}).values():
+            if blist.is_ring:
+                blist.release()
 
 
 def _align(n, a):

@@ -93,6 +93,8 @@ def _mmap_ring(kernel, task, stop, nr, args, offset, page_units):
     target = ring.mmap_target(offset, args[1])
     if target is None:
         return -errno.EINVAL
+    if isinstance(target, int):
+        return target               # another error (ENOMEM: no such buffer ring)
     region_fd, target = target
 
     def inject():
