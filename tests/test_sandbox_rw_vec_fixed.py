@@ -2,7 +2,7 @@
 vectored transfers in registered buffers, Linux's checks on the iovecs
 (inside the buffer buf_index selects, non-empty, at most UIO_MAXIOV), links,
 waiting on a pipe and cancellation."""
-from harness import same_as_native
+from harness import check, run_sandbox, same_as_native
 
 
 def test_vectored_fixed_io_matches_linux():
@@ -19,3 +19,11 @@ def test_vectored_fixed_io_matches_linux():
     assert "buf1: pipedata" in out
     assert "pipe got: defabc" in out
     assert out[-1] == "after unregister: [ud=1 res=-14EFAULT flags=0]"
+
+
+def test_short_rules_apply_to_vectored_fixed_io():
+    # --inject's short=N cuts every read and write op's transfer, these too.
+    out = check(run_sandbox("rw_vec_fixed", options=["--inject", "op=READV_FIXED:short=1"]))
+    lines = out.splitlines()
+    assert "readv_fixed: [ud=1 res=1 flags=0]" in lines
+    assert "writev_fixed: [ud=1 res=20 flags=0]" in lines
