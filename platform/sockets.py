@@ -114,6 +114,14 @@ def sockopt_int(fd, name):
     return val[0]
 
 
+def getsockopt(fd, level, name, size):
+    """getsockopt(2) into a buffer of `size` bytes: (bytes, length written)."""
+    val = _ffi.new("char[]", max(size, 1))
+    length = _ffi.new("unsigned int *", size)
+    _check(_lib.getsockopt(fd, level, name, val, length))
+    return _ffi.buffer(val, max(size, 1))[:], length[0]
+
+
 def connect(fd, addr):
     return _check(_lib.connect(fd, _ffi.from_buffer(addr), len(addr)))
 

@@ -25,6 +25,7 @@ class Task(PtraceTask):
         self._pidfd = -1
         self.task_work = collections.deque()   # see sentry/iouring/taskwork.py
         self.parked = None     # the io_uring_enter Waiter while parked in a wait
+        self.uring_tctx = None   # registered ring fds (sentry/iouring/tctx.py)
 
     def pidfd(self):
         if self._pidfd < 0:

@@ -29,7 +29,8 @@ def test_docs_op_table_names_exactly_the_implemented_ops():
 def test_iopoll_ops_are_linuxs():
     # io_uring/opdef.c marks these .iopoll = 1 (of the ops implemented here).
     linux = {"NOP", "READV", "WRITEV", "READ_FIXED", "WRITE_FIXED", "FILES_UPDATE", "READ",
-             "WRITE", "PROVIDE_BUFFERS", "REMOVE_BUFFERS", "MSG_RING"}
+             "WRITE", "PROVIDE_BUFFERS", "REMOVE_BUFFERS", "MSG_RING", "READV_FIXED",
+             "WRITEV_FIXED", "URING_CMD"}
     assert {d.name for d in opdef.OPS.values() if d.iopoll} == linux
 
 

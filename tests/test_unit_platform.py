@@ -22,12 +22,14 @@ def test_every_x86_64_number_has_one_declared_handling():
     t = table.TABLES[ABI_X86_64]
     assert sorted(t) == list(range(512))
     assert {e.disposition for e in t.values()} == {table.SENTRY, table.HOST, table.DENY,
-                                                    table.WAIT}
+                                                    table.WAIT, table.FUTEX}
     assert t[101].disposition == table.DENY and t[101].name == "ptrace"
     # fd waits, and readlink for ring fds' /proc names, stop only in
     # processes that have a ring (syscalls/waits.py, syscalls/procfd.py)
     assert {nr for nr, e in t.items() if e.disposition == table.WAIT} == {
         7, 23, 232, 270, 271, 281, 441, 89, 267}
+    # futex(2) and futex_wake(2) wakes stop in the same second filter (syscalls/futex.py)
+    assert {nr for nr, e in t.items() if e.disposition == table.FUTEX} == {202, 454}
 
 
 def test_the_wait_filter_traces_waits_and_allows_the_rest():
@@ -37,6 +39,12 @@ def test_the_wait_filter_traces_waits_and_allows_the_rest():
     assert _run_bpf(prog, 0, libc.AUDIT_ARCH_X86_64) == seccomp.RET_ALLOW         # read
     assert _run_bpf(prog, 267, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE       # readlinkat
     assert _run_bpf(prog, 168, libc.AUDIT_ARCH_I386) == seccomp.RET_TRACE         # i386 poll
+    # futex(2) stops for its wake commands only; futex_wake(2) always
+    assert _run_bpf(prog, 202, libc.AUDIT_ARCH_X86_64, (0, 129, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert _run_bpf(prog, 202, libc.AUDIT_ARCH_X86_64, (0, 10, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert _run_bpf(prog, 202, libc.AUDIT_ARCH_X86_64, (0, 128, 0, 0, 0, 0)) == seccomp.RET_ALLOW
+    assert _run_bpf(prog, 454, libc.AUDIT_ARCH_X86_64) == seccomp.RET_TRACE
+    assert _run_bpf(prog, 240, libc.AUDIT_ARCH_I386, (0, 1, 0, 0, 0, 0)) == seccomp.RET_TRACE
 
 
 def _run_bpf(prog, nr, arch, args=(0,) * 6):

@@ -79,24 +79,38 @@ def _matches(req, cand):
 def issue(req, kernel):
     from pysentry.sentry.iouring import submit
     found = 0
+    last = None
     for cand in _candidates(req.ring, req.op_flags, req.addr):
         if _matches(req, cand) and detach(kernel, cand):
             if req.ring.submitting:
-                req.ring.cancelled.append(cand)
+                req.ring.cancelled.append((cand, -errno.ECANCELED))
             else:
                 submit.complete(kernel, cand, -errno.ECANCELED)
             found += 1
+            last = cand
             if not req.op_flags & (CANCEL_ALL | CANCEL_ANY):
                 break
-    return _result(req.op_flags, found)
+    return _result(req.op_flags, found, last)
 
 
-def _result(flags, found):
+# Ops whose cancel function reports how many it cancelled (io_futex_cancel,
+# io_waitid_cancel return a count): a single cancel of one of them gives 1
+# where cancelling any other request gives 0.
+COUNTING_CANCEL = frozenset((abi.OP_FUTEX_WAIT, abi.OP_FUTEX_WAITV, abi.OP_WAITID))
+
+
+def single_result(cand):
+    """What cancelling the one request cand reports (also a link timeout's
+    result when it cancelled cand)."""
+    return 1 if cand.opcode in COUNTING_CANCEL else 0
+
+
+def _result(flags, found, last):
     # Cancelling all (or any) reports how many, zero included; a single
     # cancel that found nothing is -ENOENT.
     if flags & (CANCEL_ALL | CANCEL_ANY):
         return found
-    return 0 if found else -errno.ENOENT
+    return single_result(last) if found else -errno.ENOENT
 
 
 # struct io_uring_sync_cancel_reg: addr, fd, flags, timeout {sec, nsec},
@@ -140,10 +154,12 @@ def register_sync_cancel(kernel, task, ring, arg, nr_args):
             kernel.lookup_file(task, fd).put()
     want = _SyncCancel(flags, fd, opcode, addr)
     found = 0
+    last = None
     for cand in _candidates(ring, flags, addr):
         if _matches(want, cand) and detach(kernel, cand):
             submit.complete(kernel, cand, -errno.ECANCELED)
             found += 1
+            last = cand
             if not flags & (CANCEL_ALL | CANCEL_ANY):
                 break
-    return _result(flags, found)
+    return _result(flags, found, last)

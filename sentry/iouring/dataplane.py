@@ -2,7 +2,7 @@
 
 Hot SQEs -- NOP, READ, WRITE, READV, WRITEV, READ_FIXED, WRITE_FIXED and
 FSYNC on a regular file or block device, without links, drain, buffer
-selection or a personality -- run in C (native/dataplane.c), outside the
+selection, a personality or read/write attributes (FEAT_RW_ATTR) -- run in C (native/dataplane.c), outside the
 GIL: SQE fetch and checks, preadv2/pwritev2 on the Sentry's host fd,
 process_vm_readv/writev to the program, the CQE.  Everything else, and any
 SQE the C path cannot finish exactly as the Python path would, stays here:

@@ -13,11 +13,15 @@ import errno
 import time
 
 from pysentry.platform.tracer import InjectSyscall
-from pysentry.sentry.iouring import abi, dataplane, submit, taskwork
+from pysentry.sentry.iouring import abi, dataplane, memregion, submit, taskwork, tctx
 from pysentry.sentry.syscalls import numbers
 
+# IORING_ENTER_NO_IOWAIT only keeps Linux from counting the wait as iowait;
+# the Sentry's waits (ppoll in the program) never count as iowait, so
+# accepting it is all there is to it.
 SUPPORTED_ENTER_FLAGS = (abi.ENTER_GETEVENTS | abi.ENTER_SQ_WAKEUP | abi.ENTER_SQ_WAIT
-                         | abi.ENTER_EXT_ARG)
+                         | abi.ENTER_EXT_ARG | abi.ENTER_REGISTERED_RING | abi.ENTER_ABS_TIMER
+                         | abi.ENTER_EXT_ARG_REG | abi.ENTER_NO_IOWAIT)
 ERESTARTNOHAND = 514
 _RESTART = (-ERESTARTNOHAND, -errno.EINTR, -512, -513, -516)
 
@@ -46,7 +50,10 @@ def sys_io_uring_enter(kernel, task, stop):
     fd, to_submit, min_complete, flags = (a & 0xFFFFFFFF for a in stop.args[:4])
     argp, argsz = stop.args[4], stop.args[5]
     try:
-        ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
+        if flags & abi.ENTER_REGISTERED_RING:
+            ring = tctx.registered_ring(task, fd)
+        else:
+            ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
         if (to_submit and not kernel.can_getfd and ring.sqpoll is None
                 and not flags & ~SUPPORTED_ENTER_FLAGS):
             # Fds taken over by injection are taken before anything is
@@ -106,6 +113,8 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
         ring.sqpoll.run_pending()
         submitted = to_submit
     else:
+        if to_submit:
+            tctx.add_node(task, ring)  # as io_uring_enter's io_uring_add_tctx_node()
         submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
         if submitted != to_submit:
             # Fewer submitted than asked (an SQE failed to initialise, or the
@@ -135,20 +144,31 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
     if not flags & abi.ENTER_GETEVENTS:
         return submitted
     # Parse the wait arguments (io_get_ext_arg).
-    sigmask, sigsz, timeout = argp, argsz, None
+    sigmask, sigsz, timeout, min_wait = argp, argsz, None, 0
     if flags & abi.ENTER_EXT_ARG:
-        if argsz != abi.GETEVENTS_ARG.size:
-            return submitted or -errno.EINVAL
         try:
-            sigmask, sigsz, min_wait, ts = abi.GETEVENTS_ARG.unpack(
-                task.mem.read(argp, abi.GETEVENTS_ARG.size))
-            if ts:
-                sec, nsec = abi.TIMESPEC.unpack(task.mem.read(ts, abi.TIMESPEC.size))
-                timeout = sec + nsec / 1e9
-        except OSError:
-            return submitted or -errno.EFAULT
-        if min_wait:
-            return submitted or -errno.EINVAL     # IORING_FEAT_MIN_TIMEOUT is not offered
+            if flags & abi.ENTER_EXT_ARG_REG:
+                # argp is an offset into the registered wait region
+                # (memregion.py); an IOPOLL ring's io_validate_ext_arg()
+                # refuses the flag outright.
+                if argsz != memregion.REG_WAIT.size or ring.flags & abi.SETUP_IOPOLL:
+                    return submitted or -errno.EINVAL
+                ts, min_wait, sigmask, sigsz = memregion.wait_arg(task, ring, argp)
+            else:
+                if argsz != abi.GETEVENTS_ARG.size:
+                    return submitted or -errno.EINVAL
+                sigmask, sigsz, min_wait, ts_addr = abi.GETEVENTS_ARG.unpack(
+                    task.mem.read(argp, abi.GETEVENTS_ARG.size))
+                ts = abi.TIMESPEC.unpack(task.mem.read(ts_addr, abi.TIMESPEC.size)) if ts_addr else None
+        except OSError as e:
+            return submitted or -e.errno
+        if ts is not None:
+            timeout = ts[0] + ts[1] / 1e9
+            if flags & abi.ENTER_ABS_TIMER:
+                # A time on the ring's clock: CLOCK_MONOTONIC, or the one
+                # IORING_REGISTER_CLOCK chose (BOOTTIME).
+                timeout = max(0.0, timeout - time.clock_gettime(ring.clockid))
+        min_wait /= 1e6           # min_wait_usec (IORING_FEAT_MIN_TIMEOUT)
     min_complete = min(min_complete, ring.cq_entries)
     if ring.local_cqes:
         ring.run_local_work()       # DEFER_TASKRUN: after submission, before the wait
@@ -160,11 +180,20 @@ def _getevents(kernel, task, stop, ring, submitted, min_complete, flags, argp, a
         return submitted
     if ring.cq_ready() >= min_complete:
         return submitted
-    return _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout)
+    return _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout,
+                 min_wait)
 
 
-def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout):
-    deadline = None if timeout is None else time.monotonic() + timeout
+def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, timeout,
+          min_wait=0):
+    now = time.monotonic()
+    deadline = None if timeout is None else now + timeout
+    # With min_wait (io_cqring_min_timer_wakeup): until it passes, only
+    # min_complete CQEs end the wait; then any CQE ready (or posted since the
+    # wait began) ends it, as does the lack of a longer timeout (-ETIME);
+    # else the wait goes on to the timeout, ended by any one completion.
+    min_deadline = now + min_wait if min_wait else None
+    start_tail = ring.cq_tail
     waiter = Waiter(task, min_complete, ring.cq_timeouts)
     ring.waiters.append(waiter)
     # Like Linux's fdget() held across io_uring_enter, the wait keeps the ring
@@ -174,15 +203,27 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
     # wakes this waiter; what it posted before is seen by the check below.
     if ring.sqpoll is not None:
         dataplane.sync(ring)
-    ts_addr = task.scratch(abi.TIMESPEC.size) if deadline is not None else 0
+    ts_addr = task.scratch(abi.TIMESPEC.size) if timeout is not None or min_wait else 0
     try:
         while True:
-            if ring.sqpoll is not None and ring.cq_ready() >= min_complete:
+            if ring.sqpoll is not None and ring.cq_ready() >= waiter.min_complete:
                 res = 0
                 break
-            if deadline is not None:
-                left = max(0.0, deadline - time.monotonic())
-                if left == 0.0:
+            if min_deadline is not None and time.monotonic() >= min_deadline:
+                min_deadline = None
+                if deadline is None or deadline <= now + min_wait:
+                    res = -errno.ETIME
+                    break
+                if ring.cq_ready() or ring.cq_tail != start_tail:
+                    res = 0
+                    break
+                waiter.min_complete = 1
+            phase_end = deadline if min_deadline is None else min_deadline
+            if deadline is not None and min_deadline is not None:
+                phase_end = min(deadline, min_deadline)
+            if phase_end is not None:
+                left = max(0.0, phase_end - time.monotonic())
+                if left == 0.0 and phase_end is not min_deadline:
                     res = -errno.ETIME
                     break
                 sec = int(left)
@@ -195,10 +236,12 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
             if task.task_work:
                 yield from taskwork.run(kernel, task)
             ring.flush_overflow()
-            if ring.cq_ready() >= min_complete or ring.cq_timeouts != waiter.timeouts:
+            if ring.cq_ready() >= waiter.min_complete or ring.cq_timeouts != waiter.timeouts:
                 res = 0
                 break
             if rval == 0:
+                if min_deadline is not None:
+                    continue          # the end of min_wait: decided at the top
                 res = -errno.ETIME
                 break
             if rval in _RESTART:

@@ -38,8 +38,10 @@ import time
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.request import INFLIGHT
 
+# The ops whose transfer goes through rw._transfer_iovs, where short=N cuts
+# the iovecs (READV_FIXED/WRITEV_FIXED share it: rw_fixed.py).
 _RW_OPS = {abi.OP_READ, abi.OP_WRITE, abi.OP_READV, abi.OP_WRITEV, abi.OP_READ_FIXED,
-           abi.OP_WRITE_FIXED}
+           abi.OP_WRITE_FIXED, abi.OP_READV_FIXED, abi.OP_WRITEV_FIXED}
 
 
 class Rule:

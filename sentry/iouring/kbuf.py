@@ -27,6 +27,7 @@ import struct
 
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.mm.registered_buffers import _covered, _writable_ranges
+from pysentry.mm.shm import SharedRegion
 from pysentry.sentry.iouring.abi import CQE_F_BUFFER
 
 CQE_F_BUF_MORE = 1 << 4         # incremental ring: the buffer has room left
@@ -59,14 +60,45 @@ class RingList:
     """A group registered with IORING_REGISTER_PBUF_RING."""
     is_ring = True
 
-    def __init__(self, addr, entries, inc):
+    def __init__(self, addr, entries, inc, shm=None):
         self.addr = addr
         self.mask = entries - 1
         self.inc = inc
         self.head = 0        # u16, owned by the kernel side (us)
+        # IOU_PBUF_RING_MMAP: the ring is shared memory the Sentry allocated
+        # (addr 0 is its start), which the program maps from the ring fd.
+        self.shm = shm
 
     def entry_addr(self, index):
         return self.addr + _BUF.size * (index & self.mask)
+
+    def mem(self, task):
+        """Where the ring's entries are read and written."""
+        return _ShmMem(self.shm) if self.shm is not None else task.mem
+
+    def release(self):
+        if self.shm is not None:
+            self.shm.close()
+
+
+class _ShmMem:
+    """A kernel-allocated ring's memory, addressed from 0."""
+    __slots__ = ("shm",)
+
+    def __init__(self, shm):
+        self.shm = shm
+
+    def read(self, addr, size):
+        return bytes(self.shm.map[addr:addr + size])
+
+    def write(self, addr, data):
+        self.shm.map[addr:addr + len(data)] = data
+
+
+def mmap_region(ring, bgid):
+    """The SharedRegion of a kernel-allocated buffer ring, or None."""
+    blist = getattr(ring, "kbuf_lists", {}).get(bgid)
+    return blist.shm if blist is not None and blist.is_ring else None
 
 
 class Selection:
@@ -177,19 +209,19 @@ def register_pbuf_ring(kernel, task, ring, arg, nr_args):
     # Both counters are u16: with 65536 entries a full ring would look empty.
     if not entries or entries & (entries - 1) or entries >= 65536:
         raise OSError(errno.EINVAL, "entries must be a power of two below 65536")
-    if flags & PBUF_RING_MMAP:
-        # Kernel-allocated rings are mapped by the program at
-        # IORING_OFF_PBUF_RING | bgid << IORING_OFF_PBUF_SHIFT; the ring fd's
-        # mmap does not serve that offset, so the flag is refused (a kernel
-        # without it says EINVAL too) and liburing falls back to user memory.
-        raise OSError(errno.EINVAL, "IOU_PBUF_RING_MMAP is not supported")
     groups = lists(ring)
     old = groups.get(bgid)
     if old is not None and (old.is_ring or old.bufs):
         raise OSError(errno.EEXIST, "group in use")
+    size = (entries * _BUF.size + _PAGE - 1) & ~(_PAGE - 1)
+    if flags & PBUF_RING_MMAP:
+        # The kernel allocates the ring (ring_addr is ignored); the program
+        # maps it from the ring fd at IORING_OFF_PBUF_RING | bgid <<
+        # IORING_OFF_PBUF_SHIFT (Ring.mmap_target).
+        groups[bgid] = RingList(0, entries, bool(flags & PBUF_RING_INC), SharedRegion(size))
+        return 0
     # The memory region checks of io_create_region(): a user ring needs an
     # address, page aligned; its pages are then pinned for writing.
-    size = (entries * _BUF.size + _PAGE - 1) & ~(_PAGE - 1)
     if not ring_addr:
         raise OSError(errno.EFAULT, "no ring address")
     if ring_addr & (_PAGE - 1):
@@ -215,6 +247,7 @@ def unregister_pbuf_ring(kernel, task, ring, arg, nr_args):
     if not blist.is_ring:
         raise OSError(errno.EINVAL, "not a buffer ring")
     del groups[bgid]
+    blist.release()
     return 0
 
 
@@ -257,7 +290,7 @@ def select(req, want_len):
         if want_len and want_len < full:
             sel.len = want_len
         return addr, sel.len
-    mem = req.task.mem
+    mem = blist.mem(req.task)
     try:
         tail = struct.unpack("<H", mem.read(blist.addr + _RING_TAIL, 2))[0]
         if tail == blist.head:
@@ -295,7 +328,7 @@ def _commit(req, sel, nbytes):
         # reported as having room, as Linux 6.18's io_kbuf_inc_commit() does.
         sel.more = True
         return
-    mem = req.task.mem
+    mem = blist.mem(req.task)
     while nbytes:
         at = blist.entry_addr(blist.head)
         addr, length = _ADDR_LEN.unpack(mem.read(at, _ADDR_LEN.size))

@@ -19,6 +19,18 @@ _MSG_RING_MASK = MSG_RING_CQE_SKIP | MSG_RING_FLAGS_PASS
 SETUP_R_DISABLED = 1 << 6
 
 
+class SyncMsg:
+    """The fields of a MSG_RING SQE that IORING_REGISTER_SEND_MSG_RING runs
+    without a request (register.py)."""
+    __slots__ = ("addr", "off", "len", "op_flags", "buf_index", "personality", "addr3",
+                 "file_index")
+
+    def __init__(self, sqe):
+        (_op, _flags, _ioprio, _fd, self.off, self.addr, self.len, self.op_flags, _ud,
+         self.buf_index, self.personality, file_index, self.addr3, _pad) = sqe
+        self.file_index = file_index & 0xFFFFFFFF
+
+
 def prep(req):
     if req.buf_index or req.personality:
         raise OSError(errno.EINVAL, "reserved fields")
@@ -31,13 +43,13 @@ def issue(req, kernel):
         return -errno.EBADFD
     target = req.file.ring
     if req.addr == MSG_DATA:
-        return _send_data(req, target)
+        return send_data(req, target)
     if req.addr == MSG_SEND_FD:
         return _send_fd(req, target)
     return -errno.EINVAL
 
 
-def _send_data(req, target):
+def send_data(req, target):
     flags = req.op_flags
     if req.addr3 or flags & ~MSG_RING_FLAGS_PASS:
         return -errno.EINVAL

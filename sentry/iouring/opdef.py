@@ -8,10 +8,10 @@ generated from this table, so it can never claim an op that is not here.
 import select
 
 from pysentry.sentry.iouring import (abi, advise, cancel, epoll, filetable, msg_ring, nop, openclose,
-                                     poll, rw, socket_fd, splice, sync, timeout, truncate)
+                                     poll, rw, rw_fixed, socket_fd, splice, sync, timeout, truncate)
 from pysentry.sentry.iouring import kbuf
 from pysentry.sentry.iouring import net
-from pysentry.sentry.iouring import fs, statx, xattr
+from pysentry.sentry.iouring import fs, futex, statx, uring_cmd, waitid, xattr
 
 
 POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
@@ -91,6 +91,8 @@ OPS = {
                          needs_file=True, poll=POLLIN, ioprio=True),
     abi.OP_SOCKET: OpDef("SOCKET", socket_fd.prep_socket, socket_fd.issue_socket),
     abi.OP_EPOLL_CTL: OpDef("EPOLL_CTL", epoll.prep, epoll.issue),
+    abi.OP_EPOLL_WAIT: OpDef("EPOLL_WAIT", epoll.prep_wait, epoll.issue_wait, needs_file=True,
+                             poll=POLLIN),
     abi.OP_MADVISE: OpDef("MADVISE", advise.prep_madvise, advise.issue_madvise),
     abi.OP_FADVISE: OpDef("FADVISE", advise.prep_fadvise, advise.issue_fadvise, needs_file=True),
     abi.OP_SYNC_FILE_RANGE: OpDef("SYNC_FILE_RANGE", sync.prep_sync_file_range,
@@ -137,13 +139,28 @@ OPS = {
                              needs_file=True, poll=POLLOUT, short_fails_link=True, ioprio=True),
     abi.OP_CONNECT: OpDef("CONNECT", net.prep_connect, net.issue_connect, needs_file=True,
                           poll=POLLOUT),
+    abi.OP_URING_CMD: OpDef("URING_CMD", uring_cmd.prep, uring_cmd.issue, needs_file=True,
+                            buffer_select=True, iopoll=True),
+    abi.OP_RECV_ZC: OpDef("RECV_ZC", uring_cmd.prep_recv_zc, uring_cmd.issue_recv_zc,
+                          needs_file=True),
     abi.OP_SHUTDOWN: OpDef("SHUTDOWN", net.prep_shutdown, net.issue_shutdown, needs_file=True),
     abi.OP_BIND: OpDef("BIND", net.prep_connect, net.issue_bind, needs_file=True),
     abi.OP_LISTEN: OpDef("LISTEN", net.prep_listen, net.issue_listen, needs_file=True),
     abi.OP_READ_MULTISHOT: OpDef("READ_MULTISHOT", rw.prep_read_multishot,
                                  rw.issue_read_multishot, needs_file=True, poll=POLLIN,
                                  buffer_select=True, ioprio=True),
+    # Vectored I/O in registered buffers (rw_fixed.py); no buffer selection.
+    abi.OP_READV_FIXED: OpDef("READV_FIXED", rw_fixed.prep, rw_fixed.issue_read, needs_file=True,
+                              poll=POLLIN, short_fails_link=True, iopoll=True),
+    abi.OP_WRITEV_FIXED: OpDef("WRITEV_FIXED", rw_fixed.prep, rw_fixed.issue_write,
+                               needs_file=True, poll=POLLOUT, short_fails_link=True, iopoll=True),
     abi.OP_PIPE: OpDef("PIPE", openclose.prep_pipe, openclose.issue_pipe),
+    # Futex ops on the program's memory (futex.py); a wait is cancelled when
+    # its task exits, as Linux's io_futex_remove_all() does.
+    abi.OP_FUTEX_WAIT: OpDef("FUTEX_WAIT", futex.prep, futex.issue_wait),
+    abi.OP_FUTEX_WAKE: OpDef("FUTEX_WAKE", futex.prep, futex.issue_wake),
+    abi.OP_FUTEX_WAITV: OpDef("FUTEX_WAITV", futex.prep_waitv, futex.issue_wait),
+    abi.OP_WAITID: OpDef("WAITID", waitid.prep, waitid.issue),
     abi.OP_FIXED_FD_INSTALL: OpDef("FIXED_FD_INSTALL", openclose.prep_fixed_fd_install,
                                    openclose.issue_fixed_fd_install, needs_file=True),
 }

@@ -5,7 +5,7 @@ child fd that was not created by io_uring_setup itself (dup(2), fork(2),
 SCM_RIGHTS) still refers to that eventfd; the Sentry recognises it by the
 eventfd-id its fdinfo shows when it first meets the fd.
 """
-from pysentry.sentry.iouring import dataplane, submit, taskwork, timeout
+from pysentry.sentry.iouring import dataplane, submit, taskwork, tctx, timeout, waitid
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.ready import eventfd_id
 from pysentry.sentry.iouring.ring import Ring
@@ -17,6 +17,9 @@ class IoUringRegistry:
         self.trace = trace
         self.by_id = {}         # eventfd-id of the ring fd -> Ring
         self.defer_rings = 0    # live IORING_SETUP_DEFER_TASKRUN rings
+        self.futexes = None     # futex.FutexQueue, made by the first futex SQE
+        self.waitids = []       # WAITID requests waiting for a child event (waitid.py)
+        self.child_events = 0   # traced task exits seen, for waitid.py
 
     def create(self, sq, cq, flags, compat, creator):
         ring = Ring(sq, cq, flags, compat)
@@ -24,6 +27,7 @@ class IoUringRegistry:
         ring.kernel = self.kernel
         ring.trace = self.trace
         ring.submitter_tid = creator.tid
+        ring.creator_tgid = creator.tgid     # the process it is accounted to (ctx->mm_account)
         ring.on_notify = lambda: timeout.flush_counted(self.kernel, ring)
         self.by_id[ring.ready.id] = ring
         if ring.defer_taskrun:
@@ -64,6 +68,7 @@ class IoUringRegistry:
         for ring in list(self.by_id.values()):
             submit.cancel_process(self.kernel, ring, task.tgid)
         taskwork.rehome(self.kernel, task, None)
+        tctx.drop(task)        # execve leaves the thread no registered rings
 
     def fdtable_changed(self, task):
         """task has a new fd table (execve unshares it): an SQ thread that
@@ -84,3 +89,5 @@ class IoUringRegistry:
             ring.waiters[:] = [w for w in ring.waiters if w.task is not task]
             submit.rehome_or_cancel(self.kernel, ring, task, heir)
         taskwork.rehome(self.kernel, task, heir)
+        tctx.drop(task)
+        waitid.child_event(self.kernel)      # its parent may reap it now

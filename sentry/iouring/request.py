@@ -22,12 +22,12 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "fault", "__weakref__")
+                 "creds", "rsrc", "fault", "attr", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
          self.op_flags, self.user_data, self.buf_index, self.personality,
-         self.splice_fd_in, self.addr3, _pad) = sqe
+         self.splice_fd_in, self.addr3, self.attr) = sqe    # attr: sqe->attr_type_mask
         self.ring = ring
         self.task = task
         self.opdef = None

@@ -19,7 +19,9 @@ CQ tail has one writer at a time (the block's mutex).  Without it the same
 logic runs here in Python.
 """
 import collections
+import errno
 import os
+import time
 
 from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
@@ -123,6 +125,10 @@ class Ring:
         self.start_sqpoll = None    # deferred start of it for R_DISABLED rings
         self.enabled = not flags & abi.SETUP_R_DISABLED
         self.restrictions = None    # restrictions.py
+        self.iowq_limits = None     # IORING_REGISTER_IOWQ_MAX_WORKERS (iowq.py)
+        self.clockid = time.CLOCK_MONOTONIC   # IORING_REGISTER_CLOCK
+        self.napi = None            # IORING_REGISTER_NAPI settings (napi.py)
+        self.param_region = None    # IORING_REGISTER_MEM_REGION (memregion.py)
         self.sq_creds = None        # SQPOLL: the creator's Creds (Linux's ctx->sq_creds)
         self.overflow = collections.deque()
         self.waiters = []
@@ -135,8 +141,9 @@ class Ring:
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token
-        # Requests cancelled during a submission batch complete when it ends,
-        # after the cancel's own CQE, as Linux completes them by task work.
+        # Requests cancelled (or futex waits woken) during a submission batch
+        # complete when it ends, after the cancel's own CQE, as Linux
+        # completes them by task work: [(request, result)].
         self.submitting = False
         self.cancelled = []
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
@@ -178,6 +185,27 @@ class Ring:
 
     def cq_offsets(self):
         return (CQ_HEAD, CQ_TAIL, CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQES, CQ_FLAGS, 0, 0)
+
+    def mmap_target(self, offset, length):
+        """(fd, file offset) that an mmap of the ring fd at `offset` maps, or
+        None (EINVAL): the rings and SQEs, or a kernel-allocated parameter
+        region (IORING_MAP_OFF_PARAM_REGION, memregion.py)."""
+        if offset == abi.MAP_OFF_PARAM_REGION:
+            shm = self.param_region.shm if self.param_region is not None else None
+            if shm is None or not 0 < length <= shm.size:
+                return None
+            return shm.fd, 0
+        if offset & abi.OFF_MMAP_MASK == abi.OFF_PBUF_RING:
+            # A kernel-allocated buffer ring (kbuf.py); a group without one
+            # is ENOMEM, as io_uring_mmap answers.  A longer mapping is
+            # allowed as Linux does; past the ring it has no pages.
+            from pysentry.sentry.iouring import kbuf
+            shm = kbuf.mmap_region(self, (offset - abi.OFF_PBUF_RING) >> abi.OFF_PBUF_SHIFT)
+            if shm is None:
+                return -errno.ENOMEM
+            return (shm.fd, 0) if length > 0 else None
+        target = self.mmap_file_offset(offset, length)
+        return None if target is None else (self.region.fd, target)
 
     def mmap_file_offset(self, offset, length):
         """Map an IORING_OFF_* mmap offset to our file offset, or None (EINVAL)."""
@@ -508,6 +536,11 @@ class Ring:
         except BufferError:
             pass
         self.region.close()
+        if self.param_region is not None and self.param_region.shm is not None:
+            self.param_region.shm.close()
+        for blist in getattr(self, "kbuf_lists", {}).values():
+            if blist.is_ring:
+                blist.release()
 
 
 def _align(n, a):

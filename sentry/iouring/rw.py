@@ -31,6 +31,29 @@ _IOPRIO_CLASS_SHIFT = 13
 def _prep_common(req):
     if (req.ioprio >> _IOPRIO_CLASS_SHIFT) > 3:
         raise OSError(errno.EINVAL, "bad ioprio class")
+    if req.attr:
+        _prep_attr(req)
+
+
+# IORING_FEAT_RW_ATTR: sqe->attr_type_mask names attributes at sqe->attr_ptr;
+# 6.18 has one, protection information (struct io_uring_attr_pi), which
+# io_prep_rw_pi() copies and checks.  It only applies to files with integrity
+# metadata (block devices with a PI profile), and the issue refuses every other
+# file with -EINVAL; a sandboxed program reaches no such device, so every
+# request that passes prep fails at issue (_transfer), as on Linux for its files.
+RW_ATTR_FLAG_PI = 1 << 0
+_ATTR_PI = struct.Struct("<HHIQQQ")     # flags, app_tag, len, addr, seed, rsvd
+
+
+def _prep_attr(req):
+    if req.attr != RW_ATTR_FLAG_PI:
+        raise OSError(errno.EINVAL, "unknown rw attribute")
+    _flags, _tag, length, addr, _seed, rsvd = _ATTR_PI.unpack(
+        req.task.mem.read(req.addr3, _ATTR_PI.size))
+    if rsvd:
+        raise OSError(errno.EINVAL, "reserved PI field")
+    if not access_ok(addr, min(length, MAX_RW_COUNT)):
+        raise OSError(errno.EFAULT, "PI buffer outside user space")
 
 
 def prep_single(req):
@@ -101,6 +124,8 @@ def _offset(req):
 
 
 def _transfer(req, method, poll_events):
+    if req.attr:
+        raise OSError(errno.EINVAL, "file without integrity metadata")
     if req.flags & abi.IOSQE_BUFFER_SELECT:
         return _transfer_selected(req, method, poll_events)
     return _transfer_iovs(req, method, poll_events)

@@ -11,7 +11,7 @@ import os
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import creds, fdchannel
-from pysentry.sentry.iouring import abi, dataplane, sqpoll
+from pysentry.sentry.iouring import abi, dataplane, sqpoll, tctx
 from pysentry.sentry.syscalls import numbers, waits
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
@@ -22,13 +22,31 @@ SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_A
                          | abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG
                          | abi.SETUP_SINGLE_ISSUER | abi.SETUP_NO_SQARRAY
                          | abi.SETUP_SQPOLL | abi.SETUP_SQ_AFF | abi.SETUP_ATTACH_WQ
-                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL | abi.SETUP_DEFER_TASKRUN)
+                         | abi.SETUP_R_DISABLED | abi.SETUP_IOPOLL | abi.SETUP_DEFER_TASKRUN
+                         # Hybrid polling sleeps before polling; the Sentry
+                         # completes polled I/O at issue, so how it would
+                         # poll changes nothing.
+                         | abi.SETUP_HYBRID_IOPOLL)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
             | abi.FEAT_RW_CUR_POS | abi.FEAT_FAST_POLL | abi.FEAT_POLL_32BITS
             | abi.FEAT_EXT_ARG | abi.FEAT_CQE_SKIP | abi.FEAT_CUR_PERSONALITY
-            | abi.FEAT_RSRC_TAGS)
+            | abi.FEAT_RSRC_TAGS | abi.FEAT_REG_REG_RING
+            # enter.py: min_wait_usec, and IORING_ENTER_NO_IOWAIT accepted
+            | abi.FEAT_MIN_TIMEOUT | abi.FEAT_NO_IOWAIT
+            # submit.py looks a request's file up when it is issued, so a
+            # linked request may name the fd or slot an earlier link member
+            # opens (Linux assigns a linked request's file at issue).
+            | abi.FEAT_LINKED_FILE
+            # Work that Linux's io-wq would do runs on behalf of the submitter,
+            # with its own fd table, credentials and limits (task work or
+            # injected calls), which is what native workers guarantee; no
+            # iou-wrk threads appear in /proc (docs/io_uring.md).
+            | abi.FEAT_NATIVE_WORKERS
+            # rw.py: PI attributes checked as Linux does, refused at issue as
+            # for any file without integrity metadata.
+            | abi.FEAT_RW_ATTR)
 
 
 def _roundup_pow2(n):
@@ -46,6 +64,8 @@ def ring_sizes(entries, flags, cq_entries):
     if flags & abi.SETUP_TASKRUN_FLAG and not flags & (abi.SETUP_COOP_TASKRUN
                                                       | abi.SETUP_DEFER_TASKRUN):
         raise OSError(errno.EINVAL, "TASKRUN_FLAG needs COOP_TASKRUN")
+    if flags & (abi.SETUP_IOPOLL | abi.SETUP_HYBRID_IOPOLL) == abi.SETUP_HYBRID_IOPOLL:
+        raise OSError(errno.EINVAL, "HYBRID_IOPOLL needs IOPOLL")
     if flags & abi.SETUP_DEFER_TASKRUN and (not flags & abi.SETUP_SINGLE_ISSUER
                                             or flags & abi.SETUP_SQPOLL):
         raise OSError(errno.EINVAL, "DEFER_TASKRUN needs SINGLE_ISSUER, without SQPOLL")
@@ -101,6 +121,7 @@ def sys_io_uring_setup(kernel, task, stop):
         if desc.kind != "io_uring":
             return -errno.EINVAL
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
+    tctx.add_node(task, ring)  # the creator has io_uring state (registered ring slots)
     if flags & abi.SETUP_SQPOLL:
         ring.sq_task = task
         # io_uring_setup() keeps the creator's credentials for the SQ thread,

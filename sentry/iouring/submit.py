@@ -37,8 +37,8 @@ def submit(kernel, ring, task, to_submit):
         ring.submitting = False
     while ring.cancelled:
         cancelled, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
-        for req in cancelled:
-            complete(kernel, req, -errno.ECANCELED)
+        for req, res in cancelled:
+            complete(kernel, req, res)
     ring.notify()
     return submitted
 

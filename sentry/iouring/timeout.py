@@ -49,12 +49,14 @@ class TimeoutCmd:
     and for a counting TIMEOUT the count, the CQ position it waits for and
     (multishot) how many times it fired."""
 
-    __slots__ = ("flags", "seconds", "timer", "fired", "count", "target", "fired_count")
+    __slots__ = ("flags", "seconds", "timer", "fired", "count", "target", "fired_count",
+                 "fired_res")
 
     def __init__(self, flags, seconds, count=0):
         self.flags, self.seconds, self.count = flags, seconds, count
         self.timer = None
         self.fired = False
+        self.fired_res = -errno.ETIME    # a link timeout's result once fired
         self.target = None
         self.fired_count = 0
 
@@ -214,6 +216,8 @@ def _fire_link(kernel, lt, target):
     if lt not in ring.link_timeouts or ring.closed:
         return
     if cancel.detach(kernel, target):
+        # Linux's result is the cancel's: -ETIME for 0, else its count.
+        lt.cmd.fired_res = cancel.single_result(target) or -errno.ETIME
         submit.complete(kernel, target, -errno.ECANCELED)
         ring.notify()
 
@@ -223,7 +227,7 @@ def settle_link(ring, lt):
     ring.link_timeouts.pop(lt, None)
     lt.cmd.disarm()
     if lt.cmd.fired:
-        return -errno.ETIME
+        return lt.cmd.fired_res
     return -errno.ECANCELED
 
 

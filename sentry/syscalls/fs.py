@@ -90,12 +90,15 @@ def _mmap_ring(kernel, task, stop, nr, args, offset, page_units):
     ring = _ring_of(kernel, task, numbers.signed_fd(args[4]))
     if ring is None:
         return PASSTHROUGH
-    target = ring.mmap_file_offset(offset, args[1])
+    target = ring.mmap_target(offset, args[1])
     if target is None:
         return -errno.EINVAL
+    if isinstance(target, int):
+        return target               # another error (ENOMEM: no such buffer ring)
+    region_fd, target = target
 
     def inject():
-        tmp = yield from fdchannel.install(kernel, task, ring.region.fd, True)
+        tmp = yield from fdchannel.install(kernel, task, region_fd, True)
         if tmp < 0:
             return tmp
         res = yield InjectSyscall(nr, *args[:4], tmp, target // 4096 if page_units else target)

@@ -66,10 +66,12 @@ _INJECTED = {
     "epoll_ctl": (233, 255), "dup3": (292, 330), "close": (3, 6), "openat": (257, 295),
     "openat2": (437, 437), "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
     "pipe2": (293, 331), "connect": (42, 362), "sendmsg": (46, 370), "recvmsg": (47, 372),
-    "seccomp": (317, 354),
+    "seccomp": (317, 354), "futex_wake": (454, 454),
+    "waitid": (247, 284), "getsockopt": (55, 365), "setsockopt": (54, 366),
 }
 # x32 takes compat structs through numbers of its own for these.
-_X32_OWN = {"sendmsg": 518, "recvmsg": 519}
+_X32_OWN = {"sendmsg": 518, "recvmsg": 519, "waitid": 529, "setsockopt": 541,
+            "getsockopt": 542}
 
 
 def injected(abi, name):

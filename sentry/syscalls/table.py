@@ -18,11 +18,12 @@ from pysentry.platform.task import ABI_I386, ABI_X32, ABI_X86_64
 from pysentry.sentry.iouring.enter import sys_io_uring_enter
 from pysentry.sentry.iouring.register import sys_io_uring_register
 from pysentry.sentry.iouring.setup import sys_io_uring_setup
-from pysentry.sentry.syscalls import affinity, file_io, fs, procfd, waits
+from pysentry.sentry.syscalls import affinity, file_io, fs, futex, procfd, waits
 from pysentry.sentry.syscalls import numbers as n
 
 SENTRY, HOST, DENY = "sentry", "host", "deny"
 WAIT = "host; traced once the process has a ring"
+FUTEX = "host; wakes traced once the process has a ring"
 
 
 class Entry:
@@ -103,7 +104,7 @@ _ARG_TRACES = {
 }
 
 
-def _build(names, sentry, deny, limit, waits_=(), ring_traces=()):
+def _build(names, sentry, deny, limit, waits_=(), ring_traces=(), futexes=()):
     table = {}
     for nr in range(limit):
         name = names.get(nr, "syscall_%d" % nr)
@@ -118,6 +119,10 @@ def _build(names, sentry, deny, limit, waits_=(), ring_traces=()):
         elif nr in ring_traces:
             # Also HOST in the first filter and traced by the second one.
             table[nr] = Entry(nr, name, WAIT, ring_traces[nr])
+        elif nr in futexes:
+            # HOST in the first filter; the wake commands are traced by the
+            # same second filter, for io_uring's futex ops (iouring/futex.py).
+            table[nr] = Entry(nr, name, FUTEX, futexes[nr])
         else:
             table[nr] = Entry(nr, name, HOST)
     return table
@@ -128,6 +133,8 @@ def _build(names, sentry, deny, limit, waits_=(), ring_traces=()):
 _X64_RING_TRACES = {n.READLINK: procfd.sys_readlink, n.READLINKAT: procfd.sys_readlinkat}
 _I386_RING_TRACES = {n.I386_READLINK: procfd.sys_readlink,
                      n.I386_READLINKAT: procfd.sys_readlinkat}
+_X64_FUTEX = {202: futex.sys_futex, 454: futex.sys_futex_wake}
+_I386_FUTEX = {240: futex.sys_futex, 422: futex.sys_futex, 454: futex.sys_futex_wake}
 
 # python-ptrace's i386 names stop at 319; name the newer calls we serve.
 _I386_NAMES_ALL = dict(_I386_NAMES)
@@ -137,10 +144,11 @@ _I386_NAMES_ALL.update({n.IO_URING_SETUP: "io_uring_setup", n.IO_URING_ENTER: "i
 # 512 and up are x32-only numbers in the x86-64 table.
 TABLES = {
     ABI_X86_64: _build(_X64_NAMES, _X64_SENTRY, _X64_DENY, 512, waits.X64_WAITS,
-                        _X64_RING_TRACES),
-    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548, waits.X64_WAITS, _X64_RING_TRACES),
+                        _X64_RING_TRACES, _X64_FUTEX),
+    ABI_X32: _build(_X64_NAMES, _X32_SENTRY, {}, 548, waits.X64_WAITS, _X64_RING_TRACES,
+                     _X64_FUTEX),
     ABI_I386: _build(_I386_NAMES_ALL, _I386_SENTRY, _I386_DENY, 470, waits.I386_WAITS,
-                      _I386_RING_TRACES),
+                      _I386_RING_TRACES, _I386_FUTEX),
 }
 
 
@@ -158,8 +166,15 @@ _MUST_SERVE = {
 def wait_spec():
     """The filter waits.py adds to a process that has a ring: its fd waits
     stop, everything else is allowed (the first filter still decides)."""
-    return {abi: ({e.nr for e in table.values() if e.disposition == WAIT}, {}, {}, {}, set())
-            for abi, table in TABLES.items()}
+    spec = {}
+    for abi, table in TABLES.items():
+        futexes = {e.nr for e in table.values() if e.disposition == FUTEX}
+        wakes = {nr for nr in futexes if table[nr].handler is futex.sys_futex_wake}
+        # futex(2) stops for its wake commands only (arg 1, the op).
+        arg_traces = {nr: (1, futex.TRACED_OPS) for nr in futexes - wakes}
+        spec[abi] = ({e.nr for e in table.values() if e.disposition == WAIT} | wakes, {}, {},
+                     arg_traces, set())
+    return spec
 
 
 def seccomp_spec(sigsys=False, affinity=True):

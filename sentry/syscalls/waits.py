@@ -13,7 +13,8 @@ seccomp filter.  At a process's first io_uring_setup the Sentry has the
 thread add a second filter that traces just these calls
 (seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC) injected, so
 every thread of the process gets it; children inherit it across fork and
-exec, as they inherit the first).
+exec, as they inherit the first).  The same filter stops futex(2)'s wake
+commands and futex_wake(2), for io_uring's futex ops (syscalls/futex.py).
 """
 import struct
 

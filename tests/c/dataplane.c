@@ -2,8 +2,9 @@
  * WRITEV, READ_FIXED, WRITE_FIXED, FSYNC), mixed in batches with what stays
  * in Python, against Linux: results, CQE_SKIP_SUCCESS, a prep failure in
  * the middle of a batch, bad files and buffers, the file position, CQ
- * overflow, drain, links, and the program's memory as later SQEs of the
- * same batch see it.  argv[1]: a scratch file.  Completions that Linux may
+ * overflow, drain, links, the program's memory as later SQEs of the
+ * same batch see it, read/write attributes (which stay in Python) and
+ * cloned buffers.  argv[1]: a scratch file.  Completions that Linux may
  * deliver out of order (fsync and writes go to io-wq there) are printed
  * sorted by user_data. */
 #define _GNU_SOURCE
@@ -356,5 +357,37 @@ int main(int argc, char **argv)
 		syscall(__NR_io_uring_enter, o.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
 	}
 	printf("overflow: flag after %d\n", !!(*o.sq.kflags & IORING_SQ_CQ_OVERFLOW));
+
+	/* 13. A READ naming read/write attributes (attr_type_mask, the PI
+	 * attribute at attr_ptr) between hot NOPs: it fails at issue, as
+	 * Linux fails it for files without integrity metadata, and the NOPs
+	 * around it complete. */
+	struct { uint16_t flags, app_tag; uint32_t len; uint64_t addr, seed, rsvd; } pi = {
+		.len = 8, .addr = (uintptr_t)b2 };
+	io_uring_prep_nop(get(&r, 200));
+	s = get(&r, 201);
+	io_uring_prep_read(s, fd, b1, BS, 3 * BS);
+	*(uint64_t *)((char *)s + 48) = (uintptr_t)&pi;         /* attr_ptr */
+	*(uint64_t *)((char *)s + 56) = 1;                      /* attr_type_mask: PI */
+	io_uring_prep_nop(get(&r, 202));
+	printf("attr: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "attr", 3);
+
+	/* 14. READ_FIXED into buffers cloned from r (IORING_REGISTER_CLONE_BUFFERS:
+	 * r's slot 1 becomes slot 0), submitted through a registered ring fd;
+	 * a range outside the clone is -EFAULT. */
+	struct io_uring c2;
+	if (io_uring_queue_init(4, &c2, 0))
+		FAIL("init clone");
+	struct { unsigned src_fd, flags, src_off, dst_off, nr, pad[3]; } ca = {
+		(unsigned)r.ring_fd, 0, 1, 0, 1, { 0 } };
+	printf("clone: %ld\n", (long)syscall(__NR_io_uring_register, c2.ring_fd, 30, &ca, 1));
+	printf("clone: ring fd registered %d\n", io_uring_register_ring_fd(&c2));
+	memset(fixed + 2 * BS, '.', BS);
+	io_uring_prep_read_fixed(get(&c2, 210), fd, fixed + 2 * BS, BS, 5 * BS, 0);
+	io_uring_prep_read_fixed(get(&c2, 211), fd, fixed, BS, 5 * BS, 0);
+	printf("clone: submitted %d\n", io_uring_submit(&c2));
+	print_sorted(&c2, "clone", 2);
+	printf("clone: data %c\n", fixed[2 * BS]);
 	return 0;
 }

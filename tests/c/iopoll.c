@@ -42,7 +42,18 @@ int main(int argc, char **argv)
 
     if (argc < 2)
         return 1;
-    if (io_uring_queue_init(8, &ring, IORING_SETUP_IOPOLL)) {
+    /* argv[2] "hybrid": the same with IORING_SETUP_HYBRID_IOPOLL (1U << 17),
+     * which only changes how the kernel waits before polling. */
+    unsigned flags = IORING_SETUP_IOPOLL;
+    if (argc > 2 && !strcmp(argv[2], "hybrid")) {
+        struct io_uring r2;
+        int ret = io_uring_queue_init(8, &r2, 1U << 17);
+        printf("hybrid without IOPOLL: %d\n", ret);
+        if (!ret)
+            io_uring_queue_exit(&r2);
+        flags |= 1U << 17;
+    }
+    if (io_uring_queue_init(8, &ring, flags)) {
         printf("setup failed\n");
         return 1;
     }

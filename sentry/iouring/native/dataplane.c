@@ -20,10 +20,11 @@
  * stops, without consuming it, at the first SQE it cannot finish exactly
  * as Python would: another opcode, a flag other than FIXED_FILE, ASYNC or
  * CQE_SKIP_SUCCESS (links, drain and buffer selection stay in Python), a
- * personality, the file position (off = -1), an fd Python has not exported,
- * any SQE that would fail its prep (Python reports that and may end the
- * batch, as io_submit_sqes() does), a copy that faults part-way, or a CQ
- * with no room (Python queues the CQE in its overflow backlog, NODROP).
+ * personality, read/write attributes (attr_type_mask), the file position
+ * (off = -1), an fd Python has not exported, any SQE that would fail its
+ * prep (Python reports that and may end the batch, as io_submit_sqes()
+ * does), a copy that faults part-way, or a CQ with no room (Python queues
+ * the CQE in its overflow backlog, NODROP).
  * Python then continues from that exact SQE, so requests keep SQ order.
  *
  * Concurrency.  Every change of ring state that the SQ thread also makes --
@@ -85,7 +86,8 @@ struct ps_sqe {
 	uint64_t user_data;
 	uint16_t buf_index, personality;
 	int32_t splice_fd_in;
-	uint64_t addr3, pad;
+	uint64_t addr3;     /* attr_ptr for READ/WRITE */
+	uint64_t pad;       /* attr_type_mask for READ/WRITE (IORING_FEAT_RW_ATTR) */
 };
 
 struct ps_cqe {
@@ -554,6 +556,12 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 {
 	/* _prep_common(): an ioprio class above 3 fails the prep. */
 	if ((s->ioprio >> 13) > 3)
+		return DP_DECLINE;
+	/* IORING_FEAT_RW_ATTR: attributes named by attr_type_mask (the u64
+	 * after attr_ptr) are read and checked at prep and refused at issue
+	 * (rw.py's _prep_attr and _transfer, as io_prep_rw_pi and a file
+	 * without integrity metadata do in Linux): Python reports them. */
+	if (s->pad)
 		return DP_DECLINE;
 	/* off = -1 is the file position (FEAT_RW_CUR_POS): Python keeps it
 	 * right; a negative offset fails at issue, in Python. */
