@@ -144,6 +144,7 @@ class Ring:
         self.local_signalled = 0    # deferred CQEs the eventfd has been told of
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
+        self.trace_id = None    # the ring's number in the trace
 
     # -- offsets reported to the child ---------------------------------------
     def sq_offsets(self):
