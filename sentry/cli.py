@@ -138,6 +138,12 @@ def main(argv=None):
     kernel = Kernel(trace_uring=uring_trace,
                     trace_syscalls=trace_out if args.trace_syscalls else None)
     kernel.tracer.wait_all = args.wait_all
+    snaps = []
+    if stats is not None:
+        from pysentry.sentry import live
+        snaps.append(("at start", live.snapshot(kernel)))
+        kernel.tracer.on_root_exit = lambda: snaps.append(
+            ("at program exit", live.snapshot(kernel)))
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.
     try:
@@ -149,6 +155,9 @@ def main(argv=None):
         if stats is not None:
             for line in stats.lines(kernel.stats):
                 sys.stderr.write("pysentry: %s\n" % line)
+            snaps.append(("after teardown", live.snapshot(kernel)))
+            for label, snap in snaps:
+                sys.stderr.write("pysentry: %s\n" % live.line(label, snap))
         if trace_out is not sys.stderr:
             trace_out.close()
     return _exit_code(status)
