@@ -1,0 +1,12 @@
+"""Divergences from Linux found by the differential fuzzer (tools/fuzz),
+each a section of tests/c/fuzz_fixes.c run natively and sandboxed."""
+from harness import same_as_native
+
+
+def test_iovec():
+    # an iovec outside the user address space is EFAULT at import, before any I/O (mm/iov.py)
+    assert same_as_native("fuzz_fixes", "iovec").splitlines() == [
+        "iovec outside user space: submit=1 [1 -14 0]",
+        "an empty iovec outside user space: submit=1 [2 -14 0]",
+        "  file unchanged: 4 0123",
+    ]
