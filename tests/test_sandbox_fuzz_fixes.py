@@ -10,3 +10,11 @@ def test_iovec():
         "an empty iovec outside user space: submit=1 [2 -14 0]",
         "  file unchanged: 4 0123",
     ]
+
+
+def test_regbuf():
+    # registering a zero-length buffer is EFAULT; the wrap check is on the page-aligned length (mm/registered_buffers.py)
+    assert same_as_native("fuzz_fixes", "regbuf").splitlines() == [
+        "register a zero-length buffer: -14",
+        "register a buffer whose page wraps: -75",
+    ]

@@ -91,5 +91,13 @@ int main(int argc, char **argv)
         char head[5] = { 0 };
         printf("  file unchanged: %d %s\n", (int)pread(fd, head, 4, 0), head);
     }
+    if (want("regbuf")) {
+        /* io_validate_user_buf_range(): a buffer of length 0 (not NULL) is
+         * EFAULT; the wrap check uses the page-aligned length. */
+        struct iovec rb = { buf, 0 };
+        printf("register a zero-length buffer: %d\n", io_uring_register_buffers(&ring, &rb, 1));
+        rb = (struct iovec){ (void *)0xfffffffffffff800ULL, 1 };
+        printf("register a buffer whose page wraps: %d\n", io_uring_register_buffers(&ring, &rb, 1));
+    }
     return 0;
 }
