@@ -18,3 +18,11 @@ def test_regbuf():
         "register a zero-length buffer: -14",
         "register a buffer whose page wraps: -75",
     ]
+
+
+def test_rwinit():
+    # a READ/WRITE on a socket at an offset is ESPIPE, RWF_HIPRI without IOPOLL is EINVAL (sentry/iouring/rw.py)
+    assert same_as_native("fuzz_fixes", "rwinit").splitlines() == [
+        "read/write a socket at an offset: submit=2 [3 -29 0] [4 -29 0]",
+        "RWF_HIPRI without IOPOLL: submit=1 [5 -22 0]",
+    ]

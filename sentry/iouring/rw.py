@@ -11,12 +11,13 @@ into one provided buffer after another, a CQE each (IORING_CQE_F_MORE), for
 as long as data, buffers and CQ room last.
 """
 import errno
+import os
 import struct
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi, kbuf
-from pysentry.vfs.file import RWF_NOWAIT
+from pysentry.vfs.file import RWF_HIPRI, RWF_NOWAIT, RWF_SUPPORTED
 from pysentry.sentry.uapi import POLLIN
 from pysentry.sentry.iouring.abi import CQE_F_MORE
 
@@ -140,8 +141,11 @@ def _transfer_iovs(req, method, poll_events):
         # A signalfd read by the Sentry would return the Sentry's signals.
         # Not served yet: fail loudly rather than wait forever.
         return -errno.EOPNOTSUPP
-    offset = _offset(req)
     flags = req.op_flags
+    sock_pos = f.kind == "sock" and req.off not in (0, _OFF_CUR)
+    if sock_pos or (flags & RWF_HIPRI and not req.ring.flags & abi.SETUP_IOPOLL):
+        _init_file_checks(req, f, flags, poll_events == POLLIN, sock_pos)
+    offset = _offset(req)
     if req.expected is None:
         req.expected = iovmod.total_len(req.cmd)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
@@ -159,6 +163,25 @@ def _transfer_iovs(req, method, poll_events):
             return None
         return method(req.task.mem, req.cmd, offset, flags)
     return None      # not ready: wait for the op's direction and retry (submit.py)
+
+
+def _init_file_checks(req, f, flags, reading, sock_pos):
+    """What Linux refuses before any I/O, in its order (io_rw_init_file):
+    the file not open for the direction (EBADF), unknown RWF flags
+    (EOPNOTSUPP), RWF_HIPRI on a ring without IOPOLL (EINVAL); then the
+    socket's read_iter/write_iter: a position other than 0 (-1 is none) is
+    ESPIPE.  Only called when one of the last two applies: the host call
+    makes the others."""
+    mode = f.access_mode()
+    if mode is not None and not (mode in (os.O_RDONLY, os.O_RDWR) if reading
+                                 else mode in (os.O_WRONLY, os.O_RDWR)):
+        raise OSError(errno.EBADF, "not open for this direction")
+    if flags & ~RWF_SUPPORTED:
+        raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")
+    if flags & RWF_HIPRI and not req.ring.flags & abi.SETUP_IOPOLL:
+        raise OSError(errno.EINVAL, "RWF_HIPRI needs an IOPOLL ring")
+    if sock_pos:
+        raise OSError(errno.ESPIPE, "a socket has no position")
 
 
 def issue_read(req, kernel):

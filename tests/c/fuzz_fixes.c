@@ -99,5 +99,15 @@ int main(int argc, char **argv)
         rb = (struct iovec){ (void *)0xfffffffffffff800ULL, 1 };
         printf("register a buffer whose page wraps: %d\n", io_uring_register_buffers(&ring, &rb, 1));
     }
+    if (want("rwinit")) {
+        /* A socket has no position: a READ at an offset other than 0 or -1 is
+         * ESPIPE (sock_read_iter), RWF_HIPRI without IORING_SETUP_IOPOLL is
+         * EINVAL (io_rw_init_file). */
+        SQE(3, 0, io_uring_prep_read(s, sv[0], buf, 4, 5));
+        SQE(4, 0, io_uring_prep_write(s, sv[0], buf, 4, 7));
+        run("read/write a socket at an offset", 2);
+        SQE(5, 0, (io_uring_prep_read(s, fd, buf, 4, 0), s->rw_flags = RWF_HIPRI));
+        run("RWF_HIPRI without IOPOLL", 1);
+    }
     return 0;
 }
