@@ -26,3 +26,10 @@ def test_rwinit():
         "read/write a socket at an offset: submit=2 [3 -29 0] [4 -29 0]",
         "RWF_HIPRI without IOPOLL: submit=1 [5 -22 0]",
     ]
+
+
+def test_splice():
+    # SPLICE checks the open modes (EBADF) before a pipe's offset (ESPIPE) (sentry/iouring/splice.py)
+    assert same_as_native("fuzz_fixes", "splice").splitlines() == [
+        "splice into a read-only file, pipe offset set: submit=1 [6 -9 0]",
+    ]

@@ -14,6 +14,7 @@ the same completion, only later.  A program that asked for SPLICE_F_NONBLOCK
 itself gets the EAGAIN, as in Linux.
 """
 import errno
+import os
 
 from pysentry.platform import libc
 from pysentry.sentry.syscalls import numbers
@@ -113,6 +114,13 @@ def _transfer(req, kernel, call):
     if req.len == 0:
         return 0          # Linux resolves the input but moves nothing
     fd_in, fd_out = _host_fd(fin), _host_fd(req.file)
+    # io_splice calls do_splice(), which checks the open modes (EBADF)
+    # before the offsets on pipes (ESPIPE); splice(2) checks them the other
+    # way round, so the Sentry checks the modes itself first.
+    mode_in, mode_out = fin.access_mode(), req.file.access_mode()
+    if (mode_in is not None and mode_in == os.O_WRONLY) or (
+            mode_out is not None and mode_out == os.O_RDONLY):
+        raise OSError(errno.EBADF, "input not readable or output not writable")
     user_nonblock = req.op_flags & SPLICE_F_NONBLOCK
     flags = req.op_flags & SPLICE_F_ALL
     if not user_nonblock:

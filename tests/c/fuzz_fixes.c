@@ -109,5 +109,13 @@ int main(int argc, char **argv)
         SQE(5, 0, (io_uring_prep_read(s, fd, buf, 4, 0), s->rw_flags = RWF_HIPRI));
         run("RWF_HIPRI without IOPOLL", 1);
     }
+    if (want("splice")) {
+        /* io_splice: do_splice() checks the open modes (EBADF) before a pipe's
+         * offset (ESPIPE), unlike splice(2). */
+        if (write(p[1], "ab", 2) != 2)
+            return 1;
+        SQE(6, 0, io_uring_prep_splice(s, p[0], 0, rdonly, -1, 2, 0));
+        run("splice into a read-only file, pipe offset set", 1);
+    }
     return 0;
 }
