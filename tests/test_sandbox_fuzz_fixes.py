@@ -33,3 +33,13 @@ def test_splice():
     assert same_as_native("fuzz_fixes", "splice").splitlines() == [
         "splice into a read-only file, pipe offset set: submit=1 [6 -9 0]",
     ]
+
+
+def test_links():
+    # an SQE failing initialisation inside a link does not end the batch; a CQE_SKIP_SUCCESS head silences its failed links (sentry/iouring/submit.py)
+    assert same_as_native("fuzz_fixes", "links").splitlines() == [
+        "bad SQE in the middle of a link: submit=4 [7 -125 0] [8 -22 0] [9 -125 0] [10 0 0]",
+        "bad SQE ending a link: submit=2 [11 -125 0] [12 -22 0]",
+        "the SQE left: submit=1 [13 0 0]",
+        "bad SQE linked to a CQE_SKIP_SUCCESS head: submit=3 [14 -125 0]",
+    ]

@@ -117,5 +117,26 @@ int main(int argc, char **argv)
         SQE(6, 0, io_uring_prep_splice(s, p[0], 0, rdonly, -1, 2, 0));
         run("splice into a read-only file, pipe offset set", 1);
     }
+    if (want("links")) {
+        /* A linked SQE that fails to initialise fails its chain but does not
+         * end the batch (io_submit_fail_init): the SQE after the chain runs. */
+        SQE(7, IOSQE_IO_LINK, (void)0);
+        SQE(8, IOSQE_IO_LINK, s->opcode = 0xfe);
+        SQE(9, 0, (void)0);
+        SQE(10, 0, (void)0);
+        run("bad SQE in the middle of a link", 4);
+        /* ... but an SQE ending its chain that fails does end the batch. */
+        SQE(11, IOSQE_IO_LINK, (void)0);
+        SQE(12, 0, s->opcode = 0xfe);
+        SQE(13, 0, (void)0);
+        run("bad SQE ending a link", 2);
+        run("the SQE left", 1);
+        /* A head with CQE_SKIP_SUCCESS posts its -ECANCELED, and its links
+         * go silently (req_set_fail turns the skip into SKIP_LINK_CQES). */
+        SQE(14, IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS, (void)0);
+        SQE(15, IOSQE_IO_LINK, s->opcode = 0xfe);
+        SQE(16, 0, (void)0);
+        run("bad SQE linked to a CQE_SKIP_SUCCESS head", 1);
+    }
     return 0;
 }
