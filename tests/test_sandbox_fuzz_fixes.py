@@ -43,3 +43,16 @@ def test_links():
         "the SQE left: submit=1 [13 0 0]",
         "bad SQE linked to a CQE_SKIP_SUCCESS head: submit=3 [14 -125 0]",
     ]
+
+
+def test_sendzc():
+    # a zero-copy send posts its notification CQE whatever becomes of it (sentry/iouring/net.py)
+    assert same_as_native("fuzz_fixes", "sendzc").splitlines() == [
+        "SEND_ZC with unknown flags: submit=1 [20 -22 0x2] [20 0 0x8]",
+        "SEND_ZC on a unix socket, REPORT_USAGE: submit=1 [21 -95 0x2] [21 -2147483648 0x8]",
+        "SEND_ZC on fd -1: submit=1 [22 -9 0x2] [22 -2147483648 0x8]",
+        "SEND_ZC cancelled as a link: submit=2 [23 0 0] [24 -125 0] [24 0 0x8]",
+        "SEND_ZC on TCP loopback, REPORT_USAGE: submit=1 [25 8 0x2] [25 -2147483648 0x8]",
+        "SEND_ZC on TCP loopback: submit=1 [26 8 0x2] [26 0 0x8]",
+        "received: 16",
+    ]

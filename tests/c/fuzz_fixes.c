@@ -138,5 +138,33 @@ int main(int argc, char **argv)
         SQE(16, 0, (void)0);
         run("bad SQE linked to a CQE_SKIP_SUCCESS head", 1);
     }
+    if (want("sendzc")) {
+        /* Zero-copy sends: the notification (IORING_CQE_F_NOTIF) is posted as
+         * the request is cleaned up, whatever became of it; a failure of the
+         * send itself keeps IORING_CQE_F_MORE (io_sendrecv_fail), a link
+         * cancellation does not (io_fail_links sets the flags to 0). */
+        SQE(20, 0, io_uring_prep_send_zc(s, sv[0], buf2, 8, 0, 0x8000));
+        run("SEND_ZC with unknown flags", 2);
+        SQE(21, 0, io_uring_prep_send_zc(s, sv[0], buf2, 8, 0, IORING_SEND_ZC_REPORT_USAGE));
+        run("SEND_ZC on a unix socket, REPORT_USAGE", 2);
+        SQE(22, 0, io_uring_prep_send_zc(s, -1, buf2, 8, 0, IORING_SEND_ZC_REPORT_USAGE));
+        run("SEND_ZC on fd -1", 2);
+        SQE(23, IOSQE_IO_LINK, io_uring_prep_read(s, fd, buf, 4, 100));    /* short: 0 */
+        SQE(24, 0, io_uring_prep_send_zc(s, sv[0], buf2, 8, 0, 0));
+        run("SEND_ZC cancelled as a link", 3);
+
+        int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t alen = sizeof(a);
+        if (bind(l, (void *)&a, sizeof(a)) || listen(l, 1) || getsockname(l, (void *)&a, &alen) ||
+            connect(c, (void *)&a, sizeof(a)))
+            return 1;
+        int acc = accept(l, NULL, NULL);
+        SQE(25, 0, io_uring_prep_send_zc(s, c, buf2, 8, 0, IORING_SEND_ZC_REPORT_USAGE));
+        run("SEND_ZC on TCP loopback, REPORT_USAGE", 2);
+        SQE(26, 0, io_uring_prep_send_zc(s, c, buf2, 8, 0, 0));
+        run("SEND_ZC on TCP loopback", 2);
+        printf("received: %d\n", (int)read(acc, buf, sizeof(buf)));
+    }
     return 0;
 }
