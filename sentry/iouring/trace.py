@@ -93,7 +93,7 @@ class Stats:
     # Latencies kept per opcode: beyond this a uniform sample of them
     # (reservoir sampling), so --stats on a long run stays bounded in memory;
     # the median and p99 are then those of the sample.
-    SAMPLE = 20000
+    SAMPLE = 2048
 
     def __init__(self):
         self.latency = {}       # op name -> [seconds] (a sample once past SAMPLE)
