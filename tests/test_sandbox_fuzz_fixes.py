@@ -56,3 +56,33 @@ def test_sendzc():
         "SEND_ZC on TCP loopback: submit=1 [26 8 0x2] [26 0 0x8]",
         "received: 16",
     ]
+
+
+def test_register_args():
+    # io_uring_register(2)'s per-opcode checks of arg and nr_args come first, as in
+    # __io_uring_register (sentry/iouring/register.py); each row is an opcode on a fresh
+    # ring with arg NULL, unmapped, zeroed memory x nr_args 0, 1, 2, 2**31
+    assert same_as_native("fuzz_fixes", "regargs").splitlines() == [
+        "register 0: -14 -14 -14 -14 -22 -14 -14 -22 -22 0 0 -22",
+        "register 1: -6 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 2: -14 -14 -14 -14 -22 -14 -14 -24 -22 0 0 -24",
+        "register 3: -6 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 4: -22 -14 -22 -22 -22 -14 -22 -22 -22 -22 -22 -22",
+        "register 5: -6 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 6: -22 -14 -14 -14 -22 -14 -14 -14 -22 -6 -6 -6",
+        "register 7: -22 -14 -22 -22 -22 -14 -22 -22 -22 -22 -22 -22",
+        "register 8: -22 -22 -22 -22 -14 -14 -14 -22 0 0 0 -22",
+        "register 9: 1 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 10: -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 11: -22 -22 -22 -22 0 -14 -14 -22 0 0 0 -22",
+        "register 12: 0 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 13: -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 14: -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 15: -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 16: -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22 -22",
+        "register 22: -22 -22 -22 -22 -22 -14 -22 -22 -22 -22 -22 -22",
+        "register 23: -22 -22 -22 -22 -22 -14 -22 -22 -22 -2 -22 -22",
+        "register 24: -22 -22 -22 -22 -22 -14 -22 -22 -22 -2 -22 -22",
+        "register 25: -22 -22 -22 -22 -14 -22 -22 -22 0 -22 -22 -22",
+        "register 26: -22 -22 -22 -22 -22 -14 -22 -22 -22 -2 -22 -22",
+    ]

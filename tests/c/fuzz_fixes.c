@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -165,6 +166,32 @@ int main(int argc, char **argv)
         SQE(26, 0, io_uring_prep_send_zc(s, c, buf2, 8, 0, 0));
         run("SEND_ZC on TCP loopback", 2);
         printf("received: %d\n", (int)read(acc, buf, sizeof(buf)));
+    }
+    if (want("regargs")) {
+        /* io_uring_register(2) checks arg and nr_args per opcode before the
+         * opcode's own work (__io_uring_register): e.g. FILE_ALLOC_RANGE
+         * with nr_args set is EINVAL, BUFFERS with a NULL arg EFAULT. */
+        static const unsigned ops[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                        16, 22, 23, 24, 25, 26 };
+        static const unsigned nrs[] = { 0, 1, 2, 0x80000000u };
+        char *zero = calloc(1, 65536);
+        void *args[] = { NULL, (void *)0x1000, zero };
+        for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+            printf("register %u:", ops[i]);
+            for (int a = 0; a < 3; a++)
+                for (int n = 0; n < 4; n++) {
+                    struct io_uring r2;
+                    if (io_uring_queue_init(4, &r2, IORING_SETUP_R_DISABLED))
+                        return 1;
+                    memset(zero, 0, 65536);
+                    int res = (int)syscall(__NR_io_uring_register, r2.ring_fd, ops[i], args[a],
+                                           nrs[n]);
+                    printf(" %d", res < 0 ? -errno : res);
+                    io_uring_queue_exit(&r2);
+                }
+            printf("\n");
+        }
+        free(zero);
     }
     return 0;
 }
