@@ -58,6 +58,14 @@ def test_sendzc():
     ]
 
 
+
+def test_empty_transfer_checks_open_mode():
+    # a READ/WRITE of 0 bytes on a file not open for it is EBADF (io_rw_init_file), though
+    # no host call is made (sentry/iouring/rw.py)
+    assert same_as_native("fuzz_fixes", "emptyrw").splitlines() == [
+        "empty transfers: submit=5 [30 -9 0] [31 -9 0] [32 -9 0] [33 -9 0] [34 0 0]",
+    ]
+
 def test_register_args():
     # io_uring_register(2)'s per-opcode checks of arg and nr_args come first, as in
     # __io_uring_register (sentry/iouring/register.py); each row is an opcode on a fresh

@@ -142,12 +142,14 @@ def _transfer_iovs(req, method, poll_events):
         # Not served yet: fail loudly rather than wait forever.
         return -errno.EOPNOTSUPP
     flags = req.op_flags
-    sock_pos = f.kind == "sock" and req.off not in (0, _OFF_CUR)
-    if sock_pos or (flags & RWF_HIPRI and not req.ring.flags & abi.SETUP_IOPOLL):
-        _init_file_checks(req, f, flags, poll_events == POLLIN, sock_pos)
-    offset = _offset(req)
     if req.expected is None:
         req.expected = iovmod.total_len(req.cmd)
+    sock_pos = f.kind == "sock" and req.off not in (0, _OFF_CUR)
+    # An empty transfer makes no host call, which would have made the checks.
+    if sock_pos or not req.expected or (flags & RWF_HIPRI
+                                        and not req.ring.flags & abi.SETUP_IOPOLL):
+        _init_file_checks(req, f, flags, poll_events == POLLIN, sock_pos)
+    offset = _offset(req)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
     try:
         return method(req.task.mem, req.cmd, offset, flags | (RWF_NOWAIT if add_nowait else 0))
@@ -170,8 +172,8 @@ def _init_file_checks(req, f, flags, reading, sock_pos):
     the file not open for the direction (EBADF), unknown RWF flags
     (EOPNOTSUPP), RWF_HIPRI on a ring without IOPOLL (EINVAL); then the
     socket's read_iter/write_iter: a position other than 0 (-1 is none) is
-    ESPIPE.  Only called when one of the last two applies: the host call
-    makes the others."""
+    ESPIPE.  Only called when one of the last two applies or nothing is to
+    move: otherwise the host call makes the others."""
     mode = f.access_mode()
     if mode is not None and not (mode in (os.O_RDONLY, os.O_RDWR) if reading
                                  else mode in (os.O_WRONLY, os.O_RDWR)):

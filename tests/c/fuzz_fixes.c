@@ -167,6 +167,17 @@ int main(int argc, char **argv)
         run("SEND_ZC on TCP loopback", 2);
         printf("received: %d\n", (int)read(acc, buf, sizeof(buf)));
     }
+    if (want("emptyrw")) {
+        /* io_rw_init_file() checks the open mode before any I/O, so a
+         * transfer of nothing on a file not open for it is still EBADF. */
+        struct iovec none[1] = { { buf, 0 } };
+        SQE(30, 0, io_uring_prep_readv(s, p[1], none, 0, -1));
+        SQE(31, 0, io_uring_prep_read(s, p[1], buf, 0, -1));
+        SQE(32, 0, io_uring_prep_write(s, rdonly, buf, 0, 0));
+        SQE(33, 0, io_uring_prep_writev(s, p[0], none, 1, -1));
+        SQE(34, 0, io_uring_prep_read(s, rdonly, buf, 0, 0));
+        run("empty transfers", 5);
+    }
     if (want("regargs")) {
         /* io_uring_register(2) checks arg and nr_args per opcode before the
          * opcode's own work (__io_uring_register): e.g. FILE_ALLOC_RANGE
