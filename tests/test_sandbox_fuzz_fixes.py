@@ -66,6 +66,15 @@ def test_empty_transfer_checks_open_mode():
         "empty transfers: submit=5 [30 -9 0] [31 -9 0] [32 -9 0] [33 -9 0] [34 0 0]",
     ]
 
+
+def test_drain_refused_after_skip_success():
+    # once a ring has seen CQE_SKIP_SUCCESS, IO_DRAIN is EOPNOTSUPP (io_init_req)
+    assert same_as_native("fuzz_fixes", "drain").splitlines() == [
+        "drain on a fresh ring: submit=1 [40 0 0]",
+        "drain after a CQE_SKIP_SUCCESS: submit=2 [42 -95 0]",
+        "drain and CQE_SKIP_SUCCESS together: submit=1 [43 -95 0]",
+    ]
+
 def test_register_args():
     # io_uring_register(2)'s per-opcode checks of arg and nr_args come first, as in
     # __io_uring_register (sentry/iouring/register.py); each row is an opcode on a fresh

@@ -108,6 +108,7 @@ class Ring:
         self.inflight = 0
         self.deferred = collections.deque()
         self.drain_active = None
+        self.drain_disabled = False     # a CQE_SKIP_SUCCESS SQE was seen: IO_DRAIN is EOPNOTSUPP
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token

@@ -98,6 +98,12 @@ def _init(req):
         return -errno.EINVAL
     if req.flags & abi.IOSQE_BUFFER_SELECT and not opdef.buffer_select:
         return -errno.EOPNOTSUPP     # io_init_req: the op cannot select a buffer
+    if req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
+        req.ring.drain_disabled = True
+    if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_disabled:
+        # io_init_req: once a ring has seen CQE_SKIP_SUCCESS, drain cannot
+        # count completions and is refused for the ring's life.
+        return -errno.EOPNOTSUPP
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:

@@ -178,6 +178,25 @@ int main(int argc, char **argv)
         SQE(34, 0, io_uring_prep_read(s, rdonly, buf, 0, 0));
         run("empty transfers", 5);
     }
+    if (want("drain")) {
+        /* io_init_req: once a ring has seen an SQE with CQE_SKIP_SUCCESS,
+         * IO_DRAIN is EOPNOTSUPP on it, even on that same SQE. */
+        struct io_uring saved = ring;
+        if (io_uring_queue_init(8, &ring, 0))
+            return 1;
+        SQE(40, IOSQE_IO_DRAIN, (void)0);
+        run("drain on a fresh ring", 1);
+        SQE(41, IOSQE_CQE_SKIP_SUCCESS, (void)0);
+        SQE(42, IOSQE_IO_DRAIN, (void)0);
+        run("drain after a CQE_SKIP_SUCCESS", 1);
+        io_uring_queue_exit(&ring);
+        if (io_uring_queue_init(8, &ring, 0))
+            return 1;
+        SQE(43, IOSQE_IO_DRAIN | IOSQE_CQE_SKIP_SUCCESS, (void)0);
+        run("drain and CQE_SKIP_SUCCESS together", 1);
+        io_uring_queue_exit(&ring);
+        ring = saved;
+    }
     if (want("regargs")) {
         /* io_uring_register(2) checks arg and nr_args per opcode before the
          * opcode's own work (__io_uring_register): e.g. FILE_ALLOC_RANGE
