@@ -59,11 +59,13 @@ def test_sendzc():
 
 
 
-def test_empty_transfer_checks_open_mode():
-    # a READ/WRITE of 0 bytes on a file not open for it is EBADF (io_rw_init_file), though
-    # no host call is made (sentry/iouring/rw.py)
+def test_open_mode_checked_first():
+    # a READ/WRITE on a file not open for it is EBADF (io_rw_init_file) though it moves 0
+    # bytes (no host call) or its buffer is unmapped (EFAULT otherwise) (sentry/iouring/rw.py)
     assert same_as_native("fuzz_fixes", "emptyrw").splitlines() == [
         "empty transfers: submit=5 [30 -9 0] [31 -9 0] [32 -9 0] [33 -9 0] [34 0 0]",
+        "unmapped buffers: submit=3 [35 -9 0] [36 -9 0] [37 -14 0]",
+        "a kernel buffer: submit=1 [38 -14 0]",
     ]
 
 

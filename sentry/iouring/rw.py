@@ -157,6 +157,10 @@ def _transfer_iovs(req, method, poll_events):
         if not add_nowait:
             raise
     except OSError as e:
+        if e.errno == errno.EFAULT:
+            # The Sentry copies child memory before the host call checks the
+            # open mode; Linux checks the mode first (io_rw_init_file).
+            _init_file_checks(req, f, flags, poll_events == POLLIN, False)
         if e.errno != errno.EOPNOTSUPP or not add_nowait:
             raise
         # A file without RWF_NOWAIT support (a tty): wait for readiness, then

@@ -177,6 +177,14 @@ int main(int argc, char **argv)
         SQE(33, 0, io_uring_prep_writev(s, p[0], none, 1, -1));
         SQE(34, 0, io_uring_prep_read(s, rdonly, buf, 0, 0));
         run("empty transfers", 5);
+        /* ... and before the buffer is touched: EBADF, not EFAULT. */
+        SQE(35, 0, io_uring_prep_write(s, rdonly, (void *)0x1000, 8, 0));
+        SQE(36, 0, io_uring_prep_read(s, p[1], (void *)0x1000, 8, -1));
+        SQE(37, 0, io_uring_prep_write(s, fd, (void *)0x1000, 8, 0));
+        run("unmapped buffers", 3);
+        /* A buffer outside user space fails at prep (access_ok) first. */
+        SQE(38, 0, io_uring_prep_write(s, rdonly, (void *)0xffff888000000000ULL, 8, 0));
+        run("a kernel buffer", 1);
     }
     if (want("drain")) {
         /* io_init_req: once a ring has seen an SQE with CQE_SKIP_SUCCESS,
