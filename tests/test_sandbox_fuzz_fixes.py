@@ -32,6 +32,7 @@ def test_splice():
     # SPLICE checks the open modes (EBADF) before a pipe's offset (ESPIPE) (sentry/iouring/splice.py)
     assert same_as_native("fuzz_fixes", "splice").splitlines() == [
         "splice into a read-only file, pipe offset set: submit=1 [6 -9 0]",
+        "splice or tee without pipes: submit=4 [50 -22 0] [51 -22 0] [52 -22 0] [53 -22 0]",
     ]
 
 

@@ -117,6 +117,13 @@ int main(int argc, char **argv)
             return 1;
         SQE(6, 0, io_uring_prep_splice(s, p[0], 0, rdonly, -1, 2, 0));
         run("splice into a read-only file, pipe offset set", 1);
+        /* Without a pipe (tee: on both sides) it is EINVAL at once, not a
+         * wait for the empty input. */
+        SQE(50, 0, io_uring_prep_splice(s, sv[1], -1, sv[0], -1, 10, 0));
+        SQE(51, 0, io_uring_prep_splice(s, sv[1], 50, sv[0], 100, 10, 0));
+        SQE(52, 0, io_uring_prep_tee(s, sv[1], p[1], 10, 0));
+        SQE(53, 0, io_uring_prep_tee(s, p[0], sv[0], 10, 0));
+        run("splice or tee without pipes", 4);
     }
     if (want("links")) {
         /* A linked SQE that fails to initialise fails its chain but does not
