@@ -78,6 +78,17 @@ def test_drain_refused_after_skip_success():
         "drain and CQE_SKIP_SUCCESS together: submit=1 [43 -95 0]",
     ]
 
+
+def test_poll_add_checks():
+    # a poll on a regular file (no wait queue) that is not satisfied at once is EINVAL;
+    # POLL_ADD takes no flag but MULTI (sentry/iouring/poll.py)
+    assert same_as_native("fuzz_fixes", "pollfile").splitlines() == [
+        "poll a regular file: submit=4 [60 -22 0] [61 1 0] [63 4 0] [64 -22 0]",
+        "POLL_ADD_LEVEL: submit=1 [65 -22 0]",
+        "after it: submit=1 [67 0 0]",
+        "multishot with CQE_SKIP_SUCCESS: submit=1 [66 -22 0]",
+    ]
+
 def test_register_args():
     # io_uring_register(2)'s per-opcode checks of arg and nr_args come first, as in
     # __io_uring_register (sentry/iouring/register.py); each row is an opcode on a fresh

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,23 @@ int main(int argc, char **argv)
         run("drain and CQE_SKIP_SUCCESS together", 1);
         io_uring_queue_exit(&ring);
         ring = saved;
+    }
+    if (want("pollfile")) {
+        /* A regular file has no wait queue: a poll it does not satisfy now,
+         * or a level-triggered one, is EINVAL (__io_arm_poll_handler). */
+        SQE(60, 0, io_uring_prep_poll_add(s, fd, 0x2000 /* POLLRDHUP */));
+        SQE(61, 0, io_uring_prep_poll_add(s, fd, POLLIN));
+        SQE(63, 0, io_uring_prep_poll_multishot(s, fd, POLLOUT));
+        SQE(64, 0, io_uring_prep_poll_multishot(s, fd, POLLPRI));
+        run("poll a regular file", 4);
+        /* POLL_ADD takes no flag but MULTI (io_poll_add_prep), and a
+         * multishot poll cannot skip its CQEs (EOPNOTSUPP). */
+        SQE(65, 0, (io_uring_prep_poll_add(s, p[0], POLLIN), s->len = IORING_POLL_ADD_LEVEL));
+        SQE(67, 0, (void)0);
+        run("POLL_ADD_LEVEL", 1);
+        run("after it", 1);
+        SQE(66, IOSQE_CQE_SKIP_SUCCESS, io_uring_prep_poll_multishot(s, p[0], POLLIN));
+        run("multishot with CQE_SKIP_SUCCESS", 1);
     }
     if (want("regargs")) {
         /* io_uring_register(2) checks arg and nr_args per opcode before the
