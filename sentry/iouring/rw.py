@@ -176,8 +176,8 @@ def _init_file_checks(req, f, flags, reading, sock_pos):
     the file not open for the direction (EBADF), unknown RWF flags
     (EOPNOTSUPP), RWF_HIPRI on a ring without IOPOLL (EINVAL); then the
     socket's read_iter/write_iter: a position other than 0 (-1 is none) is
-    ESPIPE.  Only called when one of the last two applies or nothing is to
-    move: otherwise the host call makes the others."""
+    ESPIPE.  Only called when one of the last two applies, nothing is to
+    move or the copy faulted: otherwise the host call makes the others."""
     mode = f.access_mode()
     if mode is not None and not (mode in (os.O_RDONLY, os.O_RDWR) if reading
                                  else mode in (os.O_WRONLY, os.O_RDWR)):
