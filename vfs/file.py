@@ -106,6 +106,16 @@ class FileDescription:
     def ready(self, events):
         return True
 
+    def access_mode(self):
+        """O_RDONLY, O_WRONLY or O_RDWR of the open file, or None if unknown."""
+        fd = getattr(self, "fd", -1)
+        if fd is None or fd < 0:
+            return None
+        try:
+            return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+        except OSError:
+            return None
+
     def supports_iopoll(self):
         """Can this file do polled I/O (IORING_SETUP_IOPOLL)?"""
         return False
