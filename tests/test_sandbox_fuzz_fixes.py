@@ -89,6 +89,14 @@ def test_poll_add_checks():
         "multishot with CQE_SKIP_SUCCESS: submit=1 [66 -22 0]",
     ]
 
+
+def test_unknown_rw_flags():
+    # unknown RWF flags are EOPNOTSUPP on a file that cannot be read without waiting too;
+    # the Sentry took that for a file without RWF_NOWAIT and waited (sentry/iouring/rw.py)
+    assert same_as_native("fuzz_fixes", "rwflags").splitlines() == [
+        "unknown RWF flags: submit=2 [70 -95 0] [71 -95 0]",
+    ]
+
 def test_register_args():
     # io_uring_register(2)'s per-opcode checks of arg and nr_args come first, as in
     # __io_uring_register (sentry/iouring/register.py); each row is an opcode on a fresh
