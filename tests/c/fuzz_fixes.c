@@ -241,6 +241,22 @@ int main(int argc, char **argv)
         run("unknown RWF flags", 2);
         close(efd);
     }
+    if (want("setup")) {
+        /* Linux 6.18 refuses COOP_TASKRUN and TASKRUN_FLAG with SQPOLL. */
+        static const unsigned fl[] = { IORING_SETUP_COOP_TASKRUN,
+                                       IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG };
+        for (int i = 0; i < 2; i++) {
+            struct io_uring r2;
+            int ret = io_uring_queue_init(4, &r2, IORING_SETUP_SQPOLL | fl[i]);
+            printf("setup SQPOLL|%#x: %d\n", fl[i], ret);
+            if (!ret)
+                io_uring_queue_exit(&r2);
+            ret = io_uring_queue_init(4, &r2, fl[i]);
+            printf("setup %#x: %d\n", fl[i], ret);
+            if (!ret)
+                io_uring_queue_exit(&r2);
+        }
+    }
     if (want("regargs")) {
         /* io_uring_register(2) checks arg and nr_args per opcode before the
          * opcode's own work (__io_uring_register): e.g. FILE_ALLOC_RANGE
