@@ -89,6 +89,24 @@ def test_poll_add_checks():
         "multishot with CQE_SKIP_SUCCESS: submit=1 [66 -22 0]",
     ]
 
+
+def test_unknown_rw_flags():
+    # unknown RWF flags are EOPNOTSUPP on a file that cannot be read without waiting too;
+    # the Sentry took that for a file without RWF_NOWAIT and waited (sentry/iouring/rw.py)
+    assert same_as_native("fuzz_fixes", "rwflags").splitlines() == [
+        "unknown RWF flags: submit=2 [70 -95 0] [71 -95 0]",
+    ]
+
+
+def test_sqpoll_refuses_taskrun_flags():
+    # Linux 6.18 refuses COOP_TASKRUN and TASKRUN_FLAG with SQPOLL (sentry/iouring/setup.py)
+    assert same_as_native("fuzz_fixes", "setup").splitlines() == [
+        "setup SQPOLL|0x100: -22",
+        "setup 0x100: 0",
+        "setup SQPOLL|0x300: -22",
+        "setup 0x300: 0",
+    ]
+
 def test_register_args():
     # io_uring_register(2)'s per-opcode checks of arg and nr_args come first, as in
     # __io_uring_register (sentry/iouring/register.py); each row is an opcode on a fresh

@@ -162,8 +162,8 @@ def _transfer_iovs(req, method, poll_events):
             # The Sentry copies child memory before the host call checks the
             # open mode; Linux checks the mode first (io_rw_init_file).
             _init_file_checks(req, f, flags, poll_events == POLLIN, False)
-        if e.errno != errno.EOPNOTSUPP or not add_nowait:
-            raise
+        if e.errno != errno.EOPNOTSUPP or not add_nowait or flags & ~RWF_SUPPORTED:
+            raise    # unknown RWF flags are EOPNOTSUPP, not a file without NOWAIT
         # A file without RWF_NOWAIT support (a tty): wait for readiness, then
         # do the plain call.
         if not f.ready(poll_events):

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -229,6 +230,32 @@ int main(int argc, char **argv)
         run("after it", 1);
         SQE(66, IOSQE_CQE_SKIP_SUCCESS, io_uring_prep_poll_multishot(s, p[0], POLLIN));
         run("multishot with CQE_SKIP_SUCCESS", 1);
+    }
+    if (want("rwflags")) {
+        /* Unknown RWF flags are EOPNOTSUPP (kiocb_set_rw_flags) on any file,
+         * an eventfd with nothing to read included: not a wait. */
+        static unsigned long long ev;
+        int efd = eventfd(0, 0);
+        SQE(70, 0, (io_uring_prep_read(s, efd, &ev, 8, -1), s->rw_flags = 0x80000000));
+        SQE(71, 0, (io_uring_prep_write(s, p[1], buf, 8, -1), s->rw_flags = 0x80000000));
+        run("unknown RWF flags", 2);
+        close(efd);
+    }
+    if (want("setup")) {
+        /* Linux 6.18 refuses COOP_TASKRUN and TASKRUN_FLAG with SQPOLL. */
+        static const unsigned fl[] = { IORING_SETUP_COOP_TASKRUN,
+                                       IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG };
+        for (int i = 0; i < 2; i++) {
+            struct io_uring r2;
+            int ret = io_uring_queue_init(4, &r2, IORING_SETUP_SQPOLL | fl[i]);
+            printf("setup SQPOLL|%#x: %d\n", fl[i], ret);
+            if (!ret)
+                io_uring_queue_exit(&r2);
+            ret = io_uring_queue_init(4, &r2, fl[i]);
+            printf("setup %#x: %d\n", fl[i], ret);
+            if (!ret)
+                io_uring_queue_exit(&r2);
+        }
     }
     if (want("regargs")) {
         /* io_uring_register(2) checks arg and nr_args per opcode before the
