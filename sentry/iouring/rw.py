@@ -23,6 +23,7 @@ from pysentry.sentry.iouring.abi import CQE_F_MORE
 
 _OFF_CUR = (1 << 64) - 1
 _IOPRIO_CLASS_SHIFT = 13
+_IOPRIO_LEVEL_MASK = 0x7
 
 
 # req.cmd, the op's own state, is its list of (address, length) iovecs in the
@@ -30,8 +31,11 @@ _IOPRIO_CLASS_SHIFT = 13
 
 
 def _prep_common(req):
-    if (req.ioprio >> _IOPRIO_CLASS_SHIFT) > 3:
-        raise OSError(errno.EINVAL, "bad ioprio class")
+    # ioprio_check_cap(): a class above IDLE (3) is EINVAL, and so is a level
+    # (the low 3 bits) under class NONE (0); hint bits are accepted.
+    cls = req.ioprio >> _IOPRIO_CLASS_SHIFT
+    if cls > 3 or (cls == 0 and req.ioprio & _IOPRIO_LEVEL_MASK):
+        raise OSError(errno.EINVAL, "bad ioprio class or level")
 
 
 def prep_single(req):

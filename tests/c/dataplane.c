@@ -4,7 +4,7 @@
  * the middle of a batch, bad files and buffers, the file position, CQ
  * overflow, drain, links, the program's memory as later SQEs of the same
  * batch see it, and the checks Linux makes before any I/O (open mode,
- * RWF_HIPRI, iovecs outside user space).  argv[1]: a scratch file.  Completions that Linux may
+ * RWF flags, ioprio, iovecs outside user space).  argv[1]: a scratch file.  Completions that Linux may
  * deliver out of order (fsync and writes go to io-wq there) are printed
  * sorted by user_data. */
 #define _GNU_SOURCE
@@ -386,8 +386,23 @@ int main(int argc, char **argv)
 	s->rw_flags = RWF_HIPRI;
 	io_uring_prep_write(get(&r, 130), ro, (void *)0x1000, 8, 0);
 	io_uring_prep_nop(get(&r, 131));
+	s = get(&r, 137);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->rw_flags = 0x100;            /* RWF_NOSIGNAL: Linux 6.18 accepts it */
+	s = get(&r, 138);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->rw_flags = 0x200;            /* unknown: EOPNOTSUPP */
+	s = get(&r, 139);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->ioprio = 0x4000 | 0x0100;    /* class BE with a hint: accepted */
 	printf("modes: submitted %d\n", io_uring_submit(&r));
-	print_sorted(&r, "modes", 10);
+	print_sorted(&r, "modes", 13);
+	/* ioprio_check_cap(): a level under class NONE fails the prep. */
+	s = get(&r, 140);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->ioprio = 1;
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 1);
 	/* A bad iovec fails the prep, which ends the batch: the NOP after each
 	 * waits for the next submit. */
 	io_uring_prep_readv(get(&r, 132), fd, kv, 2, 0);

@@ -66,7 +66,7 @@
 #define DP_IOSQE_CQE_SKIP_SUCCESS (1u << 6)
 #define DP_NOP_INJECT_RESULT (1u << 0)
 #define DP_FSYNC_DATASYNC (1u << 0)
-#define DP_RWF_SUPPORTED 0xffu            /* HIPRI..DONTCACHE, as vfs/file.py */
+#define DP_RWF_SUPPORTED 0x1ffu           /* HIPRI..NOSIGNAL, as vfs/file.py */
 #define DP_RWF_HIPRI 0x1u
 #define DP_SQ_CQ_OVERFLOW (1u << 1)
 #define DP_CQ_EVENTFD_DISABLED (1u << 0)
@@ -555,8 +555,9 @@ static ssize_t dp_pwritev2(int fd, void *buf, size_t len, off_t off, int flags)
 static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d,
 		      struct iovec *riov, int *nr, uint64_t *total)
 {
-	/* _prep_common(): an ioprio class above 3 fails the prep. */
-	if ((s->ioprio >> 13) > 3)
+	/* _prep_common(): an ioprio class above 3, or a level under class 0,
+	 * fails the prep. */
+	if ((s->ioprio >> 13) > 3 || ((s->ioprio >> 13) == 0 && (s->ioprio & 7)))
 		return DP_DECLINE;
 	/* off = -1 is the file position (FEAT_RW_CUR_POS): Python keeps it
 	 * right; a negative offset fails at issue, in Python. */
