@@ -1,6 +1,17 @@
 """Divergences from Linux found by the differential fuzzer (tools/fuzz),
-each a section of tests/c/fuzz_fixes.c run natively and sandboxed."""
+each a section of tests/c/fuzz_fixes.c run natively and sandboxed, with the
+C data plane on and off."""
+import pytest
+
 from harness import same_as_native
+
+
+@pytest.fixture(autouse=True, params=["dataplane-on", "dataplane-off"])
+def _dataplane(request, monkeypatch):
+    """Each section with the C data plane on (the default) and forced off:
+    the fixes for hot ops (READ/WRITE and their vectored and fixed forms)
+    must hold on both paths (run_sandbox passes os.environ on)."""
+    monkeypatch.setenv("PYSENTRY_DATAPLANE", "1" if request.param == "dataplane-on" else "0")
 
 
 def test_iovec():
