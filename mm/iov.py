@@ -1,13 +1,14 @@
 """iovec arrays in child memory: decoding, and scatter/gather of data.
 
 Mirrors Linux's import_iovec(): at most UIO_MAXIOV entries (else EINVAL), a
-negative length (as ssize_t) is EINVAL, and the total is capped at
-MAX_RW_COUNT.  Compat tasks (i386 and x32) use 8-byte iovecs.
+negative length (as ssize_t) is EINVAL, a segment outside the user address
+space (access_ok) is EFAULT -- all at import, before any I/O -- and the total
+is capped at MAX_RW_COUNT.  Compat tasks (i386 and x32) use 8-byte iovecs.
 """
 import errno
 import struct
 
-from pysentry.mm.child_memory import MAX_RW_COUNT
+from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 
 UIO_MAXIOV = 1024
 _IOV64 = struct.Struct("<QQ")
@@ -27,6 +28,9 @@ def read_iovecs(mem, addr, count, compat=False):
     for base, length in fmt.iter_unpack(raw):
         if not compat and length >= 1 << 63:
             raise OSError(errno.EINVAL, "negative iovec length")
+        if not access_ok(base, length):
+            # Checked on the length as given, before the clamp below.
+            raise OSError(errno.EFAULT, "iovec outside user space")
         if total + length > MAX_RW_COUNT:
             length = MAX_RW_COUNT - total
         total += length

@@ -93,9 +93,11 @@ def check_iovecs(mem, pid, iov_addr, count, tags):
                 raise OSError(errno.EINVAL, "a tag on an empty slot")
             buffers.append((0, 0))
             continue
-        if length > MAX_BUFFER_LEN:
-            raise OSError(errno.EFAULT, "buffer too large")
-        if base + length >= 1 << 64:
+        # io_validate_user_buf_range(): a zero length is EFAULT like a huge
+        # one; the wrap check is on the page-aligned length.
+        if length > MAX_BUFFER_LEN or not length:
+            raise OSError(errno.EFAULT, "buffer empty or too large")
+        if base + ((length + 0xFFF) & ~0xFFF) >= 1 << 64:
             raise OSError(errno.EOVERFLOW, "buffer wraps")
         if ranges is None:
             ranges = _writable_ranges(pid)

@@ -113,6 +113,7 @@ class Tracer:
         # exit too, as a shell's pipe reader waits for every writer.
         self.wait_all = False
         self._early_stops = {}       # tid -> status, for threads seen before their parent's event
+        self.on_root_exit = None     # called when the root process's exit is seen (live.py)
         self._dispatching = None     # the task whose stop is being handled now
         self._selector = selectors.EpollSelector()
         self._timers = []
@@ -314,6 +315,8 @@ class Tracer:
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             if pid == self.root_pid:
                 self.root_status = status
+                if self.on_root_exit is not None:
+                    self.on_root_exit()
             self._forget(pid)
             return
         task = self.tasks.get(pid)

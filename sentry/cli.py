@@ -230,6 +230,12 @@ def main(argv=None):
         sys.stderr.write("pysentry: --cpu-policy: %s\n" % e)
         return 2
     kernel.tracer.wait_all = args.wait_all
+    snaps = []
+    if stats is not None:
+        from pysentry.sentry import live
+        snaps.append(("at start", live.snapshot(kernel)))
+        kernel.tracer.on_root_exit = lambda: snaps.append(
+            ("at program exit", live.snapshot(kernel)))
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.
     try:
@@ -242,6 +248,9 @@ def main(argv=None):
             from pysentry.sentry.iouring import dataplane
             for line in stats.lines(kernel.stats, dataplane.stats(kernel)):
                 sys.stderr.write("pysentry: %s\n" % line)
+            snaps.append(("after teardown", live.snapshot(kernel)))
+            for label, snap in snaps:
+                sys.stderr.write("pysentry: %s\n" % live.line(label, snap))
         if trace_out is not sys.stderr:
             trace_out.close()
     return _exit_code(status)

@@ -36,8 +36,9 @@ RWF_APPEND = 0x10
 RWF_NOAPPEND = 0x20
 RWF_ATOMIC = 0x40
 RWF_DONTCACHE = 0x80
+RWF_NOSIGNAL = 0x100    # Linux 6.18 accepts it (no SIGPIPE on a broken pipe or socket)
 RWF_SUPPORTED = (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
-                 | RWF_NOAPPEND | RWF_ATOMIC | RWF_DONTCACHE)
+                 | RWF_NOAPPEND | RWF_ATOMIC | RWF_DONTCACHE | RWF_NOSIGNAL)
 
 _KINDS = {
     stat.S_IFREG: "reg", stat.S_IFDIR: "dir", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "sock",
@@ -105,6 +106,16 @@ class FileDescription:
 
     def ready(self, events):
         return True
+
+    def access_mode(self):
+        """O_RDONLY, O_WRONLY or O_RDWR of the open file, or None if unknown."""
+        fd = getattr(self, "fd", -1)
+        if fd is None or fd < 0:
+            return None
+        try:
+            return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+        except OSError:
+            return None
 
     def supports_iopoll(self):
         """Can this file do polled I/O (IORING_SETUP_IOPOLL)?"""

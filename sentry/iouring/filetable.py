@@ -251,16 +251,16 @@ def install_direct(ring, desc, file_index):
 def register_file_alloc_range(kernel, task, ring, arg, nr_args):
     """IORING_REGISTER_FILE_ALLOC_RANGE: where IORING_FILE_INDEX_ALLOC picks slots."""
     off, length, resv = FILE_INDEX_RANGE.unpack(task.mem.read(arg, FILE_INDEX_RANGE.size))
-    if resv:
-        raise OSError(errno.EINVAL, "reserved field")
-    if ring.file_table is None:
-        raise OSError(errno.ENXIO, "no files registered")
     end = off + length
     if end > 0xFFFFFFFF:
         raise OSError(errno.EOVERFLOW, "range overflows")
-    if end > len(ring.file_table):
-        raise OSError(errno.EINVAL, "range past the table")
+    # Without a table its size is 0 (io_register_file_alloc_range): only
+    # the empty range at 0 is accepted, and there is nothing to set.
     table = ring.file_table
+    if resv or end > (len(table) if table is not None else 0):
+        raise OSError(errno.EINVAL, "reserved field or range past the table")
+    if table is None:
+        return 0
     table.alloc_start, table.alloc_end, table.alloc_hint = off, end, off
     return 0
 

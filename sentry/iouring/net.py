@@ -42,7 +42,6 @@ from pysentry.sentry.iouring.abi import CQE_F_MORE, CQE_F_NOTIF, CQE_F_SOCK_NONE
 from pysentry.sentry.iouring.net_cmsg import (MSG_CMSG_CLOEXEC, MSG_CMSG_COMPAT, MSG_CTRUNC,
                                               SCM_RIGHTS, SOL_SOCKET)
 from pysentry.sentry.iouring.personality import as_submitter
-from pysentry.sentry.iouring.request import INFLIGHT
 from pysentry.sentry.uapi import POLLIN, POLLOUT
 from pysentry.vfs.file import HostFileDescription
 
@@ -93,7 +92,7 @@ class NetState:
 
     __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
                  "name_user", "control_user", "controllen_user", "done", "polled",
-                 "in_progress", "seen_aborted", "stype", "zc")
+                 "in_progress", "seen_aborted", "stype", "zc", "notif")
 
     def __init__(self):
         self.flags = 0            # sqe->ioprio: RECVSEND_* flags
@@ -112,6 +111,7 @@ class NetState:
         self.seen_aborted = False
         self.stype = None         # SO_TYPE of the socket, asked once
         self.zc = False
+        self.notif = False        # zero-copy: a notification CQE follows (cleanup_zc)
 
 
 def _stream_like(st, fd):
@@ -266,6 +266,12 @@ def prep_send_zc(req):
         raise OSError(errno.EINVAL, "addr3 set")
     if req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
         raise OSError(errno.EINVAL, "CQE_SKIP_SUCCESS on a zero-copy send")
+    # From here on Linux has allocated the notification (io_send_zc_prep):
+    # whatever happens to the request, its cleanup posts the notification
+    # CQE, and a failure of the request itself carries IORING_CQE_F_MORE
+    # (io_sendrecv_fail) -- unless it is only cancelled as a link.
+    st.notif = True
+    req.cflags |= CQE_F_MORE
     st.flags = req.ioprio
     if st.flags & ~_ZC_FLAGS:
         raise OSError(errno.EINVAL, "unknown zero-copy flags")
@@ -277,6 +283,27 @@ def prep_send_zc(req):
     # MSG_ZEROCOPY is what Linux adds; the copy made here needs no
     # SO_ZEROCOPY, so it is not passed to the host.
     _prep_send_payload(req, st, is_msg=req.opcode == abi.OP_SENDMSG_ZC)
+
+
+def cleanup_zc(req):
+    """The notification CQE of a zero-copy send (same user_data,
+    IORING_CQE_F_NOTIF), posted as the request goes, after its own CQE --
+    as Linux flushes the notif in io_send_zc_cleanup / at completion."""
+    st = req.cmd
+    if st is None or not st.notif:
+        return
+    st.notif = False
+    ring = req.ring
+    if ring.closed:
+        return
+    notif_res = 0
+    if st.flags & SEND_ZC_REPORT_USAGE:
+        # Linux reports "copied" unless some data went by zero-copy, which
+        # includes a send that failed and sent nothing (io_notif_tw_complete:
+        # zc_copied || !zc_used); the Sentry always copies.
+        notif_res = _s32(NOTIF_USAGE_ZC_COPIED)
+    ring.post(req.user_data, notif_res, CQE_F_NOTIF)
+    ring.notify()
 
 
 def _prep_send_payload(req, st, is_msg):
@@ -390,25 +417,9 @@ def _supports_zc(fd):
 
 def issue_send_zc(req, kernel):
     """A zero-copy send done by copying: the result CQE carries
-    IORING_CQE_F_MORE and a notification CQE (IORING_CQE_F_NOTIF, same
-    user_data) follows, as Linux posts once the pages are released --
-    even when the send failed (io_sendrecv_fail keeps F_MORE)."""
-    try:
-        res = issue_send(req, kernel)
-    except OSError as e:
-        res = -e.errno
-    if res is None:
-        return None
-    from pysentry.sentry.iouring import submit
-    ring, user_data = req.ring, req.user_data
-    notif_res = 0
-    if req.cmd.flags & SEND_ZC_REPORT_USAGE:
-        notif_res = _s32(NOTIF_USAGE_ZC_COPIED)   # the data was copied
-    req.cflags |= CQE_F_MORE
-    submit.complete(kernel, req, res)
-    ring.post(user_data, notif_res, CQE_F_NOTIF)
-    ring.notify()
-    return INFLIGHT
+    IORING_CQE_F_MORE (set at prep) and the notification CQE follows it when
+    the request is released (cleanup_zc) -- even when the send failed."""
+    return issue_send(req, kernel)
 
 
 # --- receive ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ new readiness report -- edge-triggered unless IORING_POLL_ADD_LEVEL -- and,
 as in Linux, ends with a final CQE without F_MORE when the CQ ring has no room
 (multishot CQEs may not overflow) or when it is removed.  Files that cannot be
 waited on (regular files, directories) are always ready, like vfs_poll's
-DEFAULT_POLLMASK.
+DEFAULT_POLLMASK, and a poll on them that would have to wait is EINVAL.
 """
 import errno
 import select
@@ -46,7 +46,9 @@ def prep_add(req):
     if req.buf_index or req.off or req.addr:
         raise OSError(errno.EINVAL, "reserved poll fields")
     flags = req.len
-    if flags & ~(POLL_ADD_MULTI | POLL_ADD_LEVEL):
+    if flags & ~POLL_ADD_MULTI:
+        # io_poll_add_prep takes no other flag: IORING_POLL_ADD_LEVEL is
+        # refused here too, though io_poll_parse_events knows it.
         raise OSError(errno.EINVAL, "unknown poll flags")
     if flags & POLL_ADD_MULTI and req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
         raise OSError(errno.EINVAL, "multishot poll cannot skip its CQEs")
@@ -77,6 +79,11 @@ def _revents(req):
 def issue_add(req, kernel):
     mask = _revents(req)
     if req.file.kind in ("reg", "dir", "blk"):
+        # Such a file has no wait queue (__io_arm_poll_handler): an
+        # edge-triggered poll completes with what is ready now; nothing
+        # ready, or level-triggered, is EINVAL since it could never wake.
+        if not mask or req.cmd.level:
+            return -errno.EINVAL
         return mask
     if req.cmd.multi and req.file.kind == "signalfd":
         return -errno.EOPNOTSUPP      # cannot be watched persistently from here

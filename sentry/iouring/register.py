@@ -169,6 +169,38 @@ HANDLERS = {
 }
 
 
+def _no_arg(arg, nr):
+    return -errno.EINVAL if arg or nr else 0
+
+
+def _one(arg, nr):
+    return -errno.EINVAL if not arg or nr != 1 else 0
+
+
+# What io_uring_register(2) checks of arg and nr_args per opcode before the
+# opcode's own work, in Linux's __io_uring_register(): an error here comes
+# before any EFAULT from reading arg.
+ARG_CHECKS = {
+    0: lambda arg, nr: 0 if arg else -errno.EFAULT,        # BUFFERS
+    1: _no_arg,                                            # UNREGISTER_BUFFERS
+    2: lambda arg, nr: 0 if arg else -errno.EFAULT,        # FILES
+    3: _no_arg,                                            # UNREGISTER_FILES
+    4: lambda arg, nr: -errno.EINVAL if nr != 1 else 0,    # EVENTFD
+    5: _no_arg,                                            # UNREGISTER_EVENTFD
+    6: lambda arg, nr: -errno.EINVAL if not nr else 0,     # FILES_UPDATE (io_register_files_update)
+    7: lambda arg, nr: -errno.EINVAL if nr != 1 else 0,    # EVENTFD_ASYNC
+    8: lambda arg, nr: -errno.EINVAL if not arg or nr > 256 else 0,   # PROBE
+    9: _no_arg,                                            # PERSONALITY
+    10: lambda arg, nr: -errno.EINVAL if arg else 0,       # UNREGISTER_PERSONALITY
+    12: _no_arg,                                           # ENABLE_RINGS
+    22: _one,                                              # PBUF_RING
+    23: _one,                                              # UNREGISTER_PBUF_RING
+    24: _one,                                              # SYNC_CANCEL
+    25: lambda arg, nr: -errno.EINVAL if not arg or nr else 0,        # FILE_ALLOC_RANGE
+    26: _one,                                              # PBUF_STATUS
+}
+
+
 def sys_io_uring_register(kernel, task, stop):
     res = _register(kernel, task, stop)
     if kernel.io_uring.trace is not None:
@@ -197,6 +229,9 @@ def _register(kernel, task, stop):
             return -errno.EINVAL
         if not restrictions.register_allowed(ring, opcode):
             return -errno.EACCES
+        check = ARG_CHECKS.get(opcode)
+        if check is not None and check(arg, nr_args):
+            return check(arg, nr_args)
         return handler(kernel, task, ring, arg, nr_args)
     except OSError as e:
         return -e.errno

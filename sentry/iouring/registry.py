@@ -60,6 +60,8 @@ class IoUringRegistry:
         if ring.defer_taskrun:
             self.defer_rings -= 1
         ring.release()
+        if self.trace is not None:
+            self.trace.closed(ring)
 
     def task_exec(self, task):
         # execve cancels every request the process still has in flight

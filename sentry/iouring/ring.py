@@ -177,6 +177,7 @@ class Ring:
         self.tracer = None      # set by the kernel: how to wake parked tasks
         self.trace = None       # io_uring traffic trace sink, if asked for
         self.kernel = None      # set by the registry (dataplane.eligible reads it)
+        self.trace_id = None    # the ring's number in the trace
 
     # -- offsets reported to the child ---------------------------------------
     def sq_offsets(self):

@@ -11,17 +11,19 @@ into one provided buffer after another, a CQE each (IORING_CQE_F_MORE), for
 as long as data, buffers and CQ room last.
 """
 import errno
+import os
 import struct
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi, inject, kbuf
-from pysentry.vfs.file import RWF_NOWAIT
+from pysentry.vfs.file import RWF_HIPRI, RWF_NOWAIT, RWF_SUPPORTED
 from pysentry.sentry.uapi import POLLIN
 from pysentry.sentry.iouring.abi import CQE_F_MORE
 
 _OFF_CUR = (1 << 64) - 1
 _IOPRIO_CLASS_SHIFT = 13
+_IOPRIO_LEVEL_MASK = 0x7
 
 
 # req.cmd, the op's own state, is its list of (address, length) iovecs in the
@@ -29,8 +31,11 @@ _IOPRIO_CLASS_SHIFT = 13
 
 
 def _prep_common(req):
-    if (req.ioprio >> _IOPRIO_CLASS_SHIFT) > 3:
-        raise OSError(errno.EINVAL, "bad ioprio class")
+    # ioprio_check_cap(): a class above IDLE (3) is EINVAL, and so is a level
+    # (the low 3 bits) under class NONE (0); hint bits are accepted.
+    cls = req.ioprio >> _IOPRIO_CLASS_SHIFT
+    if cls > 3 or (cls == 0 and req.ioprio & _IOPRIO_LEVEL_MASK):
+        raise OSError(errno.EINVAL, "bad ioprio class or level")
     if req.attr:
         _prep_attr(req)
 
@@ -165,10 +170,15 @@ def _transfer_iovs(req, method, poll_events):
         # A signalfd read by the Sentry would return the Sentry's signals.
         # Not served yet: fail loudly rather than wait forever.
         return -errno.EOPNOTSUPP
-    offset = _offset(req)
     flags = req.op_flags
     if req.expected is None:
         req.expected = iovmod.total_len(req.cmd)
+    sock_pos = f.kind == "sock" and req.off not in (0, _OFF_CUR)
+    # An empty transfer makes no host call, which would have made the checks.
+    if sock_pos or not req.expected or (flags & RWF_HIPRI
+                                        and not req.ring.flags & abi.SETUP_IOPOLL):
+        _init_file_checks(req, f, flags, poll_events == POLLIN, sock_pos)
+    offset = _offset(req)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
     iovs = inject.iovecs(req) if req.fault is not None else req.cmd
     try:
@@ -177,14 +187,37 @@ def _transfer_iovs(req, method, poll_events):
         if not add_nowait:
             raise
     except OSError as e:
-        if e.errno != errno.EOPNOTSUPP or not add_nowait:
-            raise
+        if e.errno == errno.EFAULT:
+            # The Sentry copies child memory before the host call checks the
+            # open mode; Linux checks the mode first (io_rw_init_file).
+            _init_file_checks(req, f, flags, poll_events == POLLIN, False)
+        if e.errno != errno.EOPNOTSUPP or not add_nowait or flags & ~RWF_SUPPORTED:
+            raise    # unknown RWF flags are EOPNOTSUPP, not a file without NOWAIT
         # A file without RWF_NOWAIT support (a tty): wait for readiness, then
         # do the plain call.
         if not f.ready(poll_events):
             return None
         return method(req.task.mem, iovs, offset, flags)
     return None      # not ready: wait for the op's direction and retry (submit.py)
+
+
+def _init_file_checks(req, f, flags, reading, sock_pos):
+    """What Linux refuses before any I/O, in its order (io_rw_init_file):
+    the file not open for the direction (EBADF), unknown RWF flags
+    (EOPNOTSUPP), RWF_HIPRI on a ring without IOPOLL (EINVAL); then the
+    socket's read_iter/write_iter: a position other than 0 (-1 is none) is
+    ESPIPE.  Only called when one of the last two applies, nothing is to
+    move or the copy faulted: otherwise the host call makes the others."""
+    mode = f.access_mode()
+    if mode is not None and not (mode in (os.O_RDONLY, os.O_RDWR) if reading
+                                 else mode in (os.O_WRONLY, os.O_RDWR)):
+        raise OSError(errno.EBADF, "not open for this direction")
+    if flags & ~RWF_SUPPORTED:
+        raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")
+    if flags & RWF_HIPRI and not req.ring.flags & abi.SETUP_IOPOLL:
+        raise OSError(errno.EINVAL, "RWF_HIPRI needs an IOPOLL ring")
+    if sock_pos:
+        raise OSError(errno.ESPIPE, "a socket has no position")
 
 
 def issue_read(req, kernel):

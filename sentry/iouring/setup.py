@@ -66,6 +66,10 @@ def ring_sizes(entries, flags, cq_entries):
         raise OSError(errno.EINVAL, "TASKRUN_FLAG needs COOP_TASKRUN")
     if flags & (abi.SETUP_IOPOLL | abi.SETUP_HYBRID_IOPOLL) == abi.SETUP_HYBRID_IOPOLL:
         raise OSError(errno.EINVAL, "HYBRID_IOPOLL needs IOPOLL")
+    if flags & abi.SETUP_SQPOLL and flags & (abi.SETUP_COOP_TASKRUN | abi.SETUP_TASKRUN_FLAG):
+        # Linux 6.18 refuses the task-run flags with SQPOLL: they are about
+        # interrupting the submitting task, which an SQ thread never is.
+        raise OSError(errno.EINVAL, "task-run flags with SQPOLL")
     if flags & abi.SETUP_DEFER_TASKRUN and (not flags & abi.SETUP_SINGLE_ISSUER
                                             or flags & abi.SETUP_SQPOLL):
         raise OSError(errno.EINVAL, "DEFER_TASKRUN needs SINGLE_ISSUER, without SQPOLL")

@@ -14,6 +14,7 @@ the same completion, only later.  A program that asked for SPLICE_F_NONBLOCK
 itself gets the EAGAIN, as in Linux.
 """
 import errno
+import os
 
 from pysentry.platform import libc
 from pysentry.sentry.syscalls import numbers
@@ -108,11 +109,23 @@ def _streams_ready(fin, fout):
     return None
 
 
-def _transfer(req, kernel, call):
+def _transfer(req, kernel, call, both_pipes=False):
     fin = _input(req, kernel)
     if req.len == 0:
         return 0          # Linux resolves the input but moves nothing
     fd_in, fd_out = _host_fd(fin), _host_fd(req.file)
+    # io_splice calls do_splice(), which checks the open modes (EBADF)
+    # before the offsets on pipes (ESPIPE); splice(2) checks them the other
+    # way round, so the Sentry checks the modes itself first.
+    mode_in, mode_out = fin.access_mode(), req.file.access_mode()
+    if (mode_in is not None and mode_in == os.O_WRONLY) or (
+            mode_out is not None and mode_out == os.O_RDONLY):
+        raise OSError(errno.EBADF, "input not readable or output not writable")
+    # Then do_splice() needs a pipe on one side and do_tee() on both, else
+    # EINVAL -- before anything could wait for the other side to be ready.
+    pipes = (fin.kind == "fifo", req.file.kind == "fifo")
+    if not (all(pipes) if both_pipes else any(pipes)):
+        raise OSError(errno.EINVAL, "no pipe to splice through")
     user_nonblock = req.op_flags & SPLICE_F_NONBLOCK
     flags = req.op_flags & SPLICE_F_ALL
     if not user_nonblock:
@@ -147,5 +160,5 @@ def issue_splice(req, kernel):
 
 def issue_tee(req, kernel):
     return _transfer(req, kernel, lambda fd_in, fd_out, flags: libc.tee(
-        fd_in, fd_out, req.len, flags))
+        fd_in, fd_out, req.len, flags), both_pipes=True)
 

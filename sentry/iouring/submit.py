@@ -2,8 +2,8 @@
 
 Mirrors the request life cycle of Linux's io_uring/io_uring.c:
   * each SQE is copied and initialised (opcode, flags, prep); an SQE that fails
-    initialisation completes with its error and, unless IORING_SETUP_SUBMIT_ALL,
-    ends the batch;
+    initialisation completes with its error and, unless IORING_SETUP_SUBMIT_ALL
+    or it links to the next SQE, ends the batch;
   * IOSQE_IO_LINK / IOSQE_IO_HARDLINK chain requests: each starts when the
     previous one completes; a failure (an error or a short transfer) cancels the
     rest of a soft link with -ECANCELED;
@@ -103,9 +103,13 @@ def _submit_batch_in_order(kernel, ring, task, count):
         else:
             chain.append(req)
         if not req.links_next:
-            failed = _queue_chain(kernel, ring, chain)
+            _queue_chain(kernel, ring, chain)
             chain = None
-            if failed and not ring.flags & abi.SETUP_SUBMIT_ALL:
+            # Only an SQE that fails initialisation itself, and ends its
+            # chain, ends the batch (io_submit_fail_init returns its error);
+            # a linked one that fails only marks the chain failed, and
+            # submission goes on past it.
+            if req.init_error and not ring.flags & abi.SETUP_SUBMIT_ALL:
                 break
     if chain is not None:
         # A link left open at the end of the batch is submitted as it is.
@@ -154,8 +158,18 @@ def _queue_chain(kernel, ring, chain):
         req.chain = chain
         req.pos = i
     if any(r.init_error for r in chain):
-        for r in chain:
-            _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
+        # The head fails (its own error, or -ECANCELED) and then its links,
+        # each with its own error or -ECANCELED -- silently if the head had
+        # CQE_SKIP_SUCCESS (req_set_fail turns it into REQ_F_SKIP_LINK_CQES).
+        head = chain[0]
+        _post(ring, head, head.init_error or -errno.ECANCELED, failed=True)
+        silent = bool(head.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
+        for r in chain[1:]:
+            r.cflags = 0               # io_fail_links: io_req_set_res(link, res, 0)
+            if silent:
+                r.release()
+            else:
+                _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
         return True
     if chain[0].flags & abi.IOSQE_IO_DRAIN or ring.deferred or ring.drain_active is not None:
         ring.deferred.append(chain)
@@ -316,6 +330,7 @@ def _complete_one(kernel, req, res):
         # suppresses those of the requests it cancels (REQ_F_SKIP_LINK_CQES).
         silent = bool(req.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
         for r in chain[nxt:]:
+            r.cflags = 0               # io_fail_links: io_req_set_res(link, res, 0)
             if silent:
                 r.release()
             else:

@@ -20,6 +20,7 @@ that user_data; a multishot request's F_MORE CQEs leave it in flight).
 import errno
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -91,14 +92,29 @@ class Stats:
     """strace -c for io_uring: per opcode, how many, how many failed, and the
     latency from submission to completion; SQEs per io_uring_enter."""
 
+    # Latencies kept per opcode: beyond this a uniform sample of them
+    # (reservoir sampling), so --stats on a long run stays bounded in memory;
+    # the median and p99 are then those of the sample.
+    SAMPLE = 2048
+
     def __init__(self):
-        self.latency = {}       # op name -> [seconds]
+        self.latency = {}       # op name -> [seconds] (a sample once past SAMPLE)
+        self.calls = {}
         self.errors = {}
         self.enters = 0
         self.sqes = 0
+        self._rand = random.Random(0)
 
     def completed(self, name, res, seconds):
-        self.latency.setdefault(name, []).append(seconds)
+        n = self.calls.get(name, 0) + 1
+        self.calls[name] = n
+        lat = self.latency.setdefault(name, [])
+        if len(lat) < self.SAMPLE:
+            lat.append(seconds)
+        else:
+            slot = self._rand.randrange(n)
+            if slot < self.SAMPLE:
+                lat[slot] = seconds
         if res < 0:
             self.errors[name] = self.errors.get(name, 0) + 1
 
@@ -107,11 +123,12 @@ class Stats:
         io_uring_enter, in SQ threads) -- those never reach this trace, so
         they are counted apart, and in the SQE total."""
         out = ["%-16s %8s %7s %11s %11s" % ("opcode", "calls", "errors", "median us", "p99 us")]
-        for name, lat in sorted(self.latency.items(), key=lambda kv: -len(kv[1])):
-            lat.sort()
+        for name, lat in sorted(self.latency.items(), key=lambda kv: -self.calls[kv[0]]):
+            lat = sorted(lat)
             p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
             out.append("%-16s %8d %7d %11.1f %11.1f" % (
-                name, len(lat), self.errors.get(name, 0), statistics.median(lat) * 1e6, p99 * 1e6))
+                name, self.calls[name], self.errors.get(name, 0), statistics.median(lat) * 1e6,
+                p99 * 1e6))
         traps = sum(syscalls.values())
         in_enter, in_sqthread = dataplane
         sqes = self.sqes + in_enter + in_sqthread
@@ -134,13 +151,17 @@ class UringTrace:
         self.fmt = fmt
         self.stats = stats
         self.inflight = {}      # (ring id, user_data) -> [_InFlight]
-        self.ring_ids = {}
+        self.rings = 0          # trace ids given so far
         self.injected = {}      # (ring id, user_data) -> fault description (inject.py)
 
     def _ring(self, ring):
-        rid = self.ring_ids.get(id(ring))
+        # The id lives on the ring: a table keyed by id(ring) grew with every
+        # ring ever made and gave a new ring a dead one's number when Python
+        # reused the address.
+        rid = ring.trace_id
         if rid is None:
-            rid = self.ring_ids[id(ring)] = len(self.ring_ids) + 1
+            self.rings += 1
+            rid = ring.trace_id = self.rings
         return rid
 
     def _emit(self, text, **event):
@@ -216,6 +237,19 @@ class UringTrace:
                    ev="sqe", ring=key[0], tid=req.task.tid, op=name, fd=req.fd,
                    flags=req.flags, off=numbers.signed64(req.off), addr=req.addr, len=req.len,
                    user_data=req.user_data)
+
+    def closed(self, ring):
+        """The ring is gone: its requests that never completed (cancelled
+        with it, no CQE) are forgotten, or a program that closes busy rings
+        would grow the in-flight table forever."""
+        rid = self._ring(ring)
+        dropped = 0
+        for key in [k for k in self.inflight if k[0] == rid]:
+            dropped += len(self.inflight.pop(key))
+        for key in [k for k in self.injected if k[0] == rid]:
+            del self.injected[key]
+        self._emit("ring %d closed, %d requests without a CQE" % (rid, dropped),
+                   ev="close", ring=rid, dropped=dropped)
 
     def cqe(self, ring, user_data, res, flags):
         key = (self._ring(ring), user_data)

@@ -3,10 +3,11 @@
  * in Python, against Linux: results, CQE_SKIP_SUCCESS, a prep failure in
  * the middle of a batch, bad files and buffers, the file position, CQ
  * overflow, drain, links, the program's memory as later SQEs of the
- * same batch see it, read/write attributes (which stay in Python) and
- * cloned buffers.  argv[1]: a scratch file.  Completions that Linux may
- * deliver out of order (fsync and writes go to io-wq there) are printed
- * sorted by user_data. */
+ * same batch see it, read/write attributes (which stay in Python), cloned
+ * buffers, and the checks Linux makes before any I/O (open mode, RWF
+ * flags, ioprio, iovecs outside user space).  argv[1]: a scratch file.
+ * Completions that Linux may deliver out of order (fsync and writes go to
+ * io-wq there) are printed sorted by user_data. */
 #define _GNU_SOURCE
 #include <liburing.h>
 #include <errno.h>
@@ -389,5 +390,66 @@ int main(int argc, char **argv)
 	printf("clone: submitted %d\n", io_uring_submit(&c2));
 	print_sorted(&c2, "clone", 2);
 	printf("clone: data %c\n", fixed[2 * BS]);
+
+	/* 15. What io_rw_init_file() and import_iovec() refuse before any I/O,
+	 * among hot SQEs: the open mode even for 0 bytes or an unmapped buffer
+	 * (EBADF), RWF_HIPRI without IOPOLL (EINVAL), an iovec segment outside
+	 * user space, an empty one too (EFAULT).  No host call makes these
+	 * checks for the data plane, so it leaves such SQEs to Python. */
+	int ro = open(argv[1], O_RDONLY), wo = open(argv[1], O_WRONLY);
+	if (ro < 0 || wo < 0)
+		FAIL("reopen");
+	char *mb = aligned_alloc(BS, BS);
+	io_uring_prep_read(get(&r, 120), ro, mb, 1, 0);
+	io_uring_prep_write(get(&r, 121), wo, "A", 1, 0);     /* block 0 is all 'A' */
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 2);
+	struct iovec none[1] = { { mb, 0 } };
+	struct iovec kv[2] = { { mb, 4 }, { (void *)0xffff888000000000ULL, 0 } };
+	struct iovec kw[2] = { { w, 4 }, { (void *)0xffff888000000000ULL, 4 } };
+	io_uring_prep_nop(get(&r, 122));
+	io_uring_prep_read(get(&r, 123), wo, mb, 0, 0);
+	io_uring_prep_write(get(&r, 124), ro, mb, 0, 0);
+	io_uring_prep_readv(get(&r, 125), wo, none, 0, 0);
+	io_uring_prep_read_fixed(get(&r, 126), wo, fixed, 0, 0, 0);
+	io_uring_prep_read(get(&r, 127), ro, mb, 0, 0);
+	io_uring_prep_read(get(&r, 128), ro, mb, 4, 0);
+	s = get(&r, 129);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->rw_flags = RWF_HIPRI;
+	io_uring_prep_write(get(&r, 130), ro, (void *)0x1000, 8, 0);
+	io_uring_prep_nop(get(&r, 131));
+	s = get(&r, 137);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->rw_flags = 0x100;            /* RWF_NOSIGNAL: Linux 6.18 accepts it */
+	s = get(&r, 138);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->rw_flags = 0x200;            /* unknown: EOPNOTSUPP */
+	s = get(&r, 139);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->ioprio = 0x4000 | 0x0100;    /* class BE with a hint: accepted */
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 13);
+	/* ioprio_check_cap(): a level under class NONE fails the prep. */
+	s = get(&r, 140);
+	io_uring_prep_read(s, fd, mb, 4, 0);
+	s->ioprio = 1;
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 1);
+	/* A bad iovec fails the prep, which ends the batch: the NOP after each
+	 * waits for the next submit. */
+	io_uring_prep_readv(get(&r, 132), fd, kv, 2, 0);
+	io_uring_prep_nop(get(&r, 133));
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 1);
+	io_uring_prep_writev(get(&r, 134), fd, kw, 2, 15 * BS);
+	io_uring_prep_nop(get(&r, 135));
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 2);
+	printf("modes: submitted %d\n", io_uring_submit(&r));
+	print_sorted(&r, "modes", 1);
+	char last[2] = { 0 };
+	printf("modes: block 15 unchanged %d\n",
+	       pread(fd, last, 1, 15 * BS) == 1 && last[0] == block_byte(15));
 	return 0;
 }

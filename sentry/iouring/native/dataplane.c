@@ -23,8 +23,10 @@
  * personality, read/write attributes (attr_type_mask), the file position
  * (off = -1), an fd Python has not exported, any SQE that would fail its
  * prep (Python reports that and may end the batch, as io_submit_sqes()
- * does), a copy that faults part-way, or a CQ with no room (Python queues
- * the CQE in its overflow backlog, NODROP).
+ * does) or fail before its I/O (RWF_HIPRI, an iovec segment outside user
+ * space), a transfer of 0 bytes (no host call would check the open mode),
+ * a copy that faults part-way, or a CQ with no room (Python queues the CQE
+ * in its overflow backlog, NODROP).
  * Python then continues from that exact SQE, so requests keep SQ order.
  *
  * Concurrency.  Every change of ring state that the SQ thread also makes --
@@ -65,7 +67,8 @@
 #define DP_IOSQE_CQE_SKIP_SUCCESS (1u << 6)
 #define DP_NOP_INJECT_RESULT (1u << 0)
 #define DP_FSYNC_DATASYNC (1u << 0)
-#define DP_RWF_SUPPORTED 0xffu            /* HIPRI..DONTCACHE, as vfs/file.py */
+#define DP_RWF_SUPPORTED 0x1ffu           /* HIPRI..NOSIGNAL, as vfs/file.py */
+#define DP_RWF_HIPRI 0x1u
 #define DP_SQ_CQ_OVERFLOW (1u << 1)
 #define DP_CQ_EVENTFD_DISABLED (1u << 0)
 #define DP_MAX_RW_COUNT 0x7ffff000ull     /* INT_MAX & PAGE_MASK */
@@ -554,8 +557,9 @@ static ssize_t dp_pwritev2(int fd, void *buf, size_t len, off_t off, int flags)
 static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d,
 		      struct iovec *riov, int *nr, uint64_t *total)
 {
-	/* _prep_common(): an ioprio class above 3 fails the prep. */
-	if ((s->ioprio >> 13) > 3)
+	/* _prep_common(): an ioprio class above 3, or a level under class 0,
+	 * fails the prep. */
+	if ((s->ioprio >> 13) > 3 || ((s->ioprio >> 13) == 0 && (s->ioprio & 7)))
 		return DP_DECLINE;
 	/* IORING_FEAT_RW_ATTR: attributes named by attr_type_mask (the u64
 	 * after attr_ptr) are read and checked at prep and refused at issue
@@ -567,7 +571,10 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 	 * right; a negative offset fails at issue, in Python. */
 	if (s->off >= (1ull << 63))
 		return DP_DECLINE;
-	if (s->op_flags & ~DP_RWF_SUPPORTED)
+	/* Unknown RWF flags (EOPNOTSUPP), and RWF_HIPRI, which io_rw_init_file()
+	 * refuses with EINVAL on a ring without IOPOLL (the only rings served
+	 * here) -- but only after the open mode's EBADF: Python keeps the order. */
+	if (s->op_flags & ~DP_RWF_SUPPORTED || s->op_flags & DP_RWF_HIPRI)
 		return DP_DECLINE;
 	*nr = 1;
 	switch (s->opcode) {
@@ -616,6 +623,12 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 			uint64_t len = raw[2 * i + 1];
 			if (len >= (1ull << 63))
 				return DP_DECLINE;
+			/* import_iovec() checks access_ok() on every segment as
+			 * given, an empty one too, before any I/O: EFAULT, which
+			 * Python reports (process_vm_readv/writev would skip an
+			 * empty segment, or one past what was read). */
+			if (raw[2 * i] > DP_ADDR_LIMIT || len > DP_ADDR_LIMIT - raw[2 * i])
+				return DP_DECLINE;
 			if (*total + len > DP_MAX_RW_COUNT)
 				len = DP_MAX_RW_COUNT - *total;
 			*total += len;
@@ -653,12 +666,13 @@ static int dp_rw(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d, 
 	int fd = dp_file(r, s, d);
 	if (fd < 0)
 		return DP_DECLINE;
+	/* Nothing to move: no host call would check the file's open mode, which
+	 * io_rw_init_file() does first (EBADF on a file not open for this
+	 * direction, even for 0 bytes); rw.py makes that check. */
+	if (total == 0)
+		return DP_DECLINE;
 	it->rw = 1;
 	it->expected = total;
-	if (total == 0) {
-		it->res = 0;
-		return DP_DONE;
-	}
 	if (!write && !vectored) {
 		if (d->used + total > DP_CHUNK)
 			return DP_FLUSH_FIRST;

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Differential io_uring fuzzer with Linux as the oracle.
+
+Programs come from seeds (gen.py) and run in batches in one interpreter
+process (interp.c: a forked child per program, each in its own scratch
+directory) -- natively twice and under `pysentry run` once.  Per program the
+outputs are compared line for line: every setup/enter/register result, every
+CQE (sorted by user_data: the order of independent completions is Linux's
+choice, so it is not compared), a hash of the memory requests could write and
+of the files, before and after the process exits.
+
+What Linux itself does not make deterministic is not loosened but detected:
+a program whose two native runs differ (a completion racing a timeout, an
+io-wq worker finishing after exit) is counted as "linux-nondeterministic" and
+left out of the comparison.  A batch whose native runs met io_uring disabled
+by the kernel.io_uring_disabled sysctl (other suites toggle it) is counted as
+"host-uring-disabled" and not compared either.
+
+  fuzz.py run --seeds 1-1000 [--batch 50] [--jobs 2]   report divergences
+  fuzz.py show SEED                                    the script and both outputs
+  fuzz.py min SEED [--emit NAME]                       minimise a divergence; with
+                                                       --emit write tests/c/NAME.c
+Divergences are saved in build/fuzz/divergences/SEED.txt.  Exit status 1 if
+any program diverged, crashed or hung the Sentry.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import gen  # noqa: E402
+
+BUILD = os.path.join(REPO, "build", "fuzz")
+INTERP_SRC = os.path.join(HERE, "interp.c")
+LIB = os.path.join(REPO, "tests", "c", "fuzzlib.h")
+RAWRING = os.path.join(REPO, "tests", "c", "rawring.h")
+
+
+def build():
+    os.makedirs(BUILD, exist_ok=True)
+    out = os.path.join(BUILD, "interp")
+    newest = max(os.path.getmtime(p) for p in (INTERP_SRC, LIB, RAWRING))
+    if not os.path.exists(out) or os.path.getmtime(out) < newest:
+        tmp = "%s.%d" % (out, os.getpid())
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", tmp, INTERP_SRC], check=True)
+        os.replace(tmp, out)
+    return out
+
+
+def parse(out):
+    progs, name = {}, None
+    for line in out.splitlines():
+        if line.startswith("== "):
+            name = line[3:]
+            progs[name] = []
+        elif name is not None:
+            progs[name].append(line)
+    return progs
+
+
+def run_batch_once(interp, scripts, sandbox, timeout):
+    """Run {name: script} in one interpreter; returns ({name: [lines]}, error or None)."""
+    work = tempfile.mkdtemp(prefix="pysentry-fuzz-")
+    try:
+        path = os.path.join(work, "programs.txt")
+        with open(path, "w") as f:
+            for name, text in scripts.items():
+                f.write("program %s\n%s" % (name, text))
+        cmd = [interp, path]
+        if sandbox:
+            cmd = [sys.executable, "-m", "pysentry", "run", "--"] + cmd
+        env = dict(os.environ, PYTHONPATH=REPO)
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            return parse(out), "hang (killed after %d s)" % timeout
+        error = None
+        if proc.returncode != 0:
+            error = "exit status %d: %s" % (proc.returncode, err.strip()[-1500:])
+        elif sandbox and "Traceback" in err:
+            error = "Sentry traceback: " + err.strip()[-1500:]
+        return parse(out), error
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(scripts, n1, n2, sb, sb_error):
+    """Per program: 'ok', 'linux-nondeterministic', 'diverged', or 'sentry-failed'."""
+    verdicts = {}
+    for name in scripts:
+        a, b, s = n1.get(name), n2.get(name), sb.get(name)
+        if a is None or b is None or a != b:
+            verdicts[name] = "linux-nondeterministic"
+        elif s is None or (sb_error and s != a):
+            verdicts[name] = "sentry-failed"
+        elif s != a:
+            verdicts[name] = "diverged"
+        else:
+            verdicts[name] = "ok"
+    return verdicts
+
+
+def host_uring_enabled():
+    """kernel.io_uring_disabled is 0: the oracle can run.  Other test suites
+    on the machine toggle it; a batch run while it was set is not compared."""
+    try:
+        with open("/proc/sys/kernel/io_uring_disabled") as f:
+            return f.read().strip() == "0"
+    except OSError:
+        return True
+
+
+def fuzz_batch(interp, seeds, timeout):
+    scripts = {"s%d" % s: gen.program(s) for s in seeds}
+    enabled = host_uring_enabled()
+    n1, e1 = run_batch_once(interp, scripts, False, timeout)
+    n2, e2 = run_batch_once(interp, scripts, False, timeout)
+    # Setup is EPERM only when the sysctl is set: it was, briefly, mid-run.
+    eperm = any(line.startswith("setup(") and line.endswith("= -1")
+                for out in (n1, n2) for lines in out.values() for line in lines)
+    if not (enabled and host_uring_enabled()) or eperm:
+        return [(name, "host-uring-disabled") for name in scripts]
+    sb, se = run_batch_once(interp, scripts, True, timeout * 4)
+    verdicts = compare(scripts, n1, n2, sb, se)
+    if se:
+        # The Sentry failed somewhere in the batch: find which program by
+        # running the ones that did not match alone.
+        for name, v in verdicts.items():
+            if v == "sentry-failed":
+                one, err = run_batch_once(interp, {name: scripts[name]}, True, timeout * 4)
+                if err is None and one.get(name) == n1[name]:
+                    verdicts[name] = "ok"
+                elif err is None:
+                    verdicts[name] = "diverged"
+                    sb[name] = one.get(name)
+                else:
+                    sb[name] = (one.get(name) or []) + ["SENTRY: " + err]
+    out = []
+    for name, v in verdicts.items():
+        if v in ("diverged", "sentry-failed"):
+            save(name, scripts[name], n1.get(name), sb.get(name), v)
+        out.append((name, v))
+    return out
+
+
+def save(name, script, native, sandbox, verdict):
+    d = os.path.join(BUILD, "divergences")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name[1:] + ".txt"), "w") as f:
+        f.write("# %s %s\n%s\n# native\n%s\n# pysentry\n%s\n" % (
+            name, verdict, script, "\n".join(native or []), "\n".join(sandbox or [])))
+
+
+def parse_seeds(spec):
+    seeds = []
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            seeds.extend(range(int(a), int(b) + 1))
+        else:
+            seeds.append(int(part))
+    return seeds
+
+
+def cmd_run(args):
+    interp = build()
+    seeds = parse_seeds(args.seeds)
+    batches = [seeds[i:i + args.batch] for i in range(0, len(seeds), args.batch)]
+    counts = {}
+    bad = []
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futs = [pool.submit(fuzz_batch, interp, b, args.timeout) for b in batches]
+        for i, fut in enumerate(concurrent.futures.as_completed(futs)):
+            for name, v in fut.result():
+                counts[v] = counts.get(v, 0) + 1
+                if v in ("diverged", "sentry-failed"):
+                    bad.append((name, v))
+                    print("%s %s" % (name, v), flush=True)
+            if not args.quiet:
+                print("batch %d/%d done, %s (%.0f s)" % (i + 1, len(batches), counts,
+                                                        time.monotonic() - t0),
+                      file=sys.stderr, flush=True)
+    summary = {"programs": len(seeds), "seconds": round(time.monotonic() - t0, 1), **counts}
+    print(json.dumps(summary))
+    if args.log:
+        with open(args.log, "a") as f:
+            f.write(json.dumps(dict(summary, seeds=args.seeds, bad=[b[0] for b in bad])) + "\n")
+    return 1 if bad else 0
+
+
+def diverges(interp, script, timeout=30):
+    """The differing (native, sandbox) outputs of one script, or None if it matches
+    (or Linux is not deterministic about it)."""
+    n1, _ = run_batch_once(interp, {"p": script}, False, timeout)
+    n2, _ = run_batch_once(interp, {"p": script}, False, timeout)
+    if n1.get("p") != n2.get("p"):
+        return None
+    sb, err = run_batch_once(interp, {"p": script}, True, timeout * 4)
+    s = (sb.get("p") or []) + (["SENTRY: " + err] if err else [])
+    return None if s == n1.get("p") else (n1.get("p"), s)
+
+
+def minimise(interp, script):
+    lines = script.splitlines()
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(lines) - 1, 0, -1):      # line 0 is the setup
+            trial = lines[:i] + lines[i + 1:]
+            if diverges(interp, "\n".join(trial) + "\n"):
+                lines = trial
+                changed = True
+    return "\n".join(lines) + "\n"
+
+
+def to_c(name, script, comment):
+    """A tests/c program doing the script's steps with tests/c/fuzzlib.h."""
+    body = []
+    for line in script.splitlines():
+        w = line.split()
+        args = ", ".join(a if not a.isdigit() or int(a) < 2 ** 31 else a + "ULL" for a in w[1:])
+        call = {"setup": "fz_setup", "sqe": "fz_sqe", "submit": "fz_submit", "reap": "fz_reap",
+                "register": "fz_register", "scribble": "fz_scribble", "write": "fz_write"}
+        if w[0] == "exit":
+            body.append("    fz_finish(1);")
+        else:
+            body.append("    %s(%s);" % (call[w[0]], args))
+    return ("/* %s: found by the differential fuzzer (tools/fuzz), minimised.\n%s */\n"
+            "#include \"fuzzlib.h\"\n\nint main(void)\n{\n"
+            "    /* Its own scratch directory, as the fuzzer gives every program. */\n"
+            "    char dir[] = \"/tmp/pysentry-%s.XXXXXX\";\n"
+            "    if (!mkdtemp(dir) || chdir(dir))\n        return 1;\n"
+            "    setvbuf(stdout, NULL, _IOLBF, 0);\n    fz_init();\n%s\n    fz_finish(0);\n"
+            "    return 0;\n}\n" % (name, comment, name, "\n".join(body)))
+
+
+def cmd_show(args):
+    interp = build()
+    script = gen.program(args.seed)
+    print(script)
+    d = diverges(interp, script)
+    if d is None:
+        print("# no divergence")
+        return 0
+    import difflib
+    print("\n".join(difflib.unified_diff(d[0] or [], d[1], "linux", "pysentry", lineterm="")))
+    return 1
+
+
+def cmd_min(args):
+    interp = build()
+    script = gen.program(args.seed)
+    if not diverges(interp, script):
+        print("seed %d does not diverge" % args.seed)
+        return 0
+    small = minimise(interp, script)
+    print(small)
+    d = diverges(interp, small)
+    import difflib
+    diff = "\n".join(difflib.unified_diff(d[0] or [], d[1], "linux", "pysentry", lineterm=""))
+    print(diff)
+    if args.emit:
+        path = os.path.join(REPO, "tests", "c", args.emit + ".c")
+        with open(path, "w") as f:
+            f.write(to_c(args.emit, small, " * seed %d; script:\n *   %s" % (
+                args.seed, small.strip().replace("\n", "\n *   "))))
+        print("wrote", path)
+    return 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--seeds", default="1-200")
+    r.add_argument("--batch", type=int, default=50)
+    r.add_argument("--jobs", type=int, default=2)
+    r.add_argument("--timeout", type=int, default=120)
+    r.add_argument("--log", help="append a JSON summary line to this file")
+    r.add_argument("--quiet", action="store_true")
+    s = sub.add_parser("show")
+    s.add_argument("seed", type=int)
+    m = sub.add_parser("min")
+    m.add_argument("seed", type=int)
+    m.add_argument("--emit", metavar="NAME")
+    args = ap.parse_args()
+    return {"run": cmd_run, "show": cmd_show, "min": cmd_min}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
