@@ -146,3 +146,12 @@ def test_register_args():
         "register 25: -22 -22 -22 -22 -14 -22 -22 -22 0 -22 -22 -22",
         "register 26: -22 -22 -22 -22 -22 -14 -22 -22 -22 -2 -22 -22",
     ]
+
+
+def test_nop_file_with_fixed_file_flag():
+    # NOP with IORING_NOP_FILE and IOSQE_FIXED_FILE looks in the fixed table (sentry/iouring/nop.py)
+    assert same_as_native("fuzz_fixes", "nopfile").splitlines() == [
+        "NOP_FILE, IOSQE_FIXED_FILE, no fixed files: submit=1 [40 -9 0]",
+        "NOP_FILE, IOSQE_FIXED_FILE: empty slot, filled slot, plain fd: submit=3"
+        " [41 -9 0] [42 0 0] [43 0 0]",
+    ]

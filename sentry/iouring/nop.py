@@ -18,7 +18,10 @@ def prep(req):
 def issue(req, kernel):
     flags = req.op_flags
     if flags & abi.NOP_FILE:
-        if flags & abi.NOP_FIXED_FILE:
+        # Linux 6.18 takes the fixed table when either IORING_NOP_FIXED_FILE
+        # or the SQE's IOSQE_FIXED_FILE asks for it (checked against the
+        # host: tests/c/fuzz_fixes.c, "nopfile").
+        if flags & abi.NOP_FIXED_FILE or req.flags & abi.IOSQE_FIXED_FILE:
             if req.ring.file_table is None:
                 return -errno.EBADF
             req.ring.file_table.get(req.fd).put()

@@ -283,5 +283,22 @@ int main(int argc, char **argv)
         }
         free(zero);
     }
+    if (want("nopfile")) {
+        /* io_nop with IORING_NOP_FILE: IOSQE_FIXED_FILE on the SQE selects
+         * the fixed table as IORING_NOP_FIXED_FILE does, so fd 0 names slot
+         * 0 (none registered: EBADF), not stdin; an empty slot is EBADF,
+         * a filled one 0. */
+        SQE(40, IOSQE_FIXED_FILE, (s->fd = 0, s->rw_flags = 1U << 1));
+        run("NOP_FILE, IOSQE_FIXED_FILE, no fixed files", 1);
+        int one = 1;
+        if (io_uring_register_files_sparse(&ring, 4) ||
+            io_uring_register_files_update(&ring, 0, &one, 1) != 1)
+            return 1;
+        SQE(41, IOSQE_FIXED_FILE, (s->fd = 2, s->rw_flags = 1U << 1));
+        SQE(42, IOSQE_FIXED_FILE, (s->fd = 0, s->rw_flags = 1U << 1));
+        SQE(43, 0, (s->fd = 2, s->rw_flags = 1U << 1));
+        run("NOP_FILE, IOSQE_FIXED_FILE: empty slot, filled slot, plain fd", 3);
+        io_uring_unregister_files(&ring);
+    }
     return 0;
 }
