@@ -155,3 +155,11 @@ def test_nop_file_with_fixed_file_flag():
         "NOP_FILE, IOSQE_FIXED_FILE: empty slot, filled slot, plain fd: submit=3"
         " [41 -9 0] [42 0 0] [43 0 0]",
     ]
+
+
+def test_directory_read_with_rwf_flags():
+    # READ of a directory: EISDIR for the flags any file takes, EOPNOTSUPP for the rest (sentry/iouring/rw.py)
+    assert same_as_native("fuzz_fixes", "dirflags").splitlines() == [
+        "READ of a directory with RWF flags: submit=9 [50 -21 0] [51 -21 0] [52 -21 0]"
+        " [53 -21 0] [54 -21 0] [55 -95 0] [56 -95 0] [57 -95 0] [58 -95 0]",
+    ]

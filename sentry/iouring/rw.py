@@ -17,13 +17,16 @@ import struct
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi, inject, kbuf
-from pysentry.vfs.file import RWF_HIPRI, RWF_NOWAIT, RWF_SUPPORTED
+from pysentry.vfs.file import (RWF_APPEND, RWF_DSYNC, RWF_HIPRI, RWF_NOAPPEND, RWF_NOSIGNAL,
+                               RWF_NOWAIT, RWF_SUPPORTED, RWF_SYNC)
 from pysentry.sentry.uapi import POLLIN
 from pysentry.sentry.iouring.abi import CQE_F_MORE
 
 _OFF_CUR = (1 << 64) - 1
 _IOPRIO_CLASS_SHIFT = 13
 _IOPRIO_LEVEL_MASK = 0x7
+# RWF flags kiocb_set_rw_flags() accepts whatever the file supports
+_ANY_FILE_RWF = RWF_DSYNC | RWF_SYNC | RWF_APPEND | RWF_NOAPPEND | RWF_NOSIGNAL
 
 
 # req.cmd, the op's own state, is its list of (address, length) iovecs in the
@@ -191,6 +194,12 @@ def _transfer_iovs(req, method, poll_events):
             # The Sentry copies child memory before the host call checks the
             # open mode; Linux checks the mode first (io_rw_init_file).
             _init_file_checks(req, f, flags, poll_events == POLLIN, False)
+        if e.errno == errno.EOPNOTSUPP and f.kind == "dir" and not flags & ~_ANY_FILE_RWF:
+            # A directory has no ->read_iter: preadv2(2) refuses any RWF flag
+            # on it, but io_uring reads through ->read (loop_rw_iter), which
+            # is generic_read_dir's EISDIR.  Only the flags a file must
+            # support (NOWAIT, ATOMIC, DONTCACHE) are EOPNOTSUPP there too.
+            raise OSError(errno.EISDIR, "is a directory") from None
         if e.errno != errno.EOPNOTSUPP or not add_nowait or flags & ~RWF_SUPPORTED:
             raise    # unknown RWF flags are EOPNOTSUPP, not a file without NOWAIT
         # A file without RWF_NOWAIT support (a tty): wait for readiness, then

@@ -300,5 +300,19 @@ int main(int argc, char **argv)
         run("NOP_FILE, IOSQE_FIXED_FILE: empty slot, filled slot, plain fd", 3);
         io_uring_unregister_files(&ring);
     }
+    if (want("dirflags")) {
+        /* A READ of a directory with RWF flags: the flags any file takes
+         * (DSYNC, SYNC, APPEND, NOAPPEND, NOSIGNAL) reach generic_read_dir
+         * (EISDIR); those the file must support (NOWAIT, ATOMIC, DONTCACHE)
+         * are EOPNOTSUPP, as an unknown one is. */
+        static const unsigned rwf[] = { 0x2, 0x4, 0x10, 0x20, 0x100, 0x8, 0x40, 0x80, 0x200 };
+        int dir = open(".", O_RDONLY | O_DIRECTORY);
+        if (dir < 0)
+            return 1;
+        for (unsigned i = 0; i < sizeof(rwf) / sizeof(rwf[0]); i++)
+            SQE(50 + i, 0, (io_uring_prep_read(s, dir, buf, 8, 0), s->rw_flags = rwf[i]));
+        run("READ of a directory with RWF flags", 9);
+        close(dir);
+    }
     return 0;
 }
