@@ -45,9 +45,16 @@ def _copy_name(req):
     return name
 
 
+def _no_fixed_file(req, with_path):
+    # Only the path variants refuse IOSQE_FIXED_FILE (EBADF, first thing in
+    # io_getxattr_prep/io_setxattr_prep); FGETXATTR/FSETXATTR take a fixed
+    # file like any op with a file, looked up at issue, after their prep.
+    if with_path and req.flags & abi.IOSQE_FIXED_FILE:
+        raise OSError(errno.EBADF, "path xattr ops take no fixed file")
+
+
 def _prep_get(req, with_path):
-    if req.flags & abi.IOSQE_FIXED_FILE:
-        raise OSError(errno.EBADF, "xattr ops take no fixed file")
+    _no_fixed_file(req, with_path)
     if req.op_flags:
         raise OSError(errno.EINVAL, "getxattr takes no flags")
     name = _copy_name(req)
@@ -56,8 +63,7 @@ def _prep_get(req, with_path):
 
 
 def _prep_set(req, with_path):
-    if req.flags & abi.IOSQE_FIXED_FILE:
-        raise OSError(errno.EBADF, "xattr ops take no fixed file")
+    _no_fixed_file(req, with_path)
     # setxattr_copy(): flags, then name, then size, then the value copy.
     if req.op_flags & ~(XATTR_CREATE | XATTR_REPLACE):
         raise OSError(errno.EINVAL, "unknown xattr flags")
