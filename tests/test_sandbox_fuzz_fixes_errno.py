@@ -50,3 +50,12 @@ def test_eventfd_empty_read():
     assert same_as_native("fuzz_fixes_errno", "eventfd0").splitlines() == [
         "empty transfers on an eventfd: submit=5 [30 -22 0] [31 0 0] [32 -22 0] [33 0 0] [34 -22 0]",
     ]
+
+
+def test_iopoll_checks_open_mode_first():
+    # on an IOPOLL ring the open mode (EBADF) and RWF flags come before the
+    # polled-I/O support check (EOPNOTSUPP) (sentry/iouring/rw.py).  Fuzzer
+    # seeds 2331, 2790.
+    assert same_as_native("fuzz_fixes_errno", "iopoll").splitlines() == [
+        "IOPOLL ring, pipe ends: submit=3 [40 -9 0] [41 -9 0] [42 -95 0]",
+    ]

@@ -165,7 +165,9 @@ def _transfer_iovs(req, method, poll_events):
     f = req.file
     if req.ring.flags & abi.SETUP_IOPOLL:
         # io_rw_init_file(): polled I/O only on O_DIRECT files of a
-        # filesystem (or block device) that can poll for completion.
+        # filesystem (or block device) that can poll for completion --
+        # checked after the open mode (EBADF) and the RWF flags.
+        _init_file_checks(req, f, req.op_flags, poll_events == POLLIN, False)
         if not f.supports_iopoll():
             return -errno.EOPNOTSUPP
         if poll_events == POLLIN and f.iopoll_read_unsupported(_offset(req)):

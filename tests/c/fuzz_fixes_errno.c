@@ -124,6 +124,38 @@ int main(int argc, char **argv)
         run("empty transfers on an eventfd", 5);
         close(efd);
     }
+    if (want("iopoll")) {
+        /* io_rw_init_file(): on an IOPOLL ring the open mode (EBADF) and the
+         * RWF flags (EOPNOTSUPP) are checked before the file's support for
+         * polled I/O (EOPNOTSUPP). */
+        struct io_uring pr;
+        if (io_uring_queue_init(4, &pr, IORING_SETUP_IOPOLL))
+            return 1;
+        struct iovec iov[1] = { { buf, 2 } };
+        struct io_uring_sqe *s = io_uring_get_sqe(&pr);
+        io_uring_prep_writev(s, p[0], iov, 1, -1);
+        s->user_data = 40;
+        s = io_uring_get_sqe(&pr);
+        io_uring_prep_writev(s, p[0], iov, 1, -1);
+        s->rw_flags = 0x80000000;
+        s->user_data = 41;
+        s = io_uring_get_sqe(&pr);
+        io_uring_prep_write(s, p[1], buf, 2, -1);
+        s->user_data = 42;
+        printf("IOPOLL ring, pipe ends: submit=%d", io_uring_submit(&pr));
+        struct io_uring_cqe got[3], *cqe;
+        for (int k = 0; k < 3; k++) {
+            if (io_uring_wait_cqe(&pr, &cqe))
+                return 1;
+            got[k] = *cqe;
+            io_uring_cqe_seen(&pr, cqe);
+        }
+        qsort(got, 3, sizeof(got[0]), cmp);
+        for (int i = 0; i < 3; i++)
+            printf(" [%llu %d %#x]", (unsigned long long)got[i].user_data, got[i].res, got[i].flags);
+        printf("\n");
+        io_uring_queue_exit(&pr);
+    }
     close(fd);
     return 0;
 }
