@@ -59,3 +59,14 @@ def test_iopoll_checks_open_mode_first():
     assert same_as_native("fuzz_fixes_errno", "iopoll").splitlines() == [
         "IOPOLL ring, pipe ends: submit=3 [40 -9 0] [41 -9 0] [42 -95 0]",
     ]
+
+
+def test_errors_that_do_not_fail_the_link():
+    # the xattr ops and a SOCKET's direct install post their error without
+    # req_set_fail: no link broken, CQE_SKIP_SUCCESS hides it; a bad fd still
+    # fails (sentry/iouring/xattr.py, socket_fd.py).  Fuzzer seeds 537, 2015.
+    assert same_as_native("fuzz_fixes_errno", "unfailed").splitlines() == [
+        "failing xattr ops, linked: submit=8 [50 -95 0] [51 0 0] [53 0 0] [54 -2 0] [55 0 0]"
+        " [56 -9 0] [57 -125 0]",
+        "SOCKET into a slot, no table, linked: submit=2 [58 -6 0] [59 0 0]",
+    ]

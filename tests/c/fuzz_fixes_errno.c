@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -155,6 +156,27 @@ int main(int argc, char **argv)
             printf(" [%llu %d %#x]", (unsigned long long)got[i].user_data, got[i].res, got[i].flags);
         printf("\n");
         io_uring_queue_exit(&pr);
+    }
+    if (want("unfailed")) {
+        /* Handlers that post their error with io_req_set_res() and never
+         * req_set_fail(): the xattr ops (io_xattr_finish) and a SOCKET's
+         * direct-descriptor install (io_fixed_fd_install).  Such an error
+         * breaks no link, and IOSQE_CQE_SKIP_SUCCESS hides it; a bad fd
+         * (the file lookup before the handler) still fails the link. */
+        char v[8];
+        SQE(50, IOSQE_IO_LINK, io_uring_prep_fsetxattr(s, fd, "bogus.x", "v", 0, 1));
+        SQE(51, 0, (void)0);
+        SQE(52, IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS,
+            io_uring_prep_fgetxattr(s, fd, "user.none", v, sizeof v));
+        SQE(53, 0, (void)0);
+        SQE(54, IOSQE_IO_LINK, io_uring_prep_getxattr(s, "user.none", v, "nosuch", sizeof v));
+        SQE(55, 0, (void)0);
+        SQE(56, IOSQE_IO_LINK, io_uring_prep_fgetxattr(s, 1000, "user.none", v, sizeof v));
+        SQE(57, 0, (void)0);
+        run("failing xattr ops, linked", 7);
+        SQE(58, IOSQE_IO_LINK, io_uring_prep_socket_direct(s, AF_UNIX, SOCK_DGRAM, 0, 3, 0));
+        SQE(59, 0, (void)0);
+        run("SOCKET into a slot, no table, linked", 2);
     }
     close(fd);
     return 0;
