@@ -3,7 +3,8 @@
 Mirrors Linux's import_iovec(): at most UIO_MAXIOV entries (else EINVAL), a
 negative length (as ssize_t) is EINVAL, a segment outside the user address
 space (access_ok) is EFAULT -- all at import, before any I/O -- and the total
-is capped at MAX_RW_COUNT.  Compat tasks (i386 and x32) use 8-byte iovecs.
+is capped at MAX_RW_COUNT (a lone iovec's length before its access_ok check,
+as import_ubuf() does; other segments after theirs).  Compat tasks (i386 and x32) use 8-byte iovecs.
 """
 import errno
 import struct
@@ -28,6 +29,10 @@ def read_iovecs(mem, addr, count, compat=False):
     for base, length in fmt.iter_unpack(raw):
         if not compat and length >= 1 << 63:
             raise OSError(errno.EINVAL, "negative iovec length")
+        if count == 1:
+            # A single iovec is imported as one buffer (import_ubuf): its
+            # length is capped at MAX_RW_COUNT before the access_ok check.
+            length = min(length, MAX_RW_COUNT)
         if not access_ok(base, length):
             # Checked on the length as given, before the clamp below.
             raise OSError(errno.EFAULT, "iovec outside user space")

@@ -214,11 +214,12 @@ def _close_in_task(kernel, task, req):
 
 # --- FIXED_FD_INSTALL ------------------------------------------------------------------
 def prep_fixed_fd_install(req):
-    # The source must be a registered file (IOSQE_FIXED_FILE is required).
-    if not req.flags & abi.IOSQE_FIXED_FILE:
-        raise OSError(errno.EBADF, "needs a fixed file")
+    # Linux's io_install_fixed_fd_prep() checks the reserved fields (EINVAL)
+    # before asking for a registered file (EBADF without IOSQE_FIXED_FILE).
     if req.off or req.addr or req.len or req.buf_index or req.splice_fd_in or req.addr3:
         raise OSError(errno.EINVAL, "reserved fields")
+    if not req.flags & abi.IOSQE_FIXED_FILE:
+        raise OSError(errno.EBADF, "needs a fixed file")
     if req.op_flags & ~FIXED_FD_NO_CLOEXEC:
         raise OSError(errno.EINVAL, "unknown install flags")
 

@@ -11,6 +11,12 @@ from pysentry.sentry.iouring import abi
 INFLIGHT = object()
 
 
+class Unfailed(int):
+    """An op's error result that Linux's handler posts without req_set_fail()
+    (io_req_set_res and IOU_COMPLETE only): it breaks no link, and with
+    IOSQE_CQE_SKIP_SUCCESS no CQE is posted for it (REQ_F_CQE_SKIP stays)."""
+
+
 class Request:
     """What every request has (Linux's struct io_kiocb): the SQE's fields,
     its ring and submitting task, its file, its place in a link chain, the

@@ -19,6 +19,7 @@ import socket
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry.iouring import filetable, taskwork
 from pysentry.sentry.iouring.personality import as_submitter
+from pysentry.sentry.iouring.request import Unfailed
 from pysentry.sentry.syscalls import numbers
 from pysentry.vfs.file import HostFileDescription
 from pysentry.sentry.iouring.abi import CQE_F_MORE
@@ -51,7 +52,13 @@ def issue_socket(req, kernel):
         with as_submitter(req):
             sock = socket.socket(domain, stype | SOCK_CLOEXEC, proto)
         desc = HostFileDescription(sock.detach())
-        return filetable.install_direct(req.ring, desc, req.file_index)
+        try:
+            return filetable.install_direct(req.ring, desc, req.file_index)
+        except OSError as e:
+            # io_socket() marks only a failed socket creation failed: an
+            # error of io_fixed_fd_install() (no table: ENXIO, a bad slot)
+            # is posted without req_set_fail, so it breaks no link.
+            return Unfailed(-e.errno)
     return taskwork.queue(kernel, req, _socket_in_task)
 
 

@@ -23,7 +23,7 @@ from pysentry.sentry.fdchannel import FdNotHeld
 from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
-from pysentry.sentry.iouring.request import INFLIGHT, Request
+from pysentry.sentry.iouring.request import INFLIGHT, Request, Unfailed
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
 
@@ -308,7 +308,7 @@ def complete(kernel, req, res):
 def _complete_one(kernel, req, res):
     """Post req's completion; return the next request of its chain to issue."""
     ring = req.ring
-    failed = ((res < 0 and not timeout.etime_is_success(req, res))
+    failed = ((res < 0 and not isinstance(res, Unfailed) and not timeout.etime_is_success(req, res))
               or (req.opdef.short_fails_link and req.expected is not None
                   and res != req.expected))
     _post(ring, req, res, failed)
