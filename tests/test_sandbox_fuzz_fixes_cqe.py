@@ -1,0 +1,21 @@
+"""Lost completions found by the differential fuzzer (tools/fuzz): requests
+Linux completes at once that the Sentry left waiting.  Each a section of
+tests/c/fuzz_fixes_cqe.c run natively and sandboxed, with the C data plane
+on and off."""
+import pytest
+
+from harness import same_as_native
+
+
+@pytest.fixture(autouse=True, params=["dataplane-on", "dataplane-off"])
+def _dataplane(request, monkeypatch):
+    """Each section with the C data plane on (the default) and forced off
+    (run_sandbox passes os.environ on)."""
+    monkeypatch.setenv("PYSENTRY_DATAPLANE", "1" if request.param == "dataplane-on" else "0")
+
+
+def test_accept():
+    # ACCEPT on a non-listening socket or a non-socket fails at once, never waits (sentry/iouring/socket_fd.py)
+    assert same_as_native("fuzz_fixes_cqe", "accept").splitlines() == [
+        "accept on a non-listener, nothing readable: submit=3 [1 -22 0] [2 -95 0] [3 -88 0]",
+    ]
