@@ -19,3 +19,10 @@ def test_accept():
     assert same_as_native("fuzz_fixes_cqe", "accept").splitlines() == [
         "accept on a non-listener, nothing readable: submit=3 [1 -22 0] [2 -95 0] [3 -88 0]",
     ]
+
+
+def test_splice():
+    # SPLICE's offset checks (ESPIPE on a pipe, EINVAL without pread) come before any wait for the socket (sentry/iouring/splice.py)
+    assert same_as_native("fuzz_fixes_cqe", "splice").splitlines() == [
+        "splice from an empty socket into a pipe, at an offset: submit=3 [4 -22 0] [5 -29 0] [6 -29 0]",
+    ]

@@ -73,5 +73,22 @@ int main(int argc, char **argv)
         s->user_data = 3;
         run("accept on a non-listener, nothing readable", 3);
     }
+    if (want("splice")) {
+        /* Seeds 2058, 2394: SPLICE from a socket with nothing to read into
+         * a pipe.  do_splice() checks the offsets before anything could
+         * wait: an offset on the socket (no pread) is EINVAL, one on the
+         * pipe ESPIPE.  The Sentry waited for the socket to be readable. */
+        struct io_uring_sqe *s;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_splice(s, sv[1], 0, p[1], -1, 16, 0);
+        s->user_data = 4;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_splice(s, sv[1], -1, p[1], 0, 16, 0);
+        s->user_data = 5;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_splice(s, sv[1], 8, p[1], 0, 16, 0);
+        s->user_data = 6;
+        run("splice from an empty socket into a pipe, at an offset", 3);
+    }
     return 0;
 }
