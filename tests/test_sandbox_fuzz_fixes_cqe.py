@@ -26,3 +26,10 @@ def test_splice():
     assert same_as_native("fuzz_fixes_cqe", "splice").splitlines() == [
         "splice from an empty socket into a pipe, at an offset: submit=3 [4 -22 0] [5 -29 0] [6 -29 0]",
     ]
+
+
+def test_cqhead():
+    # after the program moves the CQ head back, the CQ slots Linux took when it last read the head are still filled (sentry/iouring/ring.py, native/dataplane.c)
+    assert same_as_native("fuzz_fixes_cqe", "cqhead").splitlines() == [
+        "CQ head moved back: tail 3, slots [7 0] [8 0] [9 0], overflow flag 0",
+    ]

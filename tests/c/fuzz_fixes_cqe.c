@@ -90,5 +90,35 @@ int main(int argc, char **argv)
         s->user_data = 6;
         run("splice from an empty socket into a pipe, at an offset", 3);
     }
+    if (want("cqhead")) {
+        /* Seeds 1581, 2132, 2411: the program moves the CQ head back by
+         * 2^31, so the CQ looks over-full.  Linux still writes the next
+         * CQEs into the ring: it took a run of free slots (up to the end
+         * of the array) when it last looked at the head, and fills those
+         * without looking again.  The Sentry checked the head every time
+         * and sent them to the overflow list, where they stayed. */
+        struct io_uring r2;
+        if (io_uring_queue_init(8, &r2, 0))
+            return 1;
+        unsigned *khead = r2.cq.khead, *ktail = r2.cq.ktail;
+        struct io_uring_sqe *s = io_uring_get_sqe(&r2);
+        io_uring_prep_nop(s);
+        s->user_data = 7;
+        io_uring_submit(&r2);
+        *khead -= 0x80000000u;
+        for (int i = 8; i < 10; i++) {
+            s = io_uring_get_sqe(&r2);
+            io_uring_prep_nop(s);
+            s->user_data = i;
+            io_uring_submit(&r2);
+        }
+        unsigned tail = __atomic_load_n(ktail, __ATOMIC_ACQUIRE);
+        printf("CQ head moved back: tail %u, slots", tail);
+        for (unsigned i = 0; i < tail && i < 16; i++)
+            printf(" [%llu %d]", (unsigned long long)r2.cq.cqes[i].user_data, r2.cq.cqes[i].res);
+        printf(", overflow flag %d\n", !!(*r2.sq.kflags & IORING_SQ_CQ_OVERFLOW));
+        *khead = tail;
+        io_uring_queue_exit(&r2);
+    }
     return 0;
 }
