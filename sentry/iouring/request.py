@@ -22,7 +22,7 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "fault", "attr", "__weakref__")
+                 "creds", "rsrc", "fault", "attr", "keeps_links", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -45,6 +45,7 @@ class Request:
         self.creds = None         # a registered personality's Creds (personality.py)
         self.rsrc = None          # tagged resources it uses (rsrc_node.py), held to the end
         self.fault = None         # an --inject action for it (inject.py), or None
+        self.keeps_links = False  # a negative result Linux posts without req_set_fail()
 
     @property
     def file_index(self):

@@ -51,7 +51,14 @@ def issue_socket(req, kernel):
         with as_submitter(req):
             sock = socket.socket(domain, stype | SOCK_CLOEXEC, proto)
         desc = HostFileDescription(sock.detach())
-        return filetable.install_direct(req.ring, desc, req.file_index)
+        try:
+            return filetable.install_direct(req.ring, desc, req.file_index)
+        except OSError as e:
+            # Linux's io_socket posts io_fixed_fd_install()'s error (ENXIO
+            # without a table, ...) without req_set_fail(): the request is
+            # not failed, so its link goes on and CQE_SKIP_SUCCESS holds.
+            req.keeps_links = True
+            return -e.errno
     return taskwork.queue(kernel, req, _socket_in_task)
 
 

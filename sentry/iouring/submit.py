@@ -308,9 +308,10 @@ def complete(kernel, req, res):
 def _complete_one(kernel, req, res):
     """Post req's completion; return the next request of its chain to issue."""
     ring = req.ring
-    failed = ((res < 0 and not timeout.etime_is_success(req, res))
-              or (req.opdef.short_fails_link and req.expected is not None
-                  and res != req.expected))
+    failed = not req.keeps_links and (
+        (res < 0 and not timeout.etime_is_success(req, res))
+        or (req.opdef.short_fails_link and req.expected is not None
+            and res != req.expected))
     _post(ring, req, res, failed)
     ring.inflight -= 1
     chain = req.chain

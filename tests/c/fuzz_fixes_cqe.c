@@ -120,5 +120,28 @@ int main(int argc, char **argv)
         *khead = tail;
         io_uring_queue_exit(&r2);
     }
+    if (want("socketdirect")) {
+        /* Seed 1693: a direct SOCKET on a ring without a file table gives
+         * ENXIO from installing the socket, which Linux posts without
+         * failing the request: its link goes on (the READ after it was
+         * cancelled under the Sentry), and CQE_SKIP_SUCCESS still holds. */
+        static char b[8];
+        struct io_uring_sqe *s;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_socket_direct(s, AF_UNIX, SOCK_DGRAM, 0, 0, 0);
+        s->user_data = 10;
+        s->flags |= IOSQE_IO_LINK;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_read(s, p[0], b, 0, 0);
+        s->user_data = 11;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_socket_direct(s, AF_UNIX, SOCK_DGRAM, 0, 0, 0);
+        s->user_data = 12;
+        s->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+        s = io_uring_get_sqe(&ring);
+        io_uring_prep_nop(s);
+        s->user_data = 13;
+        run("direct socket without a file table, linked", 3);
+    }
     return 0;
 }
