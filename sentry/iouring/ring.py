@@ -101,6 +101,7 @@ class Ring:
             self.u32[off // 4] = value
         self._sq_head = 0           # (without the C extension)
         self._cq_tail = 0
+        self._cq_cached = 0     # CQ slots handed out without reading the head
         self._posted = 0
         self._cq_count = 0
         self._signalled = 0
@@ -341,9 +342,17 @@ class Ring:
         queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
         return min(queued, self.cq_entries)
 
-    def _cq_space(self):
+    def _cq_free(self):
         queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
         return self.cq_entries - queued if queued <= self.cq_entries else 0
+
+    def _cq_space(self):
+        """CQEs that can be posted in a row.  Linux reads the CQ head only
+        when it refills its cache of slots (io_cqe_cache_refill: the free
+        slots up to the end of the array) and fills the cached ones without
+        looking again, so a program that moved the head back still gets
+        them.  With a sane head the cache lies within the free space."""
+        return max(self._cq_cached, self._cq_free())
 
     def post(self, user_data, res, cflags=0, counts=True, force_overflow=False):
         """Post one completion; queue it in the overflow backlog if the CQ is full.
@@ -390,6 +399,12 @@ class Ring:
         return True
 
     def _write_cqe(self, user_data, res, cflags):
+        # Only called with _cq_space() > 0 (see native/dataplane.c write_cqe).
+        if self._cq_cached:
+            self._cq_cached -= 1
+        else:
+            contig = self.cq_entries - (self._cq_tail & self.cq_mask)
+            self._cq_cached = max(min(self._cq_free(), contig) - 1, 0)
         abi.CQE.pack_into(self.mem, CQES + (self._cq_tail & self.cq_mask) * abi.CQE_SIZE,
                           user_data, res, cflags)
         self._cq_tail = (self._cq_tail + 1) & _U32

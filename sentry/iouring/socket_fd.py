@@ -83,8 +83,31 @@ def prep_accept(req):
         raise OSError(errno.EINVAL, "unknown accept4 flags")
 
 
+def _waits(file):
+    """Whether an accept on this file can wait for a connection.
+
+    Only a listening socket can: on anything else Linux's accept fails at
+    once (inet/unix accept: EINVAL on a socket not listening, EOPNOTSUPP on
+    one that cannot listen, ENOTSOCK on a non-socket) and io_uring posts
+    that error, never arming a poll.  So the injected accept4 runs at once
+    and gives the errno; waiting for POLLIN would lose the CQE."""
+    fd = getattr(file, "fd", -1) if isinstance(file, HostFileDescription) else -1
+    if fd < 0:
+        return True
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return False                      # not a socket: ENOTSOCK at once
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+    except OSError:
+        return False
+    finally:
+        sock.detach()
+
+
 def issue_accept(req, kernel):
-    if not req.file.ready(POLLIN):
+    if not req.file.ready(POLLIN) and _waits(req.file):
         if req.ioprio & ACCEPT_DONTWAIT:
             return -errno.EAGAIN
         return None          # nothing to accept yet: wait (POLLIN), then issue again
@@ -96,7 +119,7 @@ def _accept_in_task(kernel, task, req):
 
     Only once the listener is readable, so that the injected accept4 does
     not block the thread (a blocking listener could otherwise hold it)."""
-    if not req.file.ready(POLLIN):
+    if not req.file.ready(POLLIN) and _waits(req.file):
         if req.ioprio & ACCEPT_DONTWAIT:
             return -errno.EAGAIN
         _rearm(kernel, req)

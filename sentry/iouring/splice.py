@@ -109,7 +109,21 @@ def _streams_ready(fin, fout):
     return None
 
 
-def _transfer(req, kernel, call, both_pipes=False):
+def _offsets_refused(fin, fout, off_in, off_out):
+    """do_splice()'s offset checks, which Linux makes before it could wait:
+    an offset on a pipe side is ESPIPE (checked first), one on a non-pipe
+    side that has no positional I/O (no FMODE_PREAD/FMODE_PWRITE: a socket,
+    a tty) EINVAL.
+    Seekable files never wait, so only streams are checked here."""
+    sides = ((fin, off_in, fout), (fout, off_out, fin))
+    if any(off is not None and f.kind == "fifo" for f, off, _ in sides):
+        raise OSError(errno.ESPIPE, "offset on a pipe")
+    if any(off is not None and other.kind == "fifo" and not f.seekable
+           for f, off, other in sides):
+        raise OSError(errno.EINVAL, "offset on a file without pread/pwrite")
+
+
+def _transfer(req, kernel, call, both_pipes=False, offsets=(None, None)):
     fin = _input(req, kernel)
     if req.len == 0:
         return 0          # Linux resolves the input but moves nothing
@@ -131,6 +145,8 @@ def _transfer(req, kernel, call, both_pipes=False):
     if not user_nonblock:
         wait = _streams_ready(fin, req.file)
         if wait is not None:
+            # Waiting would lose the error Linux posts at once.
+            _offsets_refused(fin, req.file, *offsets)
             return _wait(req, *wait)
     try:
         return call(fd_in, fd_out, flags | SPLICE_F_NONBLOCK)
@@ -155,7 +171,7 @@ def _wait(req, f, events):
 def issue_splice(req, kernel):
     off_in, off_out = _offset(req.addr), _offset(req.off)
     return _transfer(req, kernel, lambda fd_in, fd_out, flags: libc.splice(
-        fd_in, off_in, fd_out, off_out, req.len, flags))
+        fd_in, off_in, fd_out, off_out, req.len, flags), offsets=(off_in, off_out))
 
 
 def issue_tee(req, kernel):
