@@ -33,6 +33,11 @@ counted); every read is verified against the block it was issued for.
 If a sandbox run fails or times out, its error is printed, the cell reads
 FAILED, its remaining repeats are skipped, and the exit status is 1.
 
+Then an epoll-driven ring (tools/bench_epoll.py; skipped with --no-latency):
+the ring fd in an epoll set, one NOP per round, natively and sandboxed --
+rounds/s, epoll_wait calls per round, CPU per round and CPU spent during a
+500 ms wait, the Sentry's included, which shows whether anything spins.
+
 Then real clients (tools/bench_clients.py): fio psync, io_uring QD32 with
 fio's defaults, batched (32 submitted, 16 reaped per call) and SQPOLL (fixed
 buffers and files), SQPOLL in two processes at once, and qemu-img bench with
@@ -536,6 +541,9 @@ def main():
         emit("\nfewer than %d runs (time budget): %s" % (args.repeat, ", ".join(short)))
 
     failed = [k for k, c in cells.items() if c["error"]]
+    epoll_data = None
+    if not args.native_only and not args.no_latency:
+        epoll_data = run_epoll(args, sandbox_prefix)
     fio_data = None
     if not args.no_fio and not args.native_only:
         emit("")
@@ -543,7 +551,8 @@ def main():
         if fio_failed:
             failed.append(("fio", "some cell"))
     if args.json:
-        out = {"meta": meta, "cells": {}, "ratios": key_vals, "fio": fio_data}
+        out = {"meta": meta, "cells": {}, "ratios": key_vals, "fio": fio_data,
+               "epoll": epoll_data}
         for (label, where), c in cells.items():
             out["cells"].setdefault(label, {})[where] = {
                 "best": best(label, where, "best"),
@@ -565,6 +574,18 @@ def main():
                                               ", ".join("%s/%s" % k for k in failed)))
         return 1
     return 0
+
+
+def run_epoll(args, sandbox_prefix):
+    """The epoll-driven ring (tools/bench_epoll.py), natively and sandboxed."""
+    sys.path.insert(0, HERE)
+    import bench_epoll
+    prog = build(args.cc, "epoll_loop")
+    rounds = max(args.repeat, 3)
+    med = bench_epoll.measure(prog, {"native": [], "pysentry": sandbox_prefix}, rounds, log)
+    emit("")
+    emit(bench_epoll.render(med, rounds, args.markdown))
+    return med
 
 
 def run_fio(args, emit_json=True):
