@@ -11,41 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static struct io_uring ring;
-static const char *wanted;
-
-static int want(const char *name)
-{
-    return !*wanted || !strcmp(wanted, name);
-}
-
-static int cmp(const void *a, const void *b)
-{
-    const struct io_uring_cqe *x = a, *y = b;
-    if (x->user_data != y->user_data)
-        return x->user_data < y->user_data ? -1 : 1;
-    return (int)x->flags - (int)y->flags;
-}
-
-/* Submit what is queued, wait for n CQEs (2 s each at most, then 200 ms
- * for any more), print them sorted. */
-static void run(const char *what, int n)
-{
-    struct io_uring_cqe got[32], *cqe;
-    int ret = io_uring_submit(&ring), k = 0;
-    printf("%s: submit=%d", what, ret);
-    while (k < 32) {
-        struct __kernel_timespec ts = { k < n ? 2 : 0, k < n ? 0 : 200000000 };
-        if (io_uring_wait_cqe_timeout(&ring, &cqe, &ts))
-            break;
-        got[k++] = *cqe;
-        io_uring_cqe_seen(&ring, cqe);
-    }
-    qsort(got, k, sizeof(got[0]), cmp);
-    for (int i = 0; i < k; i++)
-        printf(" [%llu %d %#x]", (unsigned long long)got[i].user_data, got[i].res, got[i].flags);
-    printf("\n");
-}
+#include "fuzz_fixes.h"
 
 int main(int argc, char **argv)
 {
