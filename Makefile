@@ -8,9 +8,9 @@ CC ?= gcc
 # System packages (gcc, liburing-dev, fio; chromium renders `pysentry report`
 # pages in a test) and the pinned Python packages.
 deps:
-	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f /usr/include/liburing.h ] || ! command -v fio >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
-		echo "installing gcc, liburing-dev, fio and chromium with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc make liburing-dev fio chromium >/dev/null; \
+	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f /usr/include/liburing.h ] || ! command -v fio >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+		echo "installing gcc, liburing-dev, fio, chromium and nodejs with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc make liburing-dev fio chromium nodejs >/dev/null; \
 	fi
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
 
