@@ -87,6 +87,21 @@ def recvmsg(fd, size, want_name, controllen, flags):
     return n, data, name, control, msg.msg_flags & 0xFFFFFFFF
 
 
+def inq_hint(fd):
+    """The msg_inq Linux's stream protocols report after a receive: the
+    bytes queued -- TCP's tcp_inq_hint() says 1 once the peer's FIN arrived
+    and nothing is left, so that the reader comes back for the EOF.  A
+    bundle receive (net.py) tries again only when this is above 1."""
+    val = _ffi.new("int *")
+    if _lib.ioctl(fd, _SIOCINQ, val) < 0:
+        return 0
+    if val[0] > 0 or sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
+        return max(val[0], 0)
+    p = select.poll()
+    p.register(fd, select.POLLRDHUP)
+    return 1 if p.poll(0) else 0
+
+
 def still_queued(fd):
     """IORING_CQE_F_SOCK_NONEMPTY: Linux asks the protocol for msg_inq after
     a receive.  TCP answers tcp_inq_hint() -- the bytes queued, or 1 once the

@@ -402,3 +402,155 @@ def finish(req, res):
     if not sel.committed:
         _commit(req, sel, res)
     req.cflags |= _cflags(sel)
+
+
+# -- several buffers at once: SEND with a provided buffer, bundles --------------
+#
+# Linux's io_buffers_select() (sends) and io_buffers_peek() (bundle
+# receives) map up to a number of buffers into an iovec array in one go.
+# A legacy group gives one buffer each time; a ring gives as many as the
+# caller's array and its length allow (io_ring_buffers_peek()).
+
+_PEEK_MAX_IMPORT = 256          # buffers one selection takes at most
+_UIO_MAXIOV = 1024
+_INT_MAX = 0x7FFFFFFF
+
+
+class Pick:
+    """The buffers one selection took: iovs [(addr, len)], the id of the
+    first (the CQE names it), whether the group was left empty
+    (REQ_F_BL_EMPTY: a bundle stops there) and whether the last buffer was
+    cut short by the length asked (a receive then does not go on)."""
+    __slots__ = ("bgid", "blist", "bid", "iovs", "empty", "partial", "nr_alloc",
+                 "committed", "more", "full_len")
+
+    def __init__(self, bgid, blist, bid, iovs, empty, partial=False, nr_alloc=0, full_len=0):
+        self.bgid = bgid
+        self.blist = blist
+        self.bid = bid
+        self.iovs = iovs
+        self.empty = empty
+        self.partial = partial
+        self.nr_alloc = nr_alloc    # the iovec array the selection grew to, if it grew
+        self.committed = not blist.is_ring      # a legacy buffer left its list
+        self.more = False
+        self.full_len = full_len    # a legacy buffer's own length, to give it back
+
+    @property
+    def out_len(self):
+        return sum(length for _addr, length in self.iovs)
+
+    def cflags(self):
+        return _cflags(self)
+
+
+def peek(req, bgid, max_len, nr_iovs, expand, legacy_len):
+    """Take buffers from group bgid for a transfer of at most max_len bytes
+    (0: no limit), into an array of nr_iovs entries that may grow (expand)
+    when max_len is known.  A legacy buffer is cut to legacy_len (0: whole),
+    which is 0 for sends: Linux's io_buffers_select() hands the legacy pick
+    its out_len, still 0, so a SEND sends the whole buffer whatever its
+    length.  No group: ENOENT (unlike a one-buffer selection's ENOBUFS);
+    an empty one: ENOBUFS.  Ring buffers are not consumed here: see
+    commit_pick()."""
+    blist = lists(req.ring).get(bgid)
+    if blist is None:
+        raise OSError(errno.ENOENT, "no such buffer group")
+    if not blist.is_ring:
+        if not blist.bufs:
+            raise OSError(errno.ENOBUFS, "buffer group empty")
+        addr, full, bid = blist.bufs.popleft()
+        length = full if not legacy_len or legacy_len > full else legacy_len
+        return Pick(bgid, blist, bid, [(addr, length)], not blist.bufs, full_len=full)
+    mem = blist.mem(req.task)
+    try:
+        tail = struct.unpack("<H", mem.read(blist.addr + _RING_TAIL, 2))[0]
+        head = blist.head
+        nr_avail = min((tail - head) & _USHRT_MAX, _UIO_MAXIOV)
+        if not nr_avail:
+            raise OSError(errno.ENOBUFS, "buffer ring empty")
+        entries = []
+
+        def entry(index):
+            addr, length, bid, _resv = _BUF.unpack(mem.read(blist.entry_addr(index), _BUF.size))
+            return addr, length, bid
+
+        first = entry(head)
+        if max_len:
+            if not first[1]:
+                raise OSError(errno.ENOBUFS, "zero-length buffer")
+            needed = (max_len + first[1] - 1) // first[1]
+            nr_avail = min(nr_avail, min(needed, _PEEK_MAX_IMPORT) or _PEEK_MAX_IMPORT)
+        nr_alloc = 0
+        if expand and nr_avail > nr_iovs and max_len:
+            nr_iovs = nr_alloc = nr_avail
+        elif nr_avail < nr_iovs:
+            nr_iovs = nr_avail
+        left = max_len or _INT_MAX
+        partial = False
+        buf = first
+        while True:
+            addr, length, bid = buf
+            if length > left:
+                length = left
+                if not blist.inc:
+                    # Only the first buffer may be cut; a later one that
+                    # does not fit whole is left for next time.
+                    partial = True
+                    if entries:
+                        break
+            entries.append((addr, length))
+            left -= length
+            if not left:
+                break
+            head = (head + 1) & _USHRT_MAX
+            nr_iovs -= 1
+            if not nr_iovs:
+                break
+            buf = entry(head)
+    except OSError as e:
+        if e.errno != errno.EFAULT:
+            raise
+        raise OSError(errno.ENOBUFS, "buffer ring unmapped") from None
+    return Pick(bgid, blist, first[2], entries, head == tail, partial, nr_alloc)
+
+
+def commit_pick(req, pick, nbytes, nbufs):
+    """Consume what a transfer used (io_kbuf_commit): nbufs whole buffers of
+    a ring, or with IOU_PBUF_RING_INC nbytes of it -- a buffer used in part
+    stays, moved on, and the CQE says IORING_CQE_F_BUF_MORE.  Returns the
+    CQE flags naming the first buffer."""
+    blist = pick.blist
+    if not pick.committed:
+        pick.committed = True
+        if lists(req.ring).get(pick.bgid) is blist:
+            if blist.inc:
+                sel = Selection(pick.bgid, blist, pick.bid, 0, 0)
+                if nbytes > 0:
+                    _commit(req, sel, nbytes)
+                pick.more = sel.more
+            else:
+                blist.head = (blist.head + nbufs) & _USHRT_MAX
+    return _cflags(pick)
+
+
+def nbufs_used(iovs, nbytes):
+    """How many of the iovecs nbytes reached (io_bundle_nbufs)."""
+    if nbytes <= 0:
+        return 0
+    n = 0
+    for _addr, length in iovs:
+        n += 1
+        nbytes -= min(length, nbytes)
+        if not nbytes:
+            break
+    return n
+
+
+def give_back_pick(req, pick):
+    """Nothing was received into the pick: a legacy buffer goes back to the
+    front of its list (io_kbuf_recycle); a ring's head never moved."""
+    if pick.blist.is_ring:
+        return
+    if lists(req.ring).get(pick.bgid) is pick.blist:
+        pick.blist.bufs.appendleft((pick.iovs[0][0], pick.full_len, pick.bid))

@@ -92,7 +92,8 @@ class NetState:
 
     __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
                  "name_user", "control_user", "controllen_user", "done", "polled",
-                 "in_progress", "seen_aborted", "stype", "zc", "notif")
+                 "in_progress", "seen_aborted", "stype", "zc", "notif", "pick", "sel_len",
+                 "nr_iovs", "inq")
 
     def __init__(self):
         self.flags = 0            # sqe->ioprio: RECVSEND_* flags
@@ -112,6 +113,10 @@ class NetState:
         self.stype = None         # SO_TYPE of the socket, asked once
         self.zc = False
         self.notif = False        # zero-copy: a notification CQE follows (cleanup_zc)
+        self.pick = None          # SEND: the provided buffers being sent (kbuf.Pick)
+        self.sel_len = 0          # SEND with a provided buffer: sqe->len, a cap
+        self.nr_iovs = 1          # bundle receive: the iovec array's size (grows)
+        self.inq = 0              # bundle receive: msg_inq after the last receive
 
 
 def _stream_like(st, fd):
@@ -231,10 +236,12 @@ def prep_send(req):
     if req.opcode == abi.OP_SENDMSG and (req.off or req.splice_fd_in):
         raise OSError(errno.EINVAL, "addr2/file_index on SENDMSG")
     _prep_sr_common(req, st, _SENDMSG_FLAGS)
-    if st.flags & RECVSEND_BUNDLE:
-        # Bundles need provided buffers (not accepted here: IOSQE_BUFFER_SELECT
-        # is refused for these ops before prep).
-        raise OSError(errno.EINVAL, "bundle without buffer select")
+    if st.flags & RECVSEND_BUNDLE and req.opcode == abi.OP_SENDMSG:
+        raise OSError(errno.EINVAL, "bundle on SENDMSG")
+    # A SEND bundle without IOSQE_BUFFER_SELECT is accepted, as Linux 6.18
+    # does: it sends its buffer, then (see _send_rounds) once more what is
+    # left of it -- nothing.
+    st.sel_len = req.len
     _prep_send_payload(req, st, is_msg=req.opcode == abi.OP_SENDMSG)
 
 
@@ -256,7 +263,8 @@ def _prep_send_setup(req, st):
     addr_len = req.splice_fd_in & 0xFFFF
     if req.off:
         st.name = _read_addr(req.task.mem, req.off, addr_len)
-    st.iovs = _import_ubuf(req)
+    if not req.flags & abi.IOSQE_BUFFER_SELECT:
+        st.iovs = _import_ubuf(req)     # else the data is in provided buffers
 
 
 def prep_send_zc(req):
@@ -337,13 +345,11 @@ def prep_recv(req):
         if req.flags & abi.IOSQE_BUFFER_SELECT:
             _prep_recvmsg_select(req, st)
     elif req.flags & abi.IOSQE_BUFFER_SELECT:
-        if st.flags & RECVSEND_BUNDLE:
-            # A bundle fills several ring buffers per receive; that is not
-            # served (IORING_FEAT_RECVSEND_BUNDLE is not reported), so it is
-            # refused rather than quietly given one buffer.
-            raise OSError(errno.EINVAL, "bundles are not supported")
-        req.kbuf_want = req.len     # a cap on the buffer picked at issue (kbuf.py)
+        # A cap on the buffer picked at issue (kbuf.py), or on a bundle.
+        req.kbuf_want = req.len
     else:
+        # A bundle without provided buffers is a plain receive (Linux 6.18
+        # accepts the flag and has no buffers to add).
         st.iovs = _import_ubuf(req)
 
 
@@ -369,6 +375,14 @@ def issue_send(req, kernel):
         if table is None:
             raise OSError(errno.EFAULT, "no registered buffers")
         st.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT), req)]
+    if not st.zc and (req.flags & abi.IOSQE_BUFFER_SELECT or st.flags & RECVSEND_BUNDLE):
+        return _send_rounds(req, kernel, fd)
+    return _send_data(req, kernel, fd)
+
+
+def _send_data(req, kernel, fd):
+    """Send st.iovs from st.done on: the bytes sent, or None to wait."""
+    st = req.cmd
     flags = st.msg_flags & ~MSG_CMSG_COMPAT
     total = iovmod.total_len(st.iovs)
     if flags & MSG_WAITALL and req.expected is None:
@@ -408,6 +422,58 @@ def issue_send(req, kernel):
             os.close(hostfd)
 
 
+_INT_MAX = 0x7FFFFFFF
+
+
+def _send_rounds(req, kernel, fd):
+    """SEND with IOSQE_BUFFER_SELECT and/or IORING_RECVSEND_BUNDLE (Linux's
+    io_send() with io_send_select_buffer() and io_send_finish()).
+
+    The data comes from provided buffers picked at issue: one buffer, or
+    with a bundle as many ring buffers as sqe->len (0: no limit) covers --
+    a buffer the length would cut is left for later unless it is the first;
+    a legacy group gives one buffer.  A legacy buffer is sent whole, whatever
+    sqe->len says (io_buffers_select() hands the legacy pick a length of
+    0).  Sends consume their buffers when they pick them, so a send that
+    must wait keeps them.  The CQE names the first buffer.
+
+    A bundle goes on while the group has buffers left: each send that moved
+    bytes posts its CQE with IORING_CQE_F_MORE and the next round picks
+    again, with no length limit; the round that empties the group, sends
+    nothing or fails is the last CQE (as is one that finds the CQ full)."""
+    st = req.cmd
+    select = bool(req.flags & abi.IOSQE_BUFFER_SELECT)
+    bundle = bool(st.flags & RECVSEND_BUNDLE)
+    ring = req.ring
+    while True:
+        if select and st.pick is None:
+            max_len = min(st.sel_len, _INT_MAX) or _INT_MAX
+            pick = kbuf.peek(req, req.buf_index, max_len, 1, bundle, 0)   # ENOENT, ENOBUFS
+            kbuf.commit_pick(req, pick, pick.out_len, len(pick.iovs))
+            st.pick = pick
+            st.iovs = pick.iovs
+            st.done = 0
+            req.expected = None
+            # Named by the CQE even if the send fails or is cancelled.
+            req.cflags = pick.cflags()
+        res = _send_data(req, kernel, fd)
+        if res is None:
+            return None
+        pick, st.pick = st.pick, None
+        if not bundle or res <= 0 or (pick is not None and pick.empty):
+            return res
+        cflags = pick.cflags() if pick is not None else 0
+        if not ring.post_more(req.user_data, res, cflags | CQE_F_MORE):
+            return res
+        ring.notify()
+        req.cflags = 0
+        st.sel_len = 0
+        st.done = 0
+        req.expected = None
+        if not select:
+            st.iovs = []        # what is left of the consumed buffer: nothing
+
+
 def _supports_zc(fd):
     """SOCK_SUPPORT_ZC: set by TCP and UDP sockets only."""
     if sockets.sockopt_int(fd, SO_DOMAIN) not in (AF_INET, AF_INET6):
@@ -425,6 +491,8 @@ def issue_send_zc(req, kernel):
 # --- receive ---------------------------------------------------------------------------
 def issue_recv(req, kernel):
     if req.flags & abi.IOSQE_BUFFER_SELECT:
+        if req.cmd.flags & RECVSEND_BUNDLE:
+            return _recv_bundle(req, kernel)
         return _recv_selected(req, kernel)
     return _recv_iovs(req, kernel)
 
@@ -696,3 +764,82 @@ def _recvmsg_into_buffer(req, st, picked):
     if n == 0:
         st.flags &= ~RECV_MULTISHOT       # end of file: this CQE is the last
     return hdr + min(n, space)
+
+
+# --- bundle receives (IORING_RECVSEND_BUNDLE on RECV) ------------------------------
+def _recv_bundle(req, kernel):
+    """RECV into several buffers of a group at once (Linux's io_recv() with
+    io_recv_buf_select() and io_recv_finish()).  Each CQE reports the bytes
+    received into consecutive buffers and names the first.
+
+    A receive picks buffers for sqe->len bytes if given; if not, for the
+    msg_inq the last receive of this request left (when above 1), else as
+    many as its iovec array holds -- one at first, more once a pick made it
+    grow.  When a receive filled all it picked, the group has buffers left,
+    no buffer was cut short and msg_inq says more than one byte waits, it
+    receives once more (with buffers for msg_inq bytes) and reports both
+    in one CQE.  A legacy group gives one buffer per pick.  Multishot: a
+    CQE with IORING_CQE_F_MORE per round, until end of file, an error, no
+    buffers (-ENOBUFS), a round that emptied the group, or a full CQ.
+
+    Linux's first pick also depends on which cached message header the
+    request drew (one holding a larger iovec array takes more buffers at
+    once); the Sentry behaves as with a fresh one (docs/io_uring.md)."""
+    st = req.cmd
+    fd = _socket_fd(req)
+    flags = st.msg_flags & ~MSG_CMSG_COMPAT
+    stream = _stream_like(st, fd) and st.stype == SOCK_STREAM
+    ring = req.ring
+    while True:
+        if _wait_first(st, POLLIN, req):
+            return None
+        total, cflags, empty = 0, 0, False
+        max_len = req.kbuf_want or (st.inq if st.inq > 1 else 0)
+        retried = False
+        while True:
+            pick = kbuf.peek(req, req.buf_index, max_len, st.nr_iovs, True, max_len)
+            if pick.nr_alloc:
+                st.nr_iovs = pick.nr_alloc
+            empty = empty or pick.empty
+            st.inq = -1
+            try:
+                n, data, _name, _control, _mflags = sockets.recvmsg(
+                    fd, pick.out_len, False, 0, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+                if data:
+                    iovmod.scatter(req.task.mem, pick.iovs, 0, data)
+            except BlockingIOError:
+                kbuf.give_back_pick(req, pick)
+                if total:
+                    break
+                if flags & MSG_DONTWAIT:
+                    return -errno.EAGAIN
+                req.poll_events = POLLIN
+                return None
+            except OSError:
+                kbuf.give_back_pick(req, pick)
+                if total:
+                    break
+                raise
+            st.inq = sockets.inq_hint(fd) if stream else -1
+            if n == 0:
+                kbuf.give_back_pick(req, pick)        # end of file: no buffer used
+                break
+            picked = kbuf.commit_pick(req, pick, n, kbuf.nbufs_used(pick.iovs, n))
+            if not total:
+                cflags = picked
+            total += n
+            if (retried or pick.empty or pick.partial or st.inq <= 1
+                    or n < pick.out_len):
+                break
+            retried = True
+            max_len = st.inq
+        if st.inq > 0:
+            cflags |= CQE_F_SOCK_NONEMPTY
+        if not st.flags & RECV_MULTISHOT or total <= 0 or empty:
+            req.cflags = cflags
+            return total
+        if not ring.post_more(req.user_data, total, cflags | CQE_F_MORE):
+            req.cflags = cflags
+            return total                  # no room for another CQE: the last one
+        ring.notify()
+        req.cflags = 0

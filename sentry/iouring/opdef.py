@@ -129,8 +129,10 @@ OPS = {
                           poll=POLLOUT, short_fails_link=True, ioprio=True),
     abi.OP_RECVMSG: OpDef("RECVMSG", net.prep_recv, net.issue_recv, needs_file=True,
                           poll=POLLIN, buffer_select=True, short_fails_link=True, ioprio=True),
+    # SEND takes its data from a provided buffer with IOSQE_BUFFER_SELECT
+    # (SENDMSG and the zero-copy sends do not, as in Linux's opdef.c).
     abi.OP_SEND: OpDef("SEND", net.prep_send, net.issue_send, needs_file=True, poll=POLLOUT,
-                       short_fails_link=True, ioprio=True),
+                       buffer_select=True, short_fails_link=True, ioprio=True),
     abi.OP_RECV: OpDef("RECV", net.prep_recv, net.issue_recv, needs_file=True, poll=POLLIN,
                        buffer_select=True, short_fails_link=True, ioprio=True),
     abi.OP_SEND_ZC: OpDef("SEND_ZC", net.prep_send_zc, net.issue_send_zc, needs_file=True,

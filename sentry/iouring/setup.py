@@ -46,7 +46,9 @@ FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_NATIVE_WORKERS
             # rw.py: PI attributes checked as Linux does, refused at issue as
             # for any file without integrity metadata.
-            | abi.FEAT_RW_ATTR)
+            | abi.FEAT_RW_ATTR
+            # net.py/kbuf.py: send and receive bundles, SEND from provided buffers.
+            | abi.FEAT_RECVSEND_BUNDLE)
 
 
 def _roundup_pow2(n):
