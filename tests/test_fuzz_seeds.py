@@ -22,7 +22,9 @@ OPEN = {47, 90, 95, 122, 128, 140, 141, 172}
 # 4: SQPOLL, the program rewrites a one-entry SQ while the SQ thread consumes
 # it -- what the thread reads depends on when it runs, natively too.
 FLAKY = {4, 31, 114, 136, 152, 167}
-FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 366, 368, 502]
+FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 366, 368, 502,
+              # SEND with IOSQE_BUFFER_SELECT (tests/c/bundles.c)
+              316, 396, 2648, 2894]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 

@@ -14,6 +14,11 @@ def test_bundles_match_linux():
     assert "send legacy len 4 peer: 8 BBBBBBBB" in out
     assert "send legacy empty: user_data=4 res=-105 flags=0" in out
     assert "send unknown group: user_data=5 res=-2 flags=0" in out
+    # sqe->len of 2 GiB or more: EINVAL at prep, even on a non-socket.
+    assert "send select len 2G: user_data=11 res=-22 flags=0" in out
+    assert "send select len -1 on stdin: user_data=12 res=-22 flags=0" in out
+    assert "recv select len -1: user_data=13 res=-22 flags=0" in out
+    assert "recv bundle len 2G: user_data=14 res=-22 flags=0" in out
     assert "send ring len 3: user_data=7 res=3 flags=0x150001 bid=21" in out
     assert "send ring head: 2 entry len=8" in out
     assert "sendmsg buffer select: user_data=9 res=-95 flags=0" in out
@@ -59,3 +64,10 @@ def test_bundles_match_linux():
     assert "recv bundle without select: user_data=55 res=5 flags=0x4" in out
     assert "recvmsg bundle: user_data=56 res=-22 flags=0" in out
     assert "recvmsg bundle select: user_data=57 res=-22 flags=0" in out
+    # A send bundle that waits keeps the buffers it took (the head moved);
+    # cancelled, its CQE names them.
+    assert "send bundle waiting: no cqe head=3" in out
+    assert "send bundle waited: user_data=60 res=15 flags=0x6e0001 bid=110" in out
+    assert "send bundle waited peer tail: wait1wait2wait3" in out
+    assert "send bundle cancel: user_data=61 res=-125 flags=0x710001 bid=113" in out
+    assert "send bundle cancel head: 5" in out

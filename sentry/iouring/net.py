@@ -256,6 +256,14 @@ def _import_ubuf(req):
     return [(req.addr, min(req.len, MAX_RW_COUNT))]
 
 
+def _check_select_len(req):
+    """With a provided buffer sqe->len only caps it, but Linux keeps it in
+    an int all the same: 2 GiB or more is EINVAL at prep (observed on Linux
+    6.18 for SEND and RECV, before the socket is looked at)."""
+    if req.len >= 1 << 31:
+        raise OSError(errno.EINVAL, "negative length")
+
+
 def _prep_send_setup(req, st):
     """io_send_setup(): sqe->addr2/addr_len is an optional destination."""
     if req.splice_fd_in >> 16 & 0xFFFF:
@@ -264,7 +272,9 @@ def _prep_send_setup(req, st):
     if req.off:
         st.name = _read_addr(req.task.mem, req.off, addr_len)
     if not req.flags & abi.IOSQE_BUFFER_SELECT:
-        st.iovs = _import_ubuf(req)     # else the data is in provided buffers
+        st.iovs = _import_ubuf(req)
+    else:
+        _check_select_len(req)          # the data is in provided buffers
 
 
 def prep_send_zc(req):
@@ -346,6 +356,7 @@ def prep_recv(req):
             _prep_recvmsg_select(req, st)
     elif req.flags & abi.IOSQE_BUFFER_SELECT:
         # A cap on the buffer picked at issue (kbuf.py), or on a bundle.
+        _check_select_len(req)
         req.kbuf_want = req.len
     else:
         # A bundle without provided buffers is a plain receive (Linux 6.18

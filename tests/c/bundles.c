@@ -220,6 +220,16 @@ static void send_select(void)
 	run("send legacy empty", 0);
 	send_sel(5, 0, 77, 0);
 	run("send unknown group", 0);
+	/* sqe->len is an int to Linux even when it only caps the buffer: 2 GiB
+	 * or more is EINVAL at prep, before the file is looked at. */
+	send_sel(11, 0x80000000u, 1, 0);
+	run("send select len 2G", 0);
+	send_sel(12, 0xffffffffu, 1, 0)->fd = 0;
+	run("send select len -1 on stdin", 0);
+	recv_sel(13, 0xffffffffu, 1, 0);
+	run("recv select len -1", 0);
+	recv_sel(14, 0x80000000u, 1, RECVSEND_BUNDLE);
+	run("recv bundle len 2G", 0);
 
 	/* Ring group 2. */
 	struct bring b;
@@ -342,6 +352,72 @@ static void send_bundles(void)
 	s->ioprio = RECVSEND_BUNDLE;
 	run("send_zc bundle", 0);
 	peer_got("after refusals");
+}
+
+/* Fill the ring socket's send buffer: sends must then wait. */
+static void fill_socket(void)
+{
+	static char junk[4096];
+	memset(junk, '.', sizeof(junk));
+	while (send(sv[0], junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	while (send(sv[0], junk, 1, MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Read everything the peer has, after what earlier calls read (the waiting
+ * send may finish during either); print the last n bytes. */
+static char drained[1 << 20];
+static size_t drained_len;
+
+static void peer_drain_tail(const char *tag, int n)
+{
+	int k;
+	while ((k = recv(sv[1], drained + drained_len, sizeof(drained) - drained_len,
+			 MSG_DONTWAIT)) > 0)
+		drained_len += k;
+	if (n && drained_len >= (size_t)n)
+		printf("%s peer tail: %.*s\n", tag, n, drained + drained_len - n);
+}
+
+static void waiting_sends(void)
+{
+	struct bring b;
+	int one = 4096;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
+	bring_init(&b, pool + 4096, 10, 0);
+	memcpy(pool + 8192, "wait1wait2wait3", 15);
+	bring_add(&b, pool + 8192, 5, 110);
+	bring_add(&b, pool + 8197, 5, 111);
+	bring_add(&b, pool + 8202, 5, 112);
+	/* A bundle send that waits keeps the buffers it took. */
+	fill_socket();
+	send_sel(60, 0, 10, RECVSEND_BUNDLE);
+	io_uring_submit(&r);
+	struct io_uring_cqe *c;
+	printf("send bundle waiting: %s head=%d\n",
+	       io_uring_peek_cqe(&r, &c) ? "no cqe" : "cqe", ring_head(10));
+	peer_drain_tail("send bundle waited", 0);
+	run("send bundle waited", 0);
+	peer_drain_tail("send bundle waited", 15);
+	/* Cancelled while waiting: the CQE names the buffers taken. */
+	memcpy(pool + 8208, "gonegone", 8);
+	bring_add(&b, pool + 8208, 4, 113);
+	bring_add(&b, pool + 8212, 4, 114);
+	fill_socket();
+	send_sel(61, 0, 10, RECVSEND_BUNDLE);
+	io_uring_submit(&r);
+	io_uring_prep_cancel64(get(62), 61, 0);
+	io_uring_submit(&r);
+	for (int i = 0; i < 2; i++) {
+		if (io_uring_wait_cqe(&r, &c))
+			FAIL("wait cancel");
+		print_cqe("send bundle cancel", c, 0);
+		io_uring_cqe_seen(&r, c);
+	}
+	printf("send bundle cancel head: %d\n", ring_head(10));
+	peer_drain_tail("send bundle cancel", 0);
+	printf("unregister 10: %d\n", unreg_ring(10));
 }
 
 static void recv_bundles(void)
@@ -486,5 +562,10 @@ int main(void)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		FAIL("socketpair");
 	recv_bundles_more();
+	close(sv[0]);
+	close(sv[1]);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		FAIL("socketpair");
+	waiting_sends();
 	return 0;
 }
