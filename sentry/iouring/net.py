@@ -808,7 +808,12 @@ def _recv_bundle(req, kernel):
         max_len = req.kbuf_want or (st.inq if st.inq > 1 else 0)
         retried = False
         while True:
-            pick = kbuf.peek(req, req.buf_index, max_len, st.nr_iovs, True, max_len)
+            try:
+                pick = kbuf.peek(req, req.buf_index, max_len, st.nr_iovs, True, max_len)
+            except OSError:
+                if total:
+                    break             # the bytes of the first receive are reported
+                raise                 # ENOENT, ENOBUFS
             if pick.nr_alloc:
                 st.nr_iovs = pick.nr_alloc
             empty = empty or pick.empty
