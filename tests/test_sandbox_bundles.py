@@ -71,3 +71,12 @@ def test_bundles_match_linux():
     assert "send bundle waited peer tail: wait1wait2wait3" in out
     assert "send bundle cancel: user_data=61 res=-125 flags=0x710001 bid=113" in out
     assert "send bundle cancel head: 5" in out
+    # Multishot: the round that empties the group is the last CQE.
+    assert "mshot bundle: user_data=70 res=8 flags=0x780003 bid=120 more data=abcdefgh" in out
+    assert "mshot bundle: user_data=70 res=4 flags=0x7a0005 bid=122 data=ijkl" in out
+    assert "mshot bundle dry: user_data=71 res=2 flags=0x7d0001 bid=125 data=yz" in out
+    assert "recv bundle poll first: user_data=72 res=8 flags=0x7e0005 bid=126 data=pollfirs" in out
+    # TCP: the FIN counts as a byte waiting (SOCK_NONEMPTY), even at EOF.
+    assert "tcp recv bundle: user_data=73 res=16 flags=0x820005 bid=130 data=tcp-bundle-data!" in out
+    assert "tcp recv bundle eof: user_data=74 res=0 flags=0x4" in out
+    assert "tcp send bundle peer: 8 tcpsend." in out

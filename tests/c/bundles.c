@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -545,6 +547,102 @@ static void recv_bundles_more(void)
 	run("recvmsg bundle select", 0);
 }
 
+/* A connected TCP pair on loopback (sv[0] the ring's end). */
+static void tcp_pair(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sin, &sl))
+		FAIL("listen");
+	sv[1] = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(sv[1], (struct sockaddr *)&sin, sizeof(sin)))
+		FAIL("connect");
+	sv[0] = accept(l, NULL, NULL);
+	if (sv[0] < 0)
+		FAIL("accept");
+	close(l);
+}
+
+static void more_recv_bundles(void)
+{
+	struct bring b;
+	struct io_uring_cqe *c;
+	/* Multishot: a round that empties the group is the last CQE. */
+	bring_init(&b, pool + 4096, 11, 0);
+	for (int i = 0; i < 3; i++)
+		bring_add(&b, rbuf + 4 * i, 4, 120 + i);
+	peer_send("abcdefgh");
+	recv_sel(70, 0, 11, RECVSEND_BUNDLE | IORING_RECV_MULTISHOT);
+	io_uring_submit(&r);
+	if (io_uring_wait_cqe(&r, &c))
+		FAIL("wait");
+	print_cqe("mshot bundle", c, 1);
+	io_uring_cqe_seen(&r, c);
+	peer_send("ijklmnop");
+	run("mshot bundle", 1);
+	printf("mshot bundle head: %d\n", ring_head(11));
+	drain_ring_socket();
+	/* Multishot, a buffer a round: the round that takes the last is the
+	 * last CQE, though data may follow. */
+	bring_add(&b, rbuf + 12, 4, 123);
+	bring_add(&b, rbuf + 16, 4, 124);
+	bring_add(&b, rbuf + 20, 4, 125);
+	recv_sel(71, 0, 11, RECVSEND_BUNDLE | IORING_RECV_MULTISHOT);
+	io_uring_submit(&r);
+	peer_send("qrst");
+	if (io_uring_wait_cqe(&r, &c))
+		FAIL("wait");
+	print_cqe("mshot bundle dry", c, 1);
+	io_uring_cqe_seen(&r, c);
+	peer_send("uvwx");
+	if (io_uring_wait_cqe(&r, &c))
+		FAIL("wait");
+	print_cqe("mshot bundle dry", c, 1);
+	io_uring_cqe_seen(&r, c);
+	peer_send("yz");
+	run("mshot bundle dry", 1);
+	drain_ring_socket();
+	/* POLL_FIRST: the first issue waits even with data queued. */
+	for (int i = 0; i < 4; i++)
+		bring_add(&b, rbuf + 32 + 4 * i, 4, 126 + i);
+	peer_send("pollfirst!");
+	recv_sel(72, 0, 11, RECVSEND_BUNDLE | IORING_RECVSEND_POLL_FIRST);
+	run("recv bundle poll first", 1);
+	drain_ring_socket();
+	printf("unregister 11: %d\n", unreg_ring(11));
+	close(sv[0]);
+	close(sv[1]);
+
+	/* TCP: the peer's FIN after the data counts as one byte of msg_inq. */
+	tcp_pair();
+	bring_init(&b, pool + 4096, 12, 0);
+	for (int i = 0; i < 8; i++)
+		bring_add(&b, rbuf + 4 * i, 4, 130 + i);
+	peer_send("tcp-bundle-data!");
+	shutdown(sv[1], SHUT_WR);
+	usleep(100000);
+	recv_sel(73, 0, 12, RECVSEND_BUNDLE);
+	run("tcp recv bundle", 1);
+	recv_sel(74, 0, 12, RECVSEND_BUNDLE);
+	run("tcp recv bundle eof", 1);
+	printf("tcp recv bundle head: %d\n", ring_head(12));
+	printf("unregister 12: %d\n", unreg_ring(12));
+	/* A send bundle on TCP. */
+	bring_init(&b, pool + 4096, 13, 0);
+	memcpy(pool + 8192, "tcpsend.", 8);
+	bring_add(&b, pool + 8192, 4, 140);
+	bring_add(&b, pool + 8196, 4, 141);
+	send_sel(75, 0, 13, RECVSEND_BUNDLE);
+	run("tcp send bundle", 0);
+	usleep(100000);
+	peer_got("tcp send bundle");
+	printf("unregister 13: %d\n", unreg_ring(13));
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	struct io_uring_params p;
@@ -567,5 +665,10 @@ int main(void)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		FAIL("socketpair");
 	waiting_sends();
+	close(sv[0]);
+	close(sv[1]);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		FAIL("socketpair");
+	more_recv_bundles();
 	return 0;
 }
