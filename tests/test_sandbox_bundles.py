@@ -80,3 +80,9 @@ def test_bundles_match_linux():
     assert "tcp recv bundle: user_data=73 res=16 flags=0x820005 bid=130 data=tcp-bundle-data!" in out
     assert "tcp recv bundle eof: user_data=74 res=0 flags=0x4" in out
     assert "tcp send bundle peer: 8 tcpsend." in out
+    # Datagrams: one per receive over several buffers, cut to them; a send
+    # bundle is one datagram.
+    assert "dgram recv bundle: user_data=76 res=8 flags=0x960001 bid=150 data=dgram-8!" in out
+    assert "dgram recv bundle cut: user_data=77 res=10 flags=0x980001 bid=152 data=second dat" in out
+    assert "dgram recv bundle head: 4" in out
+    assert "dgram send bundle peer: 11 onetwothree" in out
