@@ -86,3 +86,7 @@ def test_bundles_match_linux():
     assert "dgram recv bundle cut: user_data=77 res=10 flags=0x980001 bid=152 data=second dat" in out
     assert "dgram recv bundle head: 4" in out
     assert "dgram send bundle peer: 11 onetwothree" in out
+    # MSG_WAITALL: a short receive consumes the buffers picked and waits to
+    # fill them.
+    assert "recv bundle waitall: no cqe head=10" in out
+    assert "recv bundle waitall: user_data=79 res=8 flags=0x800005 bid=128 data=12345678" in out

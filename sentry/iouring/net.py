@@ -93,7 +93,7 @@ class NetState:
     __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
                  "name_user", "control_user", "controllen_user", "done", "polled",
                  "in_progress", "seen_aborted", "stype", "zc", "notif", "pick", "sel_len",
-                 "nr_iovs", "inq")
+                 "nr_iovs", "inq", "waitall")
 
     def __init__(self):
         self.flags = 0            # sqe->ioprio: RECVSEND_* flags
@@ -117,6 +117,7 @@ class NetState:
         self.sel_len = 0          # SEND with a provided buffer: sqe->len, a cap
         self.nr_iovs = 1          # bundle receive: the iovec array's size (grows)
         self.inq = 0              # bundle receive: msg_inq after the last receive
+        self.waitall = None       # bundle receive, MSG_WAITALL: (pick, bytes, cflags) so far
 
 
 def _stream_like(st, fd):
@@ -799,11 +800,14 @@ def _recv_bundle(req, kernel):
     st = req.cmd
     fd = _socket_fd(req)
     flags = st.msg_flags & ~MSG_CMSG_COMPAT
-    stream = _stream_like(st, fd) and st.stype == SOCK_STREAM
+    retry_short = _stream_like(st, fd) and flags & MSG_WAITALL
+    stream = st.stype == SOCK_STREAM
     ring = req.ring
     while True:
         if _wait_first(st, POLLIN, req):
             return None
+        if st.waitall is not None:
+            return _recv_bundle_rest(req, st, fd, flags, stream)
         total, cflags, empty = 0, 0, False
         max_len = req.kbuf_want or (st.inq if st.inq > 1 else 0)
         retried = False
@@ -840,6 +844,15 @@ def _recv_bundle(req, kernel):
             if n == 0:
                 kbuf.give_back_pick(req, pick)        # end of file: no buffer used
                 break
+            if retry_short and not total and n < pick.out_len:
+                # MSG_WAITALL on a stream (io_net_retry()): the buffers
+                # picked are consumed now and the request waits to fill
+                # them (_recv_bundle_rest).
+                picked = kbuf.commit_pick(req, pick, pick.out_len, len(pick.iovs))
+                st.waitall = (pick, n, picked)
+                req.cflags = picked
+                req.poll_events = POLLIN
+                return None
             picked = kbuf.commit_pick(req, pick, n, kbuf.nbufs_used(pick.iovs, n))
             if not total:
                 cflags = picked
@@ -859,3 +872,32 @@ def _recv_bundle(req, kernel):
             return total                  # no room for another CQE: the last one
         ring.notify()
         req.cflags = 0
+
+
+def _recv_bundle_rest(req, st, fd, flags, stream):
+    """A MSG_WAITALL bundle receive goes on in the buffers it picked, until
+    they are full, the peer closes or an error comes: the bytes so far are
+    then its result."""
+    pick, done, cflags = st.waitall
+    while done < pick.out_len:
+        st.inq = -1
+        try:
+            n, data, _name, _control, _mflags = sockets.recvmsg(
+                fd, pick.out_len - done, False, 0, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+            if data:
+                iovmod.scatter(req.task.mem, pick.iovs, done, data)
+        except BlockingIOError:
+            st.waitall = (pick, done, cflags)
+            req.poll_events = POLLIN
+            return None
+        except OSError:
+            break
+        st.inq = sockets.inq_hint(fd) if stream else -1
+        if n == 0:
+            break
+        done += n
+    st.waitall = None
+    if st.inq > 0:
+        cflags |= CQE_F_SOCK_NONEMPTY
+    req.cflags = cflags
+    return done

@@ -611,6 +611,22 @@ static void more_recv_bundles(void)
 	recv_sel(72, 0, 11, RECVSEND_BUNDLE | IORING_RECVSEND_POLL_FIRST);
 	run("recv bundle poll first", 1);
 	drain_ring_socket();
+
+	/* MSG_WAITALL: a receive short of the buffers picked waits for the
+	 * rest, in the same buffers. */
+	for (int i = 0; i < 4; i++)
+		bring_add(&b, rbuf + 64 + 5 * i, 5, 180 + i);
+	peer_send("1234567");
+	struct io_uring_sqe *s = recv_sel(79, 10, 11, RECVSEND_BUNDLE);
+	s->msg_flags = MSG_WAITALL;
+	io_uring_submit(&r);
+	usleep(50000);
+	printf("recv bundle waitall: %s head=%d\n",
+	       io_uring_peek_cqe(&r, &c) ? "no cqe" : "cqe", ring_head(11));
+	peer_send("890");
+	run("recv bundle waitall", 1);
+	printf("recv bundle waitall head: %d\n", ring_head(11));
+	drain_ring_socket();
 	printf("unregister 11: %d\n", unreg_ring(11));
 	close(sv[0]);
 	close(sv[1]);
