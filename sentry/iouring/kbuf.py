@@ -20,6 +20,12 @@ buffers (REQ_F_BUFFERS_COMMIT); a waiting request cancelled meanwhile reports
 ring one advances the head) and sets the CQE flags IORING_CQE_F_BUFFER |
 bid << 16.  Receives (net.py) differ, as Linux's io_recv() does: one that
 brings nothing gives any buffer back (give_back()), so its CQE names none.
+
+SEND with IOSQE_BUFFER_SELECT and send/receive bundles
+(IORING_RECVSEND_BUNDLE) take several buffers at once instead (peek():
+Linux's io_ring_buffers_peek() into an iovec array); a send consumes them
+when it picks them, a receive only those its bytes reached
+(commit_pick()).
 """
 import collections
 import errno

@@ -20,6 +20,11 @@ fewer bytes than asked goes on from where it stopped (progress is kept in the
 request's NetState) until the whole length is done, the peer closes, or an
 error comes; a shortfall then fails the link.
 
+Provided buffers.  RECV and RECVMSG may receive into, and SEND send from,
+a buffer of a provided-buffer group (IOSQE_BUFFER_SELECT, kbuf.py); with
+IORING_RECVSEND_BUNDLE a SEND or RECV moves data through several buffers of
+a group at once (_send_rounds, _recv_bundle), as Linux 6.18 does.
+
 Data is staged in the Sentry: gathered from child memory into a bytes buffer
 and sent with sendmsg(2) on the Sentry's fd, or received with recvmsg(2) and
 scattered into the child's iovecs.  SEND_ZC/SENDMSG_ZC are served the same
