@@ -88,5 +88,9 @@ def test_bundles_match_linux():
     assert "dgram send bundle peer: 11 onetwothree" in out
     # MSG_WAITALL: a short receive consumes the buffers picked and waits to
     # fill them.
-    assert "recv bundle waitall: no cqe head=10" in out
-    assert "recv bundle waitall: user_data=79 res=8 flags=0x800005 bid=128 data=12345678" in out
+    assert "recv bundle waitall: no cqe head=14" in out
+    assert "recv bundle waitall: user_data=79 res=8 flags=0xc00005 bid=192 data=12345678" in out
+    # Multishot with sqe->len: each round is capped by it.
+    assert "mshot bundle len 10: user_data=80 res=8 flags=0x800007 bid=128 more data=capped-m" in out
+    assert "mshot bundle len 10: user_data=80 res=8 flags=0xbe0003 bid=190 more data=ultishot" in out
+    assert "mshot bundle len 10: user_data=80 res=0 flags=0" in out

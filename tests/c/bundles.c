@@ -612,6 +612,26 @@ static void more_recv_bundles(void)
 	run("recv bundle poll first", 1);
 	drain_ring_socket();
 
+	/* Multishot with sqe->len: a cap on each round's buffers. */
+	for (int i = 0; i < 6; i++)
+		bring_add(&b, rbuf + 96 + 4 * i, 4, 190 + i);
+	peer_send("capped-multishot");
+	recv_sel(80, 10, 11, RECVSEND_BUNDLE | IORING_RECV_MULTISHOT);
+	io_uring_submit(&r);
+	for (int i = 0; i < 2; i++) {
+		if (io_uring_wait_cqe(&r, &c))
+			FAIL("wait");
+		print_cqe("mshot bundle len 10", c, 1);
+		io_uring_cqe_seen(&r, c);
+	}
+	shutdown(sv[1], SHUT_WR);
+	run("mshot bundle len 10", 1);
+	printf("mshot bundle len 10 head: %d\n", ring_head(11));
+	close(sv[0]);
+	close(sv[1]);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		FAIL("socketpair");
+
 	/* MSG_WAITALL: a receive short of the buffers picked waits for the
 	 * rest, in the same buffers. */
 	for (int i = 0; i < 4; i++)
