@@ -34,6 +34,8 @@ def test_big_entries_match_linux(tmp_path, mode):
     assert "cqe32 ovf slot 1: ud=13 res=0 flags=0 big=0x103,0x203" in out
     assert "plain slot 0: ud=20 res=-22 EINVAL flags=0" in out
     assert "sqpoll sqe128+mixed slot 2: ud=3 res=0 flags=0x8000 big=0xabc,0xdef" in out
+    assert "ZCRX_IFQ on CQE32: -22 EINVAL" in out
+    assert "ZCRX_IFQ on CQE_MIXED|DEFER_TASKRUN: -14 EFAULT" in out
     assert out[-1] == "done"
 
 

@@ -387,6 +387,30 @@ static void section_sqpoll(const char *tag, unsigned flags, const char *path)
 	close(fd);
 }
 
+/* ZCRX_IFQ needs DEFER_TASKRUN and 32-byte CQEs; with both, the
+ * registration and its region descriptor are copied first (a NULL
+ * region_ptr: EFAULT). */
+static void section_zcrx(void)
+{
+	static const struct { const char *name; unsigned flags; } cases[] = {
+		{ "CQE32", SETUP_CQE32 },
+		{ "CQE32|DEFER_TASKRUN", SETUP_CQE32 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN },
+		{ "CQE_MIXED|DEFER_TASKRUN", SETUP_CQE_MIXED | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct io_uring_params p;
+		unsigned char z[128] = { 0 };
+		int fd = setup(8, cases[i].flags, 0, &p);
+		if (fd < 0)
+			FAIL("setup %s", cases[i].name);
+		int rc = (int)syscall(__NR_io_uring_register, fd, 32, z, 1);
+		rc = rc < 0 ? -errno : rc;
+		printf("ZCRX_IFQ on %s: %d%s\n", cases[i].name, rc,
+		       rc == -EFAULT ? " EFAULT" : rc == -EPERM ? " EPERM" : ename(rc));
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -402,6 +426,7 @@ int main(int argc, char **argv)
 	section_mixed();
 	section_sqpoll("sqpoll sqe128+cqe32", SETUP_SQE128 | SETUP_CQE32, argv[1]);
 	section_sqpoll("sqpoll sqe128+mixed", SETUP_SQE128 | SETUP_CQE_MIXED, argv[1]);
+	section_zcrx();
 	unlink(argv[1]);
 	printf("done\n");
 	return 0;
