@@ -28,6 +28,10 @@
  * a copy that faults part-way, or a CQ with no room (Python queues the CQE
  * in its overflow backlog, NODROP).
  * Python then continues from that exact SQE, so requests keep SQ order.
+ * SQEs are read at the ring's stride (128 bytes with IORING_SETUP_SQE128:
+ * only the first 64 matter to these ops) and CQEs written at its size
+ * (32 bytes with CQE32, zero big_cqe[]; 16-byte or two-slot ones with
+ * CQE_MIXED: cq_take/fill_cqe), for Python's CQEs too.
  *
  * Concurrency.  Every change of ring state that the SQ thread also makes --
  * consuming SQEs, posting CQEs, the exported tables -- happens under the
