@@ -36,6 +36,7 @@ def test_big_entries_match_linux(tmp_path, mode):
     assert "sqpoll sqe128+mixed slot 2: ud=3 res=0 flags=0x8000 big=0xabc,0xdef" in out
     assert "ZCRX_IFQ on CQE32: -22 EINVAL" in out
     assert "ZCRX_IFQ on CQE_MIXED|DEFER_TASKRUN: -14 EFAULT" in out
+    assert "QUERY: 0 result=0 setup SQE128=1 CQE32=1 CQE_MIXED=1 SQE_MIXED=0" in out
     assert out[-1] == "done"
 
 

@@ -411,6 +411,32 @@ static void section_zcrx(void)
 	}
 }
 
+/* IORING_REGISTER_QUERY's setup flags include the three entry-size flags
+ * (and not SQE_MIXED), in the kernel's answer and the Sentry's. */
+struct qhdr {
+	unsigned long long next, data;
+	unsigned op, size;
+	int result;
+	unsigned resv[3];
+};
+
+struct qops {
+	unsigned nr_request, nr_register;
+	unsigned long long features, setup, enter, sqe;
+	unsigned nr_query, pad;
+};
+
+static void section_query(void)
+{
+	struct qops q;
+	memset(&q, 0, sizeof(q));
+	struct qhdr h = { 0, (unsigned long)&q, 0, sizeof(q), 0, {0} };
+	int rc = (int)syscall(__NR_io_uring_register, -1, 35, &h, 0);
+	printf("QUERY: %d result=%d setup SQE128=%d CQE32=%d CQE_MIXED=%d SQE_MIXED=%d\n",
+	       rc, h.result, !!(q.setup & SETUP_SQE128), !!(q.setup & SETUP_CQE32),
+	       !!(q.setup & SETUP_CQE_MIXED), !!(q.setup & SETUP_SQE_MIXED));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -427,6 +453,7 @@ int main(int argc, char **argv)
 	section_sqpoll("sqpoll sqe128+cqe32", SETUP_SQE128 | SETUP_CQE32, argv[1]);
 	section_sqpoll("sqpoll sqe128+mixed", SETUP_SQE128 | SETUP_CQE_MIXED, argv[1]);
 	section_zcrx();
+	section_query();
 	unlink(argv[1]);
 	printf("done\n");
 	return 0;
