@@ -340,3 +340,14 @@ def test_sqe128_ring_reads_128_byte_slots(cq_impl):
     ring.u32[SQ_TAIL // 4] = 2
     assert submit.submit(FakeKernel(), ring, None, 2) == 2
     assert _cqes(ring) == [(30, 0), (10, 0)]
+
+
+def test_deferred_32_byte_cqe_keeps_its_fields(cq_impl):
+    # DEFER_TASKRUN: a CQE held until the submitter enters is posted later
+    # with its big_cqe[] and, on a mixed ring, IORING_CQE_F_32.
+    flags = abi.SETUP_CQE_MIXED | abi.SETUP_SINGLE_ISSUER | abi.SETUP_DEFER_TASKRUN
+    ring = _ring(sq=2, cq=4, flags=flags)
+    ring.post(1, 3, big=(4, 5))
+    assert _slots(ring, 16) == []
+    ring.run_local_work()
+    assert _slots(ring, 16) == [(1, 3, abi.CQE_F_32, 4, 5)]
