@@ -4,6 +4,8 @@ IORING_SETUP_SQE128, CQE32 and CQE_MIXED accepted with Linux's errors
 NOP/READ/WRITE/URING_CMD on 128-byte SQEs, big_cqe[] zeroed or filled by
 IORING_NOP_CQE32, padding CQEs on a mixed CQ, overflow of 32-byte CQEs,
 and an SQ thread on such rings -- with the C data plane on and off."""
+import re
+
 import pytest
 
 from harness import check, run_sandbox, same_as_native
@@ -44,3 +46,16 @@ def test_trace_shows_32_byte_cqes(tmp_path):
     proc = run_sandbox("big_entries", tmp_path / "s.dat", options=["--trace-uring"])
     check(proc)
     assert "flags=F_32 extra=0x1111,0x2222" in proc.stderr
+
+
+def test_the_data_plane_runs_on_big_entry_rings(tmp_path):
+    # NOPs, READs and WRITEs on 128-byte-SQE and 32-byte/mixed-CQE rings are
+    # the data plane's (in io_uring_enter or the SQ thread, whichever
+    # reaches the SQPOLL rings' SQEs first); NOP_CQE32 and URING_CMD are
+    # Python's.
+    proc = run_sandbox("big_entries", tmp_path / "s.dat", options=["--stats"],
+                       env={"PYSENTRY_DATAPLANE": "1"})
+    check(proc)
+    m = re.search(r"data plane: (\d+) SQEs in C", proc.stderr)
+    assert m, proc.stderr
+    assert int(m.group(1)) >= 25
