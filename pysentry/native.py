@@ -49,13 +49,15 @@ struct ps_fdmap *ps_fdmap_new(void);
 void ps_fdmap_unref(struct ps_fdmap *m);
 int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd);
 struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
-                            unsigned cq_entries, int compat, int owner);
+                            unsigned cq_entries, int compat, int owner,
+                            unsigned sqe_size, int cq_mode);
 void ps_ring_detach(struct ps_ring *r);
 void ps_ring_free(struct ps_ring *r);
-int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts,
-                 int force_overflow);
+int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags,
+                 uint64_t extra1, uint64_t extra2, int counts, int force_overflow);
 int ps_ring_post_if_room(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags);
-int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags);
+int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags,
+                      uint64_t extra1, uint64_t extra2);
 void ps_ring_overflow_flushed(struct ps_ring *r);
 int ps_ring_pop_sqe(struct ps_ring *r, void *out);
 int ps_ring_take_signal(struct ps_ring *r);

@@ -245,3 +245,109 @@ def test_mmap_offsets_map_to_our_layout():
     assert ring.mmap_file_offset(abi.OFF_SQES, ring.sqes_size + 1) is None
     assert ring.mmap_file_offset(4096, 4096) is None
 
+
+
+# -- entry sizes (ringlayout.py): the same CQ logic in C and in Python ---------
+
+@pytest.mark.parametrize("entries,flags,cq,expect", [
+    (8, abi.SETUP_SQE128, 0, (8, 16)),
+    (8, abi.SETUP_CQE32, 0, (8, 16)),
+    (1, abi.SETUP_CQE_MIXED, 0, (1, 2)),
+    (32768, abi.SETUP_CQE32 | abi.SETUP_CQSIZE, 65536, (32768, 65536)),
+])
+def test_entry_size_flags_accepted(entries, flags, cq, expect):
+    assert ring_sizes(entries, flags, cq) == expect
+
+
+@pytest.mark.parametrize("entries,flags,cq,err", [
+    (8, abi.SETUP_CQE32 | abi.SETUP_CQE_MIXED, 0, errno.EINVAL),
+    (8, 1 << 19, 0, errno.EINVAL),                       # SQE_MIXED: 6.19
+    (1, abi.SETUP_CQE_MIXED | abi.SETUP_CQSIZE, 1, errno.EOVERFLOW),
+])
+def test_entry_size_flags_refused_as_linux(entries, flags, cq, err):
+    with pytest.raises(OSError) as e:
+        ring_sizes(entries, flags, cq)
+    assert e.value.errno == err
+
+
+@pytest.fixture(params=["c", "python"])
+def cq_impl(request, monkeypatch):
+    """Run a test with the C ring block and with the pure-Python path."""
+    from pysentry import native
+    if request.param == "python":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("no C extension")
+    return request.param
+
+
+def _slots(ring, size):
+    """Every CQ slot from the head as (user_data, res, flags[, big]), consumed."""
+    head = ring.u32[CQ_HEAD // 4]
+    out = []
+    while head != ring.cq_tail:
+        off = 320 + (head & ring.cq_mask) * size
+        ud, res, flags = abi.CQE.unpack_from(ring.mem, off)
+        big = flags & abi.CQE_F_32 or size == 32
+        out.append((ud, res, flags) + (abi.CQE32_EXTRA.unpack_from(ring.mem, off + 16)
+                                       if big else ()))
+        head = (head + (2 if flags & abi.CQE_F_32 else 1)) & 0xFFFFFFFF
+    ring.u32[CQ_HEAD // 4] = head
+    return out
+
+
+def test_cqe32_ring_writes_big_fields_and_overflows_them(cq_impl):
+    ring = _ring(sq=2, cq=2, flags=abi.SETUP_CQE32)
+    ring.mem[320:320 + 64] = b"\xaa" * 64
+    ring.post(1, 0)
+    ring.post(2, 5, big=(7, 8))
+    ring.post(3, 0, big=(9, 10))            # no room: the backlog keeps big_cqe[]
+    assert ring.overflow and ring.u32[SQ_FLAGS // 4] & abi.SQ_CQ_OVERFLOW
+    assert _slots(ring, 32) == [(1, 0, 0, 0, 0), (2, 5, 0, 7, 8)]
+    ring.flush_overflow()
+    assert _slots(ring, 32) == [(3, 0, 0, 9, 10)]
+    assert not ring.overflow
+
+
+def test_mixed_ring_pads_a_32_byte_cqe_that_would_wrap(cq_impl):
+    ring = _ring(sq=2, cq=4, flags=abi.SETUP_CQE_MIXED)
+    for ud in (1, 2, 3):
+        ring.post(ud, 0)
+    assert _slots(ring, 16) == [(1, 0, 0), (2, 0, 0), (3, 0, 0)]
+    ring.post(4, 0, big=(5, 6))             # slot 3 is the last one: padding first
+    assert _slots(ring, 16) == [(0, 0, abi.CQE_F_SKIP), (4, 0, abi.CQE_F_32, 5, 6)]
+    # Two queued with the tail on the last slot: padding, then no room.
+    for ud in (7, 8, 9):
+        ring.post(ud, 0)
+    assert len(_slots(ring, 16)) == 3
+    ring.post(10, 0)
+    ring.post(11, 0)
+    ring.post(12, 0, big=(13, 14))
+    assert ring.overflow
+    assert _slots(ring, 16) == [(10, 0, 0), (11, 0, 0), (0, 0, abi.CQE_F_SKIP)]
+    ring.flush_overflow()
+    assert _slots(ring, 16) == [(12, 0, abi.CQE_F_32, 13, 14)]
+
+
+def test_sqe128_ring_reads_128_byte_slots(cq_impl):
+    ring = _ring(sq=4, cq=8, flags=abi.SETUP_SQE128)
+    assert ring.sqes_size >= 4 * 128
+    for slot, ud in ((3, 30), (1, 10)):
+        ring.mem[ring.sqes_off + slot * 128:ring.sqes_off + (slot + 1) * 128] = b"\x5c" * 128
+        abi.SQE.pack_into(ring.mem, ring.sqes_off + slot * 128, *_sqe(user_data=ud))
+    ring.u32[ring.sq_array // 4] = 3
+    ring.u32[ring.sq_array // 4 + 1] = 1
+    ring.u32[SQ_TAIL // 4] = 2
+    assert submit.submit(FakeKernel(), ring, None, 2) == 2
+    assert _cqes(ring) == [(30, 0), (10, 0)]
+
+
+def test_deferred_32_byte_cqe_keeps_its_fields(cq_impl):
+    # DEFER_TASKRUN: a CQE held until the submitter enters is posted later
+    # with its big_cqe[] and, on a mixed ring, IORING_CQE_F_32.
+    flags = abi.SETUP_CQE_MIXED | abi.SETUP_SINGLE_ISSUER | abi.SETUP_DEFER_TASKRUN
+    ring = _ring(sq=2, cq=4, flags=flags)
+    ring.post(1, 3, big=(4, 5))
+    assert _slots(ring, 16) == []
+    ring.run_local_work()
+    assert _slots(ring, 16) == [(1, 3, abi.CQE_F_32, 4, 5)]

@@ -2,6 +2,7 @@
 
   abi.py       uapi constants and struct layouts
   ring.py      the shared rings (io_ring_ctx's SQ/CQ and overflow backlog)
+  ringlayout.py  entry sizes: SQE128, CQE32, CQE_MIXED
   setup.py     io_uring_setup(2)
   enter.py     io_uring_enter(2) and CQ waiting
   register.py  io_uring_register(2)

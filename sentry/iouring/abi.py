@@ -24,6 +24,7 @@ SETUP_NO_MMAP = 1 << 14
 SETUP_REGISTERED_FD_ONLY = 1 << 15
 SETUP_NO_SQARRAY = 1 << 16
 SETUP_HYBRID_IOPOLL = 1 << 17
+SETUP_CQE_MIXED = 1 << 18
 
 # io_uring_enter(2) flags
 ENTER_GETEVENTS = 1 << 0
@@ -61,6 +62,8 @@ CQE_F_BUFFER = 1 << 0
 CQE_F_MORE = 1 << 1
 CQE_F_SOCK_NONEMPTY = 1 << 2
 CQE_F_NOTIF = 1 << 3
+CQE_F_SKIP = 1 << 5         # a CQE_MIXED ring's padding entry
+CQE_F_32 = 1 << 15          # a CQE_MIXED ring's 32-byte CQE
 
 IOSQE_FIXED_FILE = 1 << 0
 IOSQE_IO_DRAIN = 1 << 1
@@ -188,6 +191,7 @@ SQE = struct.Struct("<BBHiQQIIQHHiQQ")
 SQE_SIZE = 64
 CQE = struct.Struct("<QiI")
 CQE_SIZE = 16
+CQE32_EXTRA = struct.Struct("<QQ")     # big_cqe[2] of a 32-byte CQE
 # struct io_uring_params: 10 u32 (incl. resv[3]) then the two offset blocks
 PARAMS_HEAD = struct.Struct("<7I3I")
 SQ_OFFSETS = struct.Struct("<8IQ")

@@ -181,10 +181,11 @@ def post_held(ring, req, res):
     kind = req.fault[0]
     counts = req.opcode != abi.OP_TIMEOUT
     if kind == "overflow":
-        ring.post(req.user_data, res, req.cflags, counts=counts, force_overflow=True)
+        ring.post(req.user_data, res, req.cflags, counts=counts, force_overflow=True,
+                  big=req.big_cqe)
         return True
     if kind == "reorder" and ring in _held and len(req.chain or ()) <= 1:
-        _held[ring].append((req.user_data, res, req.cflags, counts))
+        _held[ring].append((req.user_data, res, req.cflags, counts, False, req.big_cqe))
         return True
     return False
 

@@ -20,6 +20,7 @@ from pysentry.sentry.iouring import abi
 
 _REG = struct.Struct("<QQ2Q")            # io_uring_mem_region_reg: region_uptr, flags, resv
 _DESC = struct.Struct("<QQIIQ4Q")        # io_uring_region_desc
+DESC_SIZE = _DESC.size
 REG_WAIT_ARG = 1 << 0
 REGION_TYPE_USER = 1 << 0
 _PAGE = 4096

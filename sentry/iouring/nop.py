@@ -11,8 +11,12 @@ def prep(req):
     if req.op_flags & ~_KNOWN:
         raise OSError(errno.EINVAL, "unknown nop flags")
     if req.op_flags & abi.NOP_CQE32:
-        # Only valid on a CQE32 ring, which pysentry does not offer yet.
-        raise OSError(errno.EINVAL, "NOP_CQE32 without a CQE32 ring")
+        # io_nop_prep(): a 32-byte CQE needs a ring that can post one; its
+        # big_cqe[] are the SQE's off and addr (with IORING_CQE_F_32 on a
+        # CQE_MIXED ring: ringlayout.py).
+        if not req.ring.flags & (abi.SETUP_CQE32 | abi.SETUP_CQE_MIXED):
+            raise OSError(errno.EINVAL, "NOP_CQE32 without 32-byte CQEs")
+        req.big_cqe = (req.off, req.addr)
 
 
 def issue(req, kernel):

@@ -49,16 +49,31 @@ def _register_clock(kernel, task, ring, arg, nr_args):
     return 0
 
 
+_ZCRX_IFQ_REG_SIZE = 96       # struct io_uring_zcrx_ifq_reg
+_ZCRX_REGION_PTR = 24         # its region_ptr (struct io_uring_region_desc *)
+
+
 def _register_zcrx_ifq(kernel, task, ring, arg, nr_args):
     """IORING_REGISTER_ZCRX_IFQ: a zero-copy receive queue needs a NIC queue
-    the Sentry cannot hand out, and a ring with 32-byte CQEs, which it does
-    not create; io_register_zcrx_ifq() checks CAP_NET_ADMIN, then refuses
-    such a ring with EINVAL, so that is the answer for every ring here."""
+    the Sentry cannot hand out.  io_register_zcrx_ifq() checks
+    CAP_NET_ADMIN, refuses a ring without DEFER_TASKRUN and 32-byte CQEs
+    (CQE32 or CQE_MIXED) with EINVAL, then copies the registration and its
+    region descriptor (EFAULT); past that the Sentry answers EINVAL, as for
+    an interface without a capable queue (docs/io_uring.md, differences)."""
     if not arg or nr_args != 1:
         raise OSError(errno.EINVAL, "bad arguments")
     if not creds.of_task(task.tid).cap_eff >> CAP_NET_ADMIN & 1:
         raise OSError(errno.EPERM, "needs CAP_NET_ADMIN")
-    raise OSError(errno.EINVAL, "needs DEFER_TASKRUN and CQE32")
+    if (not ring.flags & abi.SETUP_DEFER_TASKRUN
+            or not ring.flags & (abi.SETUP_CQE32 | abi.SETUP_CQE_MIXED)):
+        raise OSError(errno.EINVAL, "needs DEFER_TASKRUN and 32-byte CQEs")
+    try:
+        reg = task.mem.read(arg, _ZCRX_IFQ_REG_SIZE)
+        region = struct.unpack_from("<Q", reg, _ZCRX_REGION_PTR)[0]
+        task.mem.read(region, memregion.DESC_SIZE)
+    except OSError:
+        raise OSError(errno.EFAULT, "unreadable registration") from None
+    raise OSError(errno.EINVAL, "no capable NIC queue")
 
 
 # IORING_REGISTER_QUERY (io_uring/query.c): a chain of headers, each naming

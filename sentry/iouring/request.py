@@ -28,7 +28,7 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "fault", "attr", "__weakref__")
+                 "creds", "rsrc", "fault", "attr", "big_cqe", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -46,6 +46,7 @@ class Request:
         self.poll_events = 0      # what a request that would block waits for
         self.poll_file = None     # the file to wait on when it is not self.file
         self.cflags = 0           # IORING_CQE_F_* for the completion (e.g. F_BUFFER)
+        self.big_cqe = None       # (extra1, extra2): a 32-byte CQE's big_cqe[] (ringlayout.py)
         self.kbuf = None          # provided buffer held while issuing (kbuf.py)
         self.kbuf_want = 0        # bytes wanted from it (0: the whole buffer)
         self.creds = None         # a registered personality's Creds (personality.py)

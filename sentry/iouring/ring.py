@@ -4,6 +4,7 @@ Layout of the shared file (our own; the child learns it only from sq_off/cq_off)
   offset 0            ring header + CQE array + SQ index array  (OFF_SQ_RING and
                       OFF_CQ_RING both map here: IORING_FEAT_SINGLE_MMAP)
   page-aligned after  the SQE array                              (OFF_SQES)
+Entry sizes (SQE128, CQE32, CQE_MIXED) are ringlayout.py's.
 Indices the child owns (sq tail, cq head) are read once per use and masked;
 indices the Sentry owns (sq head, cq tail) are kept privately and only
 published to the shared page, so garbage written there by the child cannot
@@ -25,7 +26,7 @@ import time
 
 from pysentry import native
 from pysentry.mm.shm import SharedRegion, page_align
-from pysentry.sentry.iouring import abi, dataplane
+from pysentry.sentry.iouring import abi, dataplane, ringlayout
 from pysentry.sentry.iouring.ready import RingReadiness
 
 _U32 = 0xFFFFFFFF
@@ -35,7 +36,7 @@ SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 64, 128, 192
 SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 256, 260, 264, 268
 CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQ_FLAGS = 272, 276, 280, 284
 CQ_EVENTFD_DISABLED = 1 << 0
-CQES = 320
+CQES = ringlayout.CQES
 
 
 class WaitTable(dict):
@@ -88,11 +89,12 @@ class Ring:
         self.sq_mask = sq_entries - 1
         self.cq_mask = cq_entries - 1
         self.no_sqarray = bool(flags & abi.SETUP_NO_SQARRAY)
-        self.sq_array = 0 if self.no_sqarray else _align(CQES + cq_entries * abi.CQE_SIZE, 64)
-        end = self.sq_array + 4 * sq_entries if not self.no_sqarray else CQES + cq_entries * abi.CQE_SIZE
-        self.rings_size = page_align(end)
-        self.sqes_off = self.rings_size
-        self.sqes_size = page_align(sq_entries * abi.SQE_SIZE)
+        self.layout = lay = ringlayout.Layout(flags, sq_entries, cq_entries)
+        self.sq_array = lay.sq_array
+        self.rings_size = lay.rings_size
+        self.sqes_off = lay.sqes_off
+        self.sqes_size = lay.sqes_size
+        self.sqe_size = lay.sqe_size
         self.region = SharedRegion(self.rings_size + self.sqes_size)
         self.mem = self.region.map
         self.u32 = memoryview(self.mem).cast("I")
@@ -115,11 +117,11 @@ class Ring:
                 SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
                 self.sq_array, self.sqes_off])
             c = native.lib.ps_ring_new(base, offs, sq_entries, cq_entries, int(compat),
-                                       native.lib.PS_OWNER_PY)
+                                       native.lib.PS_OWNER_PY, lay.sqe_size, lay.c_mode())
             if c == native.ffi.NULL:
                 raise MemoryError("ring control block")
             self._c = native.ffi.gc(c, native.lib.ps_ring_free)
-            self._sqe_buf = native.ffi.new("char[]", abi.SQE_SIZE)
+            self._sqe_buf = native.ffi.new("char[]", lay.sqe_size)
             self._sqe_view = native.ffi.buffer(self._sqe_buf)
         self.dp_state = None        # what dataplane.sync() last told the C block
         self.sqpoll = None          # SqPoll thread (IORING_SETUP_SQPOLL)
@@ -314,7 +316,7 @@ class Ring:
                 idx = self.u32[self.sq_array // 4 + (head & self.sq_mask)]
                 if idx >= self.sq_entries:
                     continue
-            out.append(abi.SQE.unpack_from(self.mem, self.sqes_off + idx * abi.SQE_SIZE))
+            out.append(abi.SQE.unpack_from(self.mem, self.sqes_off + idx * self.sqe_size))
         return out
 
     def pop_sqe(self):
@@ -335,7 +337,9 @@ class Ring:
                 # Linux counts an out-of-range index in sq_dropped and skips it.
                 self.u32[SQ_DROPPED // 4] = (self.u32[SQ_DROPPED // 4] + 1) & _U32
                 return None
-        return abi.SQE.unpack_from(self.mem, self.sqes_off + idx * abi.SQE_SIZE)
+        # An SQE128 slot's second half (URING_CMD's big cmd[]) is read by
+        # no op the Sentry serves: socket commands use the first 64 bytes.
+        return abi.SQE.unpack_from(self.mem, self.sqes_off + idx * self.sqe_size)
 
     # -- completion queue --------------------------------------------------------
     def cq_ready(self):
@@ -346,40 +350,37 @@ class Ring:
         queued = (self.cq_tail - self.u32[CQ_HEAD // 4]) & _U32
         return self.cq_entries - queued if queued <= self.cq_entries else 0
 
-    def _cq_space(self):
-        """CQEs that can be posted in a row.  Linux reads the CQ head only
-        when it refills its cache of slots (io_cqe_cache_refill: the free
-        slots up to the end of the array) and fills the cached ones without
-        looking again, so a program that moved the head back still gets
-        them.  With a sane head the cache lies within the free space."""
-        return max(self._cq_cached, self._cq_free())
-
-    def post(self, user_data, res, cflags=0, counts=True, force_overflow=False):
+    def post(self, user_data, res, cflags=0, counts=True, force_overflow=False, big=None):
         """Post one completion; queue it in the overflow backlog if the CQ is full.
 
         counts=False keeps it out of the sequence TIMEOUT counts (timeouts'
         own completions, as Linux's cq_timeouts does); force_overflow queues
-        it in the backlog even with room (an --inject overflow rule)."""
+        it in the backlog even with room (an --inject overflow rule).  big:
+        (extra1, extra2) of an op that posts a 32-byte CQE (a NOP with
+        IORING_NOP_CQE32); on a CQE32 ring every CQE is 32 bytes and an op
+        that sets nothing there posts zeros (io_fill_cqe_req)."""
         if self.defer_taskrun and not self.local_open:
-            self.local_cqes.append((user_data, res, cflags, counts))
+            self.local_cqes.append((user_data, res, cflags, counts, big))
             return
+        cflags = self.layout.big_cflags(cflags, big)
+        extra1, extra2 = big or (0, 0)
         if self.trace is not None:
-            self.trace.cqe(self, user_data, res, cflags)
+            self.trace.cqe(self, user_data, res, cflags, big)
         c = self._c
         if c is not None:
             # Counted, and written or refused under the block's mutex; a
             # refusal has set IORING_SQ_CQ_OVERFLOW already.
-            if native.lib.ps_ring_post(c, user_data, res, cflags, counts, force_overflow) == 1:
-                self.overflow.append((user_data, res, cflags))
+            if native.lib.ps_ring_post(c, user_data, res, cflags, extra1, extra2, counts,
+                                       force_overflow) == 1:
+                self.overflow.append((user_data, res, cflags, extra1, extra2))
             return
         self._posted += 1
         if counts:
             self._cq_count += 1
-        if self.overflow or self._cq_space() == 0 or force_overflow:
-            self.overflow.append((user_data, res, cflags))
+        if (self.overflow or force_overflow
+                or not self._write_cqe(user_data, res, cflags, extra1, extra2)):
+            self.overflow.append((user_data, res, cflags, extra1, extra2))
             self._set_sq_flag(abi.SQ_CQ_OVERFLOW)
-            return
-        self._write_cqe(user_data, res, cflags)
 
     def post_more(self, user_data, res, cflags):
         """Post a multishot CQE (IORING_CQE_F_MORE) if the CQ has room for
@@ -398,17 +399,42 @@ class Ring:
             self.trace.cqe(self, user_data, res, cflags)
         return True
 
-    def _write_cqe(self, user_data, res, cflags):
-        # Only called with _cq_space() > 0 (see native/dataplane.c write_cqe).
-        if self._cq_cached:
-            self._cq_cached -= 1
-        else:
-            contig = self.cq_entries - (self._cq_tail & self.cq_mask)
-            self._cq_cached = max(min(self._cq_free(), contig) - 1, 0)
-        abi.CQE.pack_into(self.mem, CQES + (self._cq_tail & self.cq_mask) * abi.CQE_SIZE,
-                          user_data, res, cflags)
-        self._cq_tail = (self._cq_tail + 1) & _U32
+    def _cq_take(self, need):
+        """Take `need` CQ slots for one CQE, or False (native/dataplane.c
+        cq_take is the reference: the cache, a padding CQE before a 32-byte
+        CQE that would wrap)."""
+        if self._cq_cached >= need:
+            self._cq_cached -= need
+            return True
+        off = self._cq_tail & self.cq_mask
+        if need == 2 and self.cq_entries - off == 1:
+            if not self._cq_free():
+                return False
+            abi.CQE.pack_into(self.mem, CQES + off * abi.CQE_SIZE, 0, 0, ringlayout.CQE_F_SKIP)
+            self._cq_tail = (self._cq_tail + 1) & _U32
+            self.u32[CQ_TAIL // 4] = self._cq_tail
+            off = 0
+        length = min(self._cq_free(), self.cq_entries - off)
+        if length < need:
+            self._cq_cached = 0
+            return False
+        self._cq_cached = length - need
+        return True
+
+    def _write_cqe(self, user_data, res, cflags, extra1=0, extra2=0):
+        """Write one CQE if it has room (without the C extension)."""
+        lay = self.layout
+        size = lay.cqe_bytes(cflags)
+        slots = 2 if lay.mixed and size == 32 else 1
+        if not self._cq_take(slots):
+            return False
+        off = CQES + (self._cq_tail & self.cq_mask) * lay.cqe_size
+        abi.CQE.pack_into(self.mem, off, user_data, res, cflags)
+        if size == 32:
+            abi.CQE32_EXTRA.pack_into(self.mem, off + abi.CQE_SIZE, extra1, extra2)
+        self._cq_tail = (self._cq_tail + slots) & _U32
         self.u32[CQ_TAIL // 4] = self._cq_tail
+        return True
 
     def flush_overflow(self):
         if not self.overflow:
@@ -421,10 +447,8 @@ class Ring:
             if not backlog:
                 native.lib.ps_ring_overflow_flushed(c)     # clears IORING_SQ_CQ_OVERFLOW
             return
-        space = self._cq_space()
-        while self.overflow and space > 0:
-            self._write_cqe(*self.overflow.popleft())
-            space -= 1
+        while self.overflow and self._write_cqe(*self.overflow[0]):
+            self.overflow.popleft()
         if not self.overflow:
             self._clear_sq_flag(abi.SQ_CQ_OVERFLOW)
 
@@ -443,7 +467,8 @@ class Ring:
         self.local_open += 1
         try:
             while self.local_cqes:
-                self.post(*self.local_cqes.popleft())
+                user_data, res, cflags, counts, big = self.local_cqes.popleft()
+                self.post(user_data, res, cflags, counts, big=big)
         finally:
             self.local_open -= 1
 
@@ -558,6 +583,3 @@ class Ring:
             if blist.is_ring:
                 blist.release()
 
-
-def _align(n, a):
-    return (n + a - 1) & ~(a - 1)

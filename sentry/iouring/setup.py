@@ -11,7 +11,7 @@ import os
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import creds, fdchannel
-from pysentry.sentry.iouring import abi, dataplane, sqpoll, tctx
+from pysentry.sentry.iouring import abi, dataplane, ringlayout, sqpoll, tctx
 from pysentry.sentry.syscalls import numbers, waits
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
@@ -26,7 +26,10 @@ SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_A
                          # Hybrid polling sleeps before polling; the Sentry
                          # completes polled I/O at issue, so how it would
                          # poll changes nothing.
-                         | abi.SETUP_HYBRID_IOPOLL)
+                         | abi.SETUP_HYBRID_IOPOLL
+                         # 128-byte SQEs, 32-byte and mixed-size CQEs
+                         # (ringlayout.py)
+                         | ringlayout.ENTRY_FLAGS)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
@@ -94,6 +97,7 @@ def ring_sizes(entries, flags, cq_entries):
             raise OSError(errno.EINVAL, "cq smaller than sq")
     else:
         cq = 2 * sq
+    ringlayout.check(flags, cq)
     return sq, cq
 
 

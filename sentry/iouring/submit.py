@@ -294,7 +294,8 @@ def _post(ring, req, res, failed):
         if req.fault is not None and inject.post_held(ring, req, res):
             pass
         else:
-            ring.post(req.user_data, res, req.cflags, counts=req.opcode != abi.OP_TIMEOUT)
+            ring.post(req.user_data, res, req.cflags, counts=req.opcode != abi.OP_TIMEOUT,
+                      big=req.big_cqe)
     req.release()
 
 

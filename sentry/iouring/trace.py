@@ -35,7 +35,8 @@ _IOSQE = ((abi.IOSQE_FIXED_FILE, "IOSQE_FIXED_FILE"), (abi.IOSQE_IO_DRAIN, "IOSQ
           (abi.IOSQE_ASYNC, "IOSQE_ASYNC"), (abi.IOSQE_BUFFER_SELECT, "IOSQE_BUFFER_SELECT"),
           (abi.IOSQE_CQE_SKIP_SUCCESS, "IOSQE_CQE_SKIP_SUCCESS"))
 _CQE_F = ((abi.CQE_F_BUFFER, "F_BUFFER"), (abi.CQE_F_MORE, "F_MORE"),
-          (abi.CQE_F_SOCK_NONEMPTY, "F_SOCK_NONEMPTY"), (abi.CQE_F_NOTIF, "F_NOTIF"))
+          (abi.CQE_F_SOCK_NONEMPTY, "F_SOCK_NONEMPTY"), (abi.CQE_F_NOTIF, "F_NOTIF"),
+          (abi.CQE_F_32, "F_32"))
 # Ops whose data is worth showing: (reads into addr, writes from addr)
 _READS = {abi.OP_READ, abi.OP_READ_FIXED, abi.OP_RECV}
 _WRITES = {abi.OP_WRITE, abi.OP_WRITE_FIXED, abi.OP_SEND}
@@ -251,7 +252,9 @@ class UringTrace:
         self._emit("ring %d closed, %d requests without a CQE" % (rid, dropped),
                    ev="close", ring=rid, dropped=dropped)
 
-    def cqe(self, ring, user_data, res, flags):
+    def cqe(self, ring, user_data, res, flags, big=None):
+        """big: a 32-byte CQE's big_cqe[] as its op set them (IORING_NOP_CQE32),
+        shown as extra=...; the zeros of other CQEs on a CQE32 ring are not."""
         key = (self._ring(ring), user_data)
         pending = self.inflight.get(key)
         entry = pending[0] if pending else None
@@ -273,12 +276,14 @@ class UringTrace:
                                    res <= _STR_MAX)
             except OSError:
                 pass
-        self._emit("ring %d CQE %s user_data=%d = %s%s%s%s%s"
+        self._emit("ring %d CQE %s user_data=%d = %s%s%s%s%s%s"
                    % (key[0], name, user_data, errno_str(res), data,
                       " flags=%s" % flag_names(flags, _CQE_F) if flags else "",
+                      " extra=%#x,%#x" % big if big is not None else "",
                       " <%.6f>" % seconds if seconds is not None else "",
                       " (injected: %s)" % fault if fault else ""),
                    ev="cqe", ring=key[0], op=name, user_data=user_data, res=res, flags=flags,
+                   **({"extra": list(big)} if big is not None else {}),
                    latency=round(seconds, 9) if seconds is not None else None,
                    injected=fault)
 

@@ -28,6 +28,10 @@
  * a copy that faults part-way, or a CQ with no room (Python queues the CQE
  * in its overflow backlog, NODROP).
  * Python then continues from that exact SQE, so requests keep SQ order.
+ * SQEs are read at the ring's stride (128 bytes with IORING_SETUP_SQE128:
+ * only the first 64 matter to these ops) and CQEs written at its size
+ * (32 bytes with CQE32, zero big_cqe[]; 16-byte or two-slot ones with
+ * CQE_MIXED: cq_take/fill_cqe), for Python's CQEs too.
  *
  * Concurrency.  Every change of ring state that the SQ thread also makes --
  * consuming SQEs, posting CQEs, the exported tables -- happens under the
@@ -70,6 +74,8 @@
 #define DP_RWF_SUPPORTED 0x1ffu           /* HIPRI..NOSIGNAL, as vfs/file.py */
 #define DP_RWF_HIPRI 0x1u
 #define DP_SQ_CQ_OVERFLOW (1u << 1)
+#define DP_CQE_F_SKIP (1u << 5)
+#define DP_CQE_F_32 (1u << 15)
 #define DP_CQ_EVENTFD_DISABLED (1u << 0)
 #define DP_MAX_RW_COUNT 0x7ffff000ull     /* INT_MAX & PAGE_MASK */
 #define DP_ADDR_LIMIT (1ull << 47)         /* x86-64 TASK_SIZE_MAX, access_ok() */
@@ -99,6 +105,14 @@ struct ps_cqe {
 	uint32_t flags;
 };
 
+/* The CQ's entry sizes (sentry/iouring/ringlayout.py): 16-byte CQEs,
+ * 32-byte ones (IORING_SETUP_CQE32: the index counts 32-byte entries), or
+ * 16-byte slots where a CQE flagged IORING_CQE_F_32 takes two
+ * (IORING_SETUP_CQE_MIXED). */
+#define PS_CQ_16 0
+#define PS_CQ_32 1
+#define PS_CQ_MIXED 2
+
 struct ps_fdmap {
 	pthread_rwlock_t lock;
 	int *fds;           /* program fd -> host fd, -1 if not hot */
@@ -115,8 +129,10 @@ struct ps_ring {
 	char *mem;
 	volatile uint32_t *sq_head_p, *sq_tail_p, *sq_flags_p, *sq_dropped_p, *sq_array;
 	volatile uint32_t *cq_head_p, *cq_tail_p, *cq_flags_p;
-	struct ps_sqe *sqes;
+	char *sqes;         /* sqe_size bytes each (IORING_SETUP_SQE128: 128) */
 	struct ps_cqe *cqes;
+	uint32_t sqe_size;
+	int cq_mode;        /* PS_CQ_16, PS_CQ_32 or PS_CQ_MIXED */
 	uint32_t sq_entries, sq_mask, cq_entries, cq_mask;
 	uint32_t sq_head, cq_tail;      /* the Sentry's own indices */
 	uint32_t cq_cached;             /* CQ slots handed out without reading the head */
@@ -217,7 +233,8 @@ out:
 /* offs: sq head, sq tail, sq flags, sq dropped, cq head, cq tail, cq flags,
  * cqes, sq array (0: IORING_SETUP_NO_SQARRAY), sqes -- byte offsets into mem. */
 struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
-			    unsigned cq_entries, int compat, int owner)
+			    unsigned cq_entries, int compat, int owner, unsigned sqe_size,
+			    int cq_mode)
 {
 	struct ps_ring *r = calloc(1, sizeof(*r));
 	char *m = mem;
@@ -234,7 +251,9 @@ struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries
 	r->cq_flags_p = (volatile uint32_t *)(m + offs[6]);
 	r->cqes = (struct ps_cqe *)(m + offs[7]);
 	r->sq_array = offs[8] ? (volatile uint32_t *)(m + offs[8]) : NULL;
-	r->sqes = (struct ps_sqe *)(m + offs[9]);
+	r->sqes = m + offs[9];
+	r->sqe_size = sqe_size;
+	r->cq_mode = cq_mode;
 	r->sq_entries = sq_entries;
 	r->sq_mask = sq_entries - 1;
 	r->cq_entries = cq_entries;
@@ -282,32 +301,84 @@ static uint32_t cq_space(struct ps_ring *r)
 	return r->cq_cached > free ? r->cq_cached : free;
 }
 
-/* Only called with cq_space() > 0. */
-static void write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags)
+/* Take the CQ slots for one CQE (2 for a 32-byte CQE on a mixed ring),
+ * as io_get_cqe_overflow() and io_cqe_cache_refill() do: from the cache,
+ * else refill it from the head.  A 32-byte CQE never wraps: with one slot
+ * left before the end of the array, a padding CQE (IORING_CQE_F_SKIP)
+ * fills it first if the CQ is not full (io_fill_nop_cqe) -- even when the
+ * CQE then finds no room after all.  0: no room (overflow). */
+static int cq_take(struct ps_ring *r, uint32_t need)
 {
-	if (r->cq_cached) {
-		r->cq_cached--;
-	} else {
-		uint32_t len = cq_free(r), contig = r->cq_entries - (r->cq_tail & r->cq_mask);
-		if (len > contig)
-			len = contig;
-		r->cq_cached = len ? len - 1 : 0;
+	if (r->cq_cached >= need) {
+		r->cq_cached -= need;
+		return 1;
 	}
-	struct ps_cqe *c = &r->cqes[r->cq_tail & r->cq_mask];
+	uint32_t off = r->cq_tail & r->cq_mask;
+	if (need == 2 && r->cq_entries - off == 1) {
+		if (!cq_free(r))
+			return 0;       /* full: no padding either */
+		struct ps_cqe *pad = &r->cqes[off];
+		pad->user_data = 0;
+		pad->res = 0;
+		pad->flags = DP_CQE_F_SKIP;
+		r->cq_tail++;
+		__atomic_store_n(r->cq_tail_p, r->cq_tail, __ATOMIC_RELEASE);
+		off = 0;
+	}
+	uint32_t len = cq_free(r), contig = r->cq_entries - off;
+	if (len > contig)
+		len = contig;
+	if (len < need) {
+		r->cq_cached = 0;
+		return 0;
+	}
+	r->cq_cached = len - need;
+	return 1;
+}
+
+/* Is this CQE 32 bytes? */
+static uint32_t cqe_slots(struct ps_ring *r, uint32_t cflags)
+{
+	return r->cq_mode == PS_CQ_MIXED && (cflags & DP_CQE_F_32) ? 2 : 1;
+}
+
+/* Write one CQE into slots cq_take() gave; a 32-byte one (every CQE of a
+ * CQE32 ring) carries big_cqe[] (extra1, extra2). */
+static void fill_cqe(struct ps_ring *r, uint32_t slots, uint64_t ud, int32_t res,
+		     uint32_t cflags, uint64_t extra1, uint64_t extra2)
+{
+	uint32_t idx = r->cq_tail & r->cq_mask;
+	struct ps_cqe *c = &r->cqes[r->cq_mode == PS_CQ_32 ? 2 * idx : idx];
 	c->user_data = ud;
 	c->res = res;
 	c->flags = cflags;
-	r->cq_tail++;
+	if (r->cq_mode == PS_CQ_32 || slots == 2) {
+		uint64_t *big = (uint64_t *)(c + 1);
+		big[0] = extra1;
+		big[1] = extra2;
+	}
+	r->cq_tail += slots;
 	/* The CQE is visible before the tail that publishes it. */
 	__atomic_store_n(r->cq_tail_p, r->cq_tail, __ATOMIC_RELEASE);
+}
+
+/* Post one CQE if it has room: 1, else 0 (nothing written but a padding CQE). */
+static int write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags,
+		     uint64_t extra1, uint64_t extra2)
+{
+	uint32_t slots = cqe_slots(r, cflags);
+	if (!cq_take(r, slots))
+		return 0;
+	fill_cqe(r, slots, ud, res, cflags, extra1, extra2);
+	return 1;
 }
 
 /* Python's Ring.post(): count it, then write it, or tell the caller to put
  * it in the overflow backlog (returns 1; the backlog is then non-empty and
  * IORING_SQ_CQ_OVERFLOW set, as io_cqring_event_overflow() does).  -1: the
  * ring is gone. */
-int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts,
-		 int force_overflow)
+int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags,
+		 uint64_t extra1, uint64_t extra2, int counts, int force_overflow)
 {
 	int rc = 0;
 	pthread_mutex_lock(&r->lock);
@@ -319,12 +390,11 @@ int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, i
 			r->cq_count++;
 		/* force_overflow: an --inject overflow rule (inject.py) sends the
 		 * CQE to the backlog even with room in the CQ. */
-		if (r->overflow || cq_space(r) == 0 || force_overflow) {
+		if (r->overflow || force_overflow
+		    || !write_cqe(r, ud, res, cflags, extra1, extra2)) {
 			r->overflow = 1;
 			__atomic_fetch_or(r->sq_flags_p, DP_SQ_CQ_OVERFLOW, __ATOMIC_SEQ_CST);
 			rc = 1;
-		} else {
-			write_cqe(r, ud, res, cflags);
 		}
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -339,10 +409,9 @@ int ps_ring_post_if_room(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t c
 {
 	int rc = 1;
 	pthread_mutex_lock(&r->lock);
-	if (r->mem && !r->overflow && cq_space(r) > 0) {
+	if (r->mem && !r->overflow && write_cqe(r, ud, res, cflags, 0, 0)) {
 		r->posted++;
 		r->cq_count++;
-		write_cqe(r, ud, res, cflags);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -350,14 +419,13 @@ int ps_ring_post_if_room(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t c
 }
 
 /* Flushing the backlog: write one CQE if there is room (0), else 1. */
-int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags)
+int ps_ring_write_cqe(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags,
+		      uint64_t extra1, uint64_t extra2)
 {
 	int rc = 1;
 	pthread_mutex_lock(&r->lock);
-	if (r->mem && cq_space(r) > 0) {
-		write_cqe(r, ud, res, cflags);
+	if (r->mem && write_cqe(r, ud, res, cflags, extra1, extra2))
 		rc = 0;
-	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
@@ -386,7 +454,7 @@ int ps_ring_pop_sqe(struct ps_ring *r, void *out)
 		__atomic_store_n(r->sq_head_p, r->sq_head, __ATOMIC_RELEASE);
 		return 0;
 	}
-	memcpy(out, &r->sqes[idx], sizeof(struct ps_sqe));
+	memcpy(out, r->sqes + (size_t)idx * r->sqe_size, r->sqe_size);
 	__atomic_store_n(r->sq_head_p, r->sq_head, __ATOMIC_RELEASE);
 	return 1;
 }
@@ -828,7 +896,7 @@ static unsigned dp_round(struct ps_ring *r, struct dp_round *d, unsigned max, un
 		}
 		/* Copied once: the program may rewrite the SQE at any time. */
 		struct ps_sqe s;
-		memcpy(&s, &r->sqes[idx], sizeof(s));
+		memcpy(&s, r->sqes + (size_t)idx * r->sqe_size, sizeof(s));
 		int rc = dp_issue(r, &s, d, it);
 		if (rc == DP_DECLINE) {
 			*stop = 1;
@@ -878,7 +946,7 @@ static unsigned dp_round(struct ps_ring *r, struct dp_round *d, unsigned max, un
 		if (failed || !(it->sqe_flags & DP_IOSQE_CQE_SKIP_SUCCESS)) {
 			r->posted++;
 			r->cq_count++;
-			write_cqe(r, it->user_data, it->res, 0);
+			write_cqe(r, it->user_data, it->res, 0, 0, 0);
 		}
 	}
 	__atomic_store_n(r->sq_head_p, r->sq_head, __ATOMIC_RELEASE);
