@@ -552,6 +552,8 @@ class Tracer:
         # the syscall instruction again (rip - 2), as for a later injection
         # at a seccomp stop.  orig_rax -1 keeps the kernel's restart logic out.
         task.syscall_insn = (stop.ip - 2, stop.abi)
+        if task.ctrap is not None:
+            task.ctrap.ip = 0          # newer than any call C served
         task.saved_regs = task.copy_regs()
         task.saved_regs.orig_rax = _U64
         task.inject_ip = task.saved_regs.rip - 2
