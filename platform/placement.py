@@ -93,6 +93,11 @@ def _cpu_list(cpus):
     return ",".join(str(c) for c in sorted(cpus))
 
 
+def _stops(task):
+    t = getattr(task, "ctrap", None)
+    return task.stops + (t.stops if t is not None else 0)
+
+
 def _set(tid, cpus):
     """sched_setaffinity; False if the thread is gone or the mask refused."""
     try:
@@ -292,7 +297,8 @@ class Placement:
 
     def _look(self):
         now = self._clock()
-        counts = {tid: task.stops for tid, task in self.tasks.items()}
+        # Stops served by the C trap step count too (tracer.py's trap step).
+        counts = {tid: _stops(task) for tid, task in self.tasks.items()}
         last, self._last = self._last, (now, counts)
         if last is None:
             return

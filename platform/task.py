@@ -134,6 +134,10 @@ class PtraceTask:
         self.affinity = frozenset()
         self.host_affinity = None
         self.stops = 0
+        # The C trap step's view of the thread (tracer.enable_trap_step):
+        # its struct ps_ttask and the fd map it was given.
+        self.ctrap = None
+        self.ctrap_map = None
 
     # --- stop inspection -------------------------------------------------
     def syscall_stop(self):

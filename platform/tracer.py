@@ -106,6 +106,13 @@ class Tracer:
         if self._native is not None:
             self._out = bytearray(_WAIT_OUT.size)
             self._out_ptr = native.ffi.from_buffer("uint64_t[]", self._out)
+        # The trap step (native/trap.c ps_trap_loop): the hottest stops served
+        # in C without coming back here; enable_trap_step() turns it on.
+        self._trap = None
+        self._trap_arr = None
+        self._trap_fdmap = None      # task -> its fd table's C map
+        self._pass_writes = None     # () -> may writes to streams simply continue?
+        self._trap_counted = None    # ({nr: count}) -> None, for --stats
         self.root_pid = None
         self.root_status = None
         # False: the sandbox ends with its first process (a container's
@@ -124,6 +131,82 @@ class Tracer:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self._sigchld_fd = libc.signalfd_for([signal.SIGCHLD])
         self._selector.register(self._sigchld_fd, selectors.EVENT_READ, None)
+
+    # --- the trap step in C ------------------------------------------------------
+    def enable_trap_step(self, bounce, fdmap, pass_writes, counted):
+        """Serve pread64/pwrite64 on held regular files, and read/write/
+        pread64/pwrite64 the host runs unchanged, in C (native/trap.c's
+        ps_trap_loop) until a stop that needs Python.  bounce: the Sentry
+        thread's bounce buffer; fdmap(task): the C map of the task's fd
+        table (with its trap kinds); pass_writes(): whether a write to a
+        stream needs nothing at its exit right now; counted({nr: n}): the
+        calls served in C, for --stats.  Off without the C extension and
+        with PYSENTRY_TRAP_STEP=0 (the Python dispatch of every stop, kept
+        to compare and to test both)."""
+        if (self._native is None or bounce is None
+                or os.environ.get("PYSENTRY_TRAP_STEP", "1") == "0"):
+            return
+        self._trap = native.ffi.new("struct ps_trap *")
+        self._trap.bounce = bounce
+        self._trap_bounce = bounce          # kept alive with the struct
+        self._trap_fdmap = fdmap
+        self._pass_writes = pass_writes
+        self._trap_counted = counted
+        for task in self.tasks.values():
+            self._trap_add(task)
+
+    def _trap_add(self, task):
+        if self._trap is None:
+            return
+        lib = self._native
+        task.ctrap = native.ffi.gc(lib.ps_ttask_new(task.tid), lib.ps_ttask_free)
+        task.ctrap_map = None
+        self._trap_tasks()
+        self._trap_sync(task)
+
+    def _trap_remove(self, task):
+        t = getattr(task, "ctrap", None)
+        if t is not None:
+            t.enabled = 0
+            self._trap_tasks()
+
+    def _trap_tasks(self):
+        ts = [t.ctrap for t in self.tasks.values()
+              if t.alive and getattr(t, "ctrap", None) is not None]
+        self._trap_arr = native.ffi.new("struct ps_ttask *[]", ts)
+        self._native.ps_trap_set_tasks(self._trap, self._trap_arr, len(ts))
+
+    def _trap_sync(self, task):
+        """After Python handled a stop of task: may C serve its next ones?
+        Not while an injection is under way (its calls pass the filter and
+        stop), nor with io_uring task work queued (kernel.syscall runs it
+        before the call).  Its fd table may have changed (exec, unshare)."""
+        t = task.ctrap
+        if t is None:
+            return
+        m = self._trap_fdmap(task)
+        if m is not task.ctrap_map:
+            self._native.ps_ttask_set_fdmap(t, m)
+            task.ctrap_map = m
+        t.enabled = task.alive and task.coro is None and not self.kernel.work_pending(task)
+
+    @staticmethod
+    def _trap_disable(task):
+        t = task.ctrap
+        if t is not None:
+            t.enabled = 0
+
+    def _trap_fold(self):
+        """Hand the per-syscall counts of the calls C served to --stats."""
+        trap = self._trap
+        if trap is None:
+            return
+        counts = {nr: trap.counts[i] for i, nr in enumerate((0, 1, 17, 18))
+                  if trap.counts[i]}
+        for i in range(4):
+            trap.counts[i] = 0
+        if counts:
+            self._trap_counted(counts)
 
     # --- event sources -------------------------------------------------------
     def add_reader(self, fd, events, callback, persistent=False):
@@ -201,6 +284,7 @@ class Tracer:
         self.root_pid = pid
         task = self.kernel.create_task(pid, pid, None)
         self.tasks[pid] = task
+        self._trap_add(task)
         self.placement.start(task)
         os.write(w, b"g")
         os.close(w)
@@ -213,6 +297,7 @@ class Tracer:
         try:
             return self._run()
         finally:
+            self._trap_fold()
             self.placement.stop()
 
     def _run(self):
@@ -255,7 +340,14 @@ class Tracer:
         """Handle one ptrace event; return False if none was waiting (WNOHANG)."""
         lib = self._native
         if lib is not None:
-            pid = lib.ps_wait_stop(flags, self._out_ptr)
+            trap = self._trap
+            if trap is not None:
+                trap.pass_writes = self._pass_writes()
+                # Timers are Python's: C comes back once the first is due.
+                deadline = int(self._timers[0][0] * 1e9) if self._timers else 0
+                pid = lib.ps_trap_loop(trap, flags, deadline, self._out_ptr)
+            else:
+                pid = lib.ps_wait_stop(flags, self._out_ptr)
             if pid <= 0:
                 if pid == -errno.ECHILD:
                     self.tasks.clear()
@@ -280,8 +372,14 @@ class Tracer:
                             raise
                     finally:
                         self._dispatching = None
+                        if trap is not None:
+                            self._trap_sync(task)
                     return True
             self._dispatch(pid, out[0])
+            if trap is not None:
+                task = self.tasks.get(pid)
+                if task is not None:
+                    self._trap_sync(task)
             return True
         while True:
             try:
@@ -307,6 +405,7 @@ class Tracer:
         task = self.tasks.pop(tid, None)
         if task is not None and task.alive:
             task.alive = False
+            self._trap_remove(task)
             self.placement.task_gone(task)
             self.kernel.task_exit(task)
 
@@ -356,6 +455,7 @@ class Tracer:
                 old = self.tasks.pop(former, None)
                 if old is not None:
                     old.alive = False
+                    self._trap_remove(old)
                     self.placement.task_gone(old)
                     self.kernel.task_exit(old)
             self.kernel.task_exec(task)
@@ -383,6 +483,7 @@ class Tracer:
             tgid = tid
         child = self.kernel.create_task(tid, tgid, parent)
         self.tasks[tid] = child
+        self._trap_add(child)
         self.placement.task_added(child, parent)
         early = self._early_stops.pop(tid, None)
         if early is not None:
@@ -400,6 +501,8 @@ class Tracer:
         """Serve the syscall a task stopped in (no injection under way)."""
         task.regs_valid = False
         task.syscall_insn = (stop.ip - 2, stop.abi)
+        if task.ctrap is not None:
+            task.ctrap.ip = 0          # this call is newer than any C served
         outcome = self._serve(task, stop)
         lib = self._native
         if type(outcome) is int and lib is not None:   # the commonest: a result
@@ -449,6 +552,8 @@ class Tracer:
         # the syscall instruction again (rip - 2), as for a later injection
         # at a seccomp stop.  orig_rax -1 keeps the kernel's restart logic out.
         task.syscall_insn = (stop.ip - 2, stop.abi)
+        if task.ctrap is not None:
+            task.ctrap.ip = 0          # newer than any call C served
         task.saved_regs = task.copy_regs()
         task.saved_regs.orig_rax = _U64
         task.inject_ip = task.saved_regs.rip - 2
@@ -531,7 +636,9 @@ class Tracer:
     def kick(self, task):
         """The kernel has work for task that needs it stopped (io_uring task
         work): interrupt it unless it is stopped in the Sentry already, or in
-        the middle of an injection (_finish() interrupts it after)."""
+        the middle of an injection (_finish() interrupts it after).  Its
+        stops come to Python from now on (the trap step's flag)."""
+        self._trap_disable(task)
         if task.alive and task.coro is None and task is not self._dispatching:
             task.interrupt()
 
@@ -551,6 +658,10 @@ class Tracer:
         Stopped in user mode, the thread runs the injected calls from a
         syscall instruction it executed before, and goes on where it was."""
         saved = task.copy_regs()
+        if task.ctrap is not None and task.ctrap.ip:
+            # The last call the thread made was served by the C trap step.
+            task.syscall_insn = (task.ctrap.ip - 2, ABI_X86_64)
+            task.ctrap.ip = 0
         if saved.orig_rax != _U64:
             in_syscall = True
             ip = saved.rip - 2
@@ -583,6 +694,7 @@ class Tracer:
 
     def wake(self, task):
         """Wake a task the Sentry parked in a host wait (see module docstring)."""
+        self._trap_disable(task)
         if task.alive:
             task.wake_pending = True
             task.interrupt()

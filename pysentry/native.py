@@ -5,7 +5,8 @@
                                     and every CQ post (one writer at a time)
   sentry/iouring/native/sqpoll.c    the SQ polling thread, which runs the data
                                     plane itself, and ring-flag atomics
-  platform/native/trap.c            the trap loop's wait and answer at a stop
+  platform/native/trap.c            the trap loop's wait and answer at a stop, and
+                                    the trap step serving the hottest stops in C
 
 Built on first use, keyed by a hash of the sources (an edited source is
 rebuilt), into build/native/ of a source checkout, or for an installed
@@ -47,7 +48,7 @@ struct ps_ring {
 #define PS_OWNER_SQT 1
 struct ps_fdmap *ps_fdmap_new(void);
 void ps_fdmap_unref(struct ps_fdmap *m);
-int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd);
+int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd, int kind);
 struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
                             unsigned cq_entries, int compat, int owner,
                             unsigned sqe_size, int cq_mode);
@@ -84,6 +85,27 @@ void ps_atomic_and32(void *addr, uint32_t v);
 int ps_wait_stop(int flags, uint64_t *out);
 int ps_return(int tid, long result);
 int ps_cont(int tid, int sig);
+#define PS_TK_NONE 0
+#define PS_TK_SERVE 1
+#define PS_TK_PASS 2
+struct ps_ttask {
+    int tid;
+    int enabled;
+    uint64_t stops;
+    uint64_t ip;
+    ...;
+};
+struct ps_trap {
+    char *bounce;
+    int pass_writes;
+    uint64_t counts[4];
+    ...;
+};
+struct ps_ttask *ps_ttask_new(int tid);
+void ps_ttask_set_fdmap(struct ps_ttask *t, struct ps_fdmap *m);
+void ps_ttask_free(struct ps_ttask *t);
+void ps_trap_set_tasks(struct ps_trap *tr, struct ps_ttask **tasks, unsigned n);
+int ps_trap_loop(struct ps_trap *tr, int flags, uint64_t deadline_ns, uint64_t *out);
 ssize_t ps_read_to_child(int fd, int pid, uint64_t addr, size_t len, int64_t off, int flags,
                          char *bounce);
 ssize_t ps_write_from_child(int fd, int pid, uint64_t addr, size_t len, int64_t off, int flags,

@@ -54,6 +54,7 @@ class Kernel:
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit[1], limit[1]))
         filt = seccomp.build_filter(table.seccomp_spec(sigsys=self.host.sigsys,
                                                        affinity=self.tracer.placement.active))
+        self._enable_trap_step()
         self.tracer.spawn(path, argv, env, filt,
                           child_setup=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit))
         # Once the child is seized (which, without CAP_SYS_PTRACE, needs it
@@ -62,6 +63,33 @@ class Kernel:
         # drops privileges cannot open them (docs/security.md).
         libc.lib.prctl(libc.PR_SET_DUMPABLE, 0, 0, 0, 0)
         return self.tracer.run()
+
+    def _enable_trap_step(self):
+        """The tracer's C trap step serves what file_io.py's short paths
+        serve (pread64/pwrite64 on a held regular file, and read/write/
+        pread64/pwrite64 passed to the host on other held files) without
+        a return to Python.  Not with --trace-syscalls, which prints every
+        call; --inject rules only concern io_uring requests."""
+        if self.trace_syscalls is not None:
+            return
+        from pysentry import native
+        from pysentry.sentry.iouring import dataplane
+        from pysentry.vfs import file as vfs_file
+        if native.lib is None:
+            return
+        stats = self.stats
+        names = table.TABLES["x86_64"]
+
+        def counted(counts):
+            for nr, n in counts.items():
+                stats[names[nr].name] += n
+
+        self.tracer.enable_trap_step(
+            vfs_file._BOUNCE, lambda task: dataplane.fdmap(task.fdtable),
+            # file_io._serve: a write to a stream needs its exit stop only
+            # while a DEFER_TASKRUN ring exists and something waits.
+            lambda: not (self.io_uring.defer_rings and self.poller.busy()),
+            counted)
 
     # --- tasks -------------------------------------------------------------------
     def create_task(self, tid, tgid, parent):

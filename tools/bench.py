@@ -17,8 +17,9 @@ then the latency of one trapped syscall, from a loop of 20,000 (sysloop.c):
 the floor any ptrace+seccomp sandbox pays (floor_tracer.c: SECCOMP_RET_TRACE,
 waitpid, PTRACE_CONT) with the tracer and program free to run anywhere and
 both pinned to one CPU (taskset), then pysentry serving pread(2) itself and
-passing read(2) of /dev/zero through to the host, with and without placement;
-each against the pinned floor.
+passing read(2) of /dev/zero through to the host, with and without placement
+and with the C trap step off (PYSENTRY_TRAP_STEP=0: every stop dispatched in
+Python); each against the pinned floor.
 
 followed by the ratios that matter, judged the way Linux judges io_uring:
 io_uring against the synchronous syscall *in the same environment*
@@ -433,7 +434,12 @@ def main():
                ("C floor + GET_SYSCALL_INFO/GETREGS/SETREGS, pinned",
                 ["taskset", "-c", cpu, floor, "--regs", "--"] + pread),
                ("pysentry, pread served by the Sentry", sandbox_prefix + pread),
-               ("pysentry, read passed to the host", sandbox_prefix + host)]
+               ("pysentry, read passed to the host", sandbox_prefix + host),
+               # The trap step off: every stop dispatched in Python, as before it.
+               ("pysentry, trap step off, pread served",
+                ["env", "PYSENTRY_TRAP_STEP=0"] + sandbox_prefix + pread),
+               ("pysentry, trap step off, read passed to the host",
+                ["env", "PYSENTRY_TRAP_STEP=0"] + sandbox_prefix + host)]
         if none_prefix:
             lat += [("pysentry --cpu-policy none, pread served", none_prefix + pread),
                     ("pysentry --cpu-policy none, read passed to the host", none_prefix + host)]
@@ -512,7 +518,12 @@ def main():
         served = best("pysentry, pread served by the Sentry", "latency")
         served_none = best("pysentry --cpu-policy none, pread served", "latency")
         unpinned = best("C floor (SECCOMP_RET_TRACE + PTRACE_CONT), unpinned", "latency")
+        passed = best("pysentry, read passed to the host", "latency")
+        served_off = best("pysentry, trap step off, pread served", "latency")
         lat_keys = [("served pread / pinned C floor (target <= 2x)", fmt_ratio(ratio(served, pinned))),
+                    ("read passed to the host / pinned C floor (target <= 1.15x)",
+                     fmt_ratio(ratio(passed, pinned))),
+                    ("served pread, trap step off / on", fmt_ratio(ratio(served_off, served))),
                     ("served pread, none / placement", fmt_ratio(ratio(served_none, served))),
                     ("C floor, unpinned / pinned", fmt_ratio(ratio(unpinned, pinned)))]
         key_vals["latency"] = {label: best(label, "latency") for label in lat_labels}

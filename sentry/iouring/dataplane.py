@@ -112,16 +112,33 @@ def fdmap(fdtable):
     if m is None:
         m = _ffi.gc(_lib.ps_fdmap_new(), _lib.ps_fdmap_unref)
         for fd, desc in fdtable.entries.items():
-            hostfd = desc.data_plane_fd()
-            if hostfd >= 0:
-                _lib.ps_fdmap_set(m, fd, hostfd)
+            _lib.ps_fdmap_set(m, fd, desc.data_plane_fd(), trap_kind(desc))
         fdtable.cmap = m
     return m
 
 
 def fdmap_set(m, fd, desc):
     """fd now names desc (None: nothing); called before any old file is put."""
-    _lib.ps_fdmap_set(m, fd, desc.data_plane_fd() if desc is not None else -1)
+    if desc is None:
+        _lib.ps_fdmap_set(m, fd, -1, 0)
+    else:
+        _lib.ps_fdmap_set(m, fd, desc.data_plane_fd(), trap_kind(desc))
+
+
+def trap_kind(desc):
+    """What the C trap step (platform/native/trap.c) may do with read,
+    write, pread64 and pwrite64 on this file -- exactly what
+    sentry/syscalls/file_io.py does for a held fd: a regular file's
+    pread64/pwrite64 take its short path (PS_TK_SERVE; read/write at the
+    file position stay with Python); on any other file but a ring, the four
+    calls run on the host unchanged (PS_TK_PASS).  A ring fd's errors, and
+    any file without a host fd, are Python's (0)."""
+    kind = desc.kind
+    if kind == "reg":
+        return _lib.PS_TK_SERVE if getattr(desc, "fd", -1) >= 0 else 0
+    if kind == "io_uring":
+        return 0
+    return _lib.PS_TK_PASS
 
 
 def export_files(ring):

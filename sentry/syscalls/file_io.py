@@ -55,10 +55,11 @@ def _serve(kernel, task, fd, fn, write=False, positional=False):
 
 
 def _buffer(addr, count):
-    count = min(count, MAX_RW_COUNT)
+    # vfs_read()/vfs_write(): access_ok() on the count asked for, then the
+    # count is clamped to MAX_RW_COUNT.
     if not access_ok(addr, count):
         raise OSError(errno.EFAULT, "bad buffer")
-    return [(addr, count)]
+    return [(addr, min(count, MAX_RW_COUNT))]
 
 
 def _pos(pos):

@@ -14,7 +14,7 @@ frees a ring on the last close of its file, not of one fd).
 import errno
 
 from pysentry.platform.task import ABI_I386
-from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall
+from pysentry.platform.tracer import PASSTHROUGH, InjectSyscall, PassThenCall
 from pysentry.sentry import fdchannel
 from pysentry.sentry.syscalls import numbers
 
@@ -23,8 +23,15 @@ CLOSE_RANGE_CLOEXEC = 1 << 2
 
 
 def sys_close(kernel, task, stop):
-    task.fdtable.drop(numbers.signed_fd(stop.args[0]))
-    return PASSTHROUGH
+    # Dropped before the host closes the fd and again at the call's exit:
+    # another thread's stop served in between (its close has not run yet)
+    # may take the still-open fd over again, and that entry would outlive
+    # the fd.  The exit stop comes before this thread returns to the
+    # program, so nothing it does after close() meets the old entry.
+    fd = numbers.signed_fd(stop.args[0])
+    fdtable = task.fdtable
+    fdtable.drop(fd)
+    return PassThenCall(lambda: fdtable.drop(fd))
 
 
 def sys_close_range(kernel, task, stop):
@@ -32,7 +39,10 @@ def sys_close_range(kernel, task, stop):
     if flags & CLOSE_RANGE_UNSHARE:
         kernel.unshare_fdtable(task)
     if not flags & CLOSE_RANGE_CLOEXEC and first <= last:
-        task.fdtable.drop_range(first, last)
+        fdtable = task.fdtable
+        fdtable.drop_range(first, last)
+        # As close(): once more at the exit, after the host closed them.
+        return PassThenCall(lambda: fdtable.drop_range(first, last))
     return PASSTHROUGH
 
 

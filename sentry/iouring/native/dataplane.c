@@ -86,6 +86,11 @@
 #define PS_OWNER_PY 0
 #define PS_OWNER_SQT 1
 
+/* struct ps_fdmap's kinds[], for the trap step (platform/native/trap.c) */
+#define PS_TK_NONE 0
+#define PS_TK_SERVE 1
+#define PS_TK_PASS 2
+
 struct ps_sqe {
 	uint8_t opcode, flags;
 	uint16_t ioprio;
@@ -116,6 +121,11 @@ struct ps_cqe {
 struct ps_fdmap {
 	pthread_rwlock_t lock;
 	int *fds;           /* program fd -> host fd, -1 if not hot */
+	/* program fd -> what the C trap step (platform/native/trap.c) may do
+	 * with read/write/pread64/pwrite64 on it: PS_TK_NONE (ask Python),
+	 * PS_TK_SERVE (a regular file the Sentry holds: pread64/pwrite64 are
+	 * served in C), PS_TK_PASS (the host runs those calls as they are). */
+	uint8_t *kinds;
 	uint32_t n;
 	int refs;
 };
@@ -190,20 +200,22 @@ void ps_fdmap_unref(struct ps_fdmap *m)
 	if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_SEQ_CST) == 0) {
 		pthread_rwlock_destroy(&m->lock);
 		free(m->fds);
+		free(m->kinds);
 		free(m);
 	}
 }
 
-/* fd -> hostfd (-1: forget it).  Returns 0, or -1 if fd is too large to map
- * (it then simply stays with Python). */
-int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd)
+/* fd -> hostfd (-1: not hot for the data plane) and its trap kind
+ * (PS_TK_*, 0: forget it).  Returns 0, or -1 if fd is too large to map (it
+ * then simply stays with Python). */
+int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd, int kind)
 {
 	int rc = 0;
 	if (fd < 0)
 		return -1;
 	pthread_rwlock_wrlock(&m->lock);
 	if ((uint32_t)fd >= m->n) {
-		if (hostfd < 0)
+		if (hostfd < 0 && !kind)
 			goto out;
 		uint32_t n = m->n ? m->n : 64;
 		while (n <= (uint32_t)fd)
@@ -217,12 +229,21 @@ int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd)
 			rc = -1;
 			goto out;
 		}
-		for (uint32_t i = m->n; i < n; i++)
-			fds[i] = -1;
 		m->fds = fds;
+		uint8_t *kinds = realloc(m->kinds, n);
+		if (!kinds) {
+			rc = -1;
+			goto out;
+		}
+		m->kinds = kinds;
+		for (uint32_t i = m->n; i < n; i++) {
+			fds[i] = -1;
+			kinds[i] = 0;
+		}
 		m->n = n;
 	}
 	m->fds[fd] = hostfd;
+	m->kinds[fd] = (uint8_t)kind;
 out:
 	pthread_rwlock_unlock(&m->lock);
 	return rc;
