@@ -113,6 +113,7 @@ class PtraceTask:
         self.tid = tid
         self.tgid = tgid
         self.alive = True
+        self.exiting = False       # stopped at PTRACE_EVENT_EXIT: no longer an heir
         self._info = ffi.new("struct ptrace_syscall_info *")
         self._regs = ffi.new("struct user_regs_struct *")
         self.regs_valid = False

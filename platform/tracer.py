@@ -3,7 +3,9 @@
 Design:
   * The child is PTRACE_SEIZEd before it installs the seccomp filter and execs,
     with EXITKILL (it dies with the Sentry) and TRACECLONE/FORK/VFORK/EXEC so
-    every thread and process it creates is traced too.
+    every thread and process it creates is traced too; TRACEEXIT stops a
+    thread at the start of its exit, while its process's work can still move
+    to a sibling before anyone can see it gone.
   * Syscalls stop only when the seccomp filter says SECCOMP_RET_TRACE.  The
     kernel (pysentry.sentry) answers each with a result, PASSTHROUGH, or a
     coroutine that may inject syscalls into the child: the first injection
@@ -47,7 +49,7 @@ class PassThenCall:
 
 _OPTIONS = (libc.PTRACE_O_TRACESYSGOOD | libc.PTRACE_O_TRACEFORK | libc.PTRACE_O_TRACEVFORK
             | libc.PTRACE_O_TRACECLONE | libc.PTRACE_O_TRACEEXEC | libc.PTRACE_O_TRACESECCOMP
-            | libc.PTRACE_O_EXITKILL)
+            | libc.PTRACE_O_TRACEEXIT | libc.PTRACE_O_EXITKILL)
 _STOP_SIGNALS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _U64 = (1 << 64) - 1
@@ -128,6 +130,12 @@ class Tracer:
         self._timer_seq = itertools.count()
         self._readers = 0
         self._persistent = set()     # fds whose reader survives its callback
+        # tests/test_faults.py only: [syscall number, countdown] (_test_kill).
+        hook = os.environ.get("PYSENTRY_TEST_KILL_AT_INJECT")
+        self._kill_at = None
+        if hook:
+            nr, _, nth = hook.partition(":")
+            self._kill_at = [int(nr), int(nth or 1)]
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self._sigchld_fd = libc.signalfd_for([signal.SIGCHLD])
         self._selector.register(self._sigchld_fd, selectors.EVENT_READ, None)
@@ -404,10 +412,14 @@ class Tracer:
     def _forget(self, tid):
         task = self.tasks.pop(tid, None)
         if task is not None and task.alive:
-            task.alive = False
-            self._trap_remove(task)
-            self.placement.task_gone(task)
-            self.kernel.task_exit(task)
+            self._task_gone(task)
+
+    def _task_gone(self, task):
+        task.alive = False
+        _abandon(task)
+        self._trap_remove(task)
+        self.placement.task_gone(task)
+        self.kernel.task_exit(task)
 
     # --- stop dispatch -------------------------------------------------------------
     def _dispatch(self, pid, status):
@@ -420,6 +432,18 @@ class Tracer:
             return
         task = self.tasks.get(pid)
         if task is None:
+            if status >> 16 == libc.PTRACE_EVENT_EXIT:
+                # A thread dying before the Sentry heard of it: its parent
+                # was killed before reporting the clone (a SIGKILLed program
+                # making threads).  Let it go on exiting; a stop kept here
+                # would never be resumed, and its process's zombie leader,
+                # and the Sentry waiting for it, would wait forever.
+                self._early_stops.pop(pid, None)
+                try:
+                    libc.ptrace(libc.PTRACE_CONT, pid)
+                except OSError:
+                    pass
+                return
             self._early_stops[pid] = status   # its parent's clone event is still queued
             return
         self._dispatching = task
@@ -454,11 +478,20 @@ class Tracer:
                 # A non-leader thread exec'd and took over the leader's tid.
                 old = self.tasks.pop(former, None)
                 if old is not None:
-                    old.alive = False
-                    self._trap_remove(old)
-                    self.placement.task_gone(old)
-                    self.kernel.task_exit(old)
+                    self._task_gone(old)
             self.kernel.task_exec(task)
+            task.resume()
+        elif event == libc.PTRACE_EVENT_EXIT:
+            # The thread is in do_exit, before its mm and files go and before
+            # its clear_child_tid wake-up lets pthread_join return: what it
+            # owns for its process (requests, an SQPOLL ring's submissions)
+            # moves to a live sibling now.  Its exit status is reaped later;
+            # by then a joiner may already be using the ring, and SQEs
+            # charged to a thread with no mm or files fail (ESRCH, EBADF).
+            # (A SIGKILLed thread stops here too: get_signal has dequeued
+            # the SIGKILL by then.)  _forget finishes the job at the reap.
+            task.exiting = True
+            self.kernel.task_exiting(task)
             task.resume()
         elif event == libc.PTRACE_EVENT_STOP:
             if sig in _STOP_SIGNALS:
@@ -607,6 +640,8 @@ class Tracer:
             _report_internal_error(task)
             self._finish(task, -errno.EIO)
             return
+        if self._kill_at is not None and request.nr == self._kill_at[0]:
+            self._test_kill(task, request)
         regs = task.copy_regs()
         if task.injected:
             regs.rip = task.inject_ip      # run a syscall instruction (again)
@@ -615,6 +650,17 @@ class Tracer:
         task.set_regs(regs)
         task.injected = True
         task.resume()
+
+    def _test_kill(self, task, request):
+        """The fault tests' hook (PYSENTRY_TEST_KILL_AT_INJECT=NR[:N], read in
+        __init__): SIGKILL the program's process at the Nth injection of
+        syscall NR, with the thread stopped half-way through the handler --
+        the one deterministic way to kill a program there."""
+        self._kill_at[1] -= 1
+        if self._kill_at[1] == 0:
+            import sys
+            sys.stderr.write("pysentry: test hook: SIGKILL at injected syscall %d\n" % request.nr)
+            os.kill(task.tgid, signal.SIGKILL)
 
     def _finish(self, task, result):
         if not isinstance(result, int):
@@ -698,6 +744,24 @@ class Tracer:
         if task.alive:
             task.wake_pending = True
             task.interrupt()
+
+
+def _abandon(task):
+    """A task died (SIGKILL, an exec in another thread) in the middle of a
+    handler coroutine -- waiting in io_uring_enter, half-way through an
+    injected open or fd transfer.  Close the coroutine now so that its
+    finally blocks and with statements run: the ring reference an enter wait
+    holds, a waiter, the Sentry's end of an fd transfer.  Left to the garbage
+    collector (the coroutine and the task refer to each other), a killed
+    waiter kept its ring and the ring's requests, timers and fds alive."""
+    coro, task.coro = task.coro, None
+    task.saved_regs = None
+    task.injected = False
+    if coro is not None:
+        try:
+            coro.close()
+        except Exception:
+            _report_internal_error(task)
 
 
 def _report_internal_error(task):

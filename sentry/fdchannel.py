@@ -194,6 +194,10 @@ def install(kernel, task, hostfd, cloexec, scratch=None):
         head = lay.cmsghdr.unpack(task.mem.read(control, lay.cmsghdr.size))
         if not flags & _MSG_CTRUNC and head[0] >= lay.cmsghdr.size + 4:
             got = struct.unpack("<i", task.mem.read(control + lay.cmsghdr.size, 4))[0]
+            # A stale cache entry for the reused number goes now, while the
+            # number is ours: after the close below another thread sharing
+            # the fd table may get it and have its new fd installed first.
+            task.fdtable.drop(got)
     if got < 0:
         # No free fd for the second number (scm_detach_fds() truncated).
         yield InjectSyscall(injected(abi, "close"), c)
@@ -206,7 +210,6 @@ def install(kernel, task, hostfd, cloexec, scratch=None):
     # The Sentry's fd cache may hold a stale entry for a number the child
     # reused behind its back; the new fd is taken over lazily on first use.
     task.fdtable.drop(c)
-    task.fdtable.drop(got)
     return c
 
 

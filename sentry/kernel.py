@@ -109,6 +109,10 @@ class Kernel:
         if task.fdtable.users == 0:
             task.fdtable.clear()
 
+    def task_exiting(self, task):
+        """task is in do_exit (PTRACE_EVENT_EXIT); task_exit follows."""
+        self.io_uring.task_exiting(task)
+
     def task_exit(self, task):
         self.io_uring.task_exit(task)
         self._leave_fdtable(task)

@@ -79,12 +79,31 @@ class IoUringRegistry:
             if ring.sq_task is task:
                 ring.sq_task = task
 
+    def _heir(self, task):
+        """A live thread of task's process that is not exiting, or None."""
+        return next((t for t in self.kernel.tracer.tasks.values()
+                     if t.tgid == task.tgid and t is not task and t.alive and not t.exiting),
+                    None)
+
+    def task_exiting(self, task):
+        """task has begun to exit (its mm and files still there).  With a
+        sibling to take over, its requests, SQ thread and task work move now,
+        so nothing is charged to a thread whose exit the Sentry has not yet
+        reaped; the last thread keeps them until task_exit, which cancels."""
+        heir = self._heir(task)
+        if heir is None:
+            return
+        for ring in list(self.by_id.values()):
+            if ring.sq_task is task:
+                ring.sq_task = heir
+            submit.rehome_or_cancel(self.kernel, ring, task, heir)
+        taskwork.rehome(self.kernel, task, heir)
+
     def task_exit(self, task):
         # A thread's requests outlive it (Linux cancels them only when the
         # process goes): they move to another live thread of the same process,
         # whose address space is the same.  The SQ thread likewise.
-        heir = next((t for t in self.kernel.tracer.tasks.values()
-                     if t.tgid == task.tgid and t is not task and t.alive), None)
+        heir = self._heir(task)
         for ring in list(self.by_id.values()):
             if ring.sq_task is task:
                 ring.sq_task = heir

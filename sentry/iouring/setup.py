@@ -162,8 +162,15 @@ def _install_fd(kernel, task, stop, ring, params, out):
     buffer (already proven writable, and about to be overwritten with the
     result): it is addressable from every ABI, int 0x80's 32-bit pointers
     included.  The process's fd waits start stopping (syscalls/waits.py)."""
-    yield from waits.trace_waits(kernel, task)
-    fd = yield from fdchannel.install(kernel, task, ring.ready.fd, True, scratch=params)
+    try:
+        yield from waits.trace_waits(kernel, task)
+        fd = yield from fdchannel.install(kernel, task, ring.ready.fd, True, scratch=params)
+    except GeneratorExit:
+        # The thread died (SIGKILL) before it had the fd: nothing else
+        # refers to the ring, so it goes now, as Linux frees a ctx whose
+        # setup never installed its file.
+        kernel.io_uring.destroy(ring)
+        raise
     if fd < 0:
         kernel.io_uring.destroy(ring)
         return fd

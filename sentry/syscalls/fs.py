@@ -112,8 +112,13 @@ def _mmap_ring(kernel, task, stop, nr, args, offset, page_units):
         if tmp < 0:
             return tmp
         res = yield InjectSyscall(nr, *args[:4], tmp, target // 4096 if page_units else target)
-        yield InjectSyscall(numbers.close(task.stop_abi), tmp)
+        # Forget tmp while the number is still ours: once it is closed,
+        # another thread may get the same number for its new ring and have
+        # it installed before we run again, and dropping it then put that
+        # ring's last reference (the ring was destroyed under the thread
+        # that had just made it: EOPNOTSUPP from its io_uring_enter).
         task.fdtable.drop(tmp)
+        yield InjectSyscall(numbers.close(task.stop_abi), tmp)
         return res
     return inject()
 
