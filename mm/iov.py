@@ -65,6 +65,30 @@ def gather(mem, iovs, start, size):
     return out
 
 
+def gather_mirrored(mem, iovs, start, size):
+    """Like gather(), for a range that faults: a list of buffers, one per
+    segment, each readable in full or a mirror (ChildMemory.mirror) that
+    faults where the child's segment does -- for a host writev that moves
+    what Linux would move from the child's buffers."""
+    out = []
+    pos = 0
+    for base, length in iovs:
+        if size <= 0:
+            break
+        end = pos + length
+        if end > start:
+            skip = max(0, start - pos)
+            take = min(length - skip, size)
+            try:
+                out.append(mem.read(base + skip, take))
+            except OSError:
+                out.append(mem.mirror(base + skip, take))
+            start += take
+            size -= take
+        pos = end
+    return out
+
+
 def scatter(mem, iovs, start, data):
     """Write `data` into the iovec stream at byte `start`; return bytes written.
 

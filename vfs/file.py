@@ -328,9 +328,29 @@ class HostFileDescription(FileDescription):
             try:
                 data = iovmod.gather(mem, iovs, done, take)
             except OSError:
-                if done == 0:
-                    raise
-                break
+                # The range runs into memory the child cannot read: Linux
+                # moves what its file's write copies before the fault (a
+                # prefix, whole pipe pages, nothing for a socket chunk) or,
+                # for /dev/null, reads nothing and succeeds.  The host call
+                # decides it on buffers that fault at the same place.
+                bufs = iovmod.gather_mirrored(mem, iovs, done, take)
+                try:
+                    if offset is None or not self.seekable:
+                        n = os.pwritev(self.fd, bufs, -1, flags) if flags else os.writev(self.fd, bufs)
+                    else:
+                        n = os.pwritev(self.fd, bufs, offset + done, flags)
+                except BlockingIOError:
+                    if done == 0:
+                        raise
+                    break
+                except OSError:
+                    if done == 0:
+                        raise
+                    break
+                done += n
+                if n < take:
+                    break
+                continue
             try:
                 if offset is None or not self.seekable:
                     n = os.pwritev(self.fd, [data], -1, flags) if flags else os.write(self.fd, data)
