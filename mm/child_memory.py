@@ -78,7 +78,8 @@ class ChildMemory:
         read on, pages the Sentry cannot read either (PROT_NONE), at the same
         offset in a page.  A host call given it faults where the same call
         on the child's buffer faults in Linux, and copies what Linux copies.
-        Returns a memoryview (it keeps the mapping alive)."""
+        Returns (a memoryview, which keeps the mapping alive; whether all of
+        it was readable).  Only the readable part is copied or allocated."""
         off = addr & 4095
         total = (off + size + 4095) & ~4095
         m = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
@@ -96,7 +97,19 @@ class ChildMemory:
                 base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
                 if lib.mprotect(ffi.cast("void *", base + cut), total - cut, 0):    # PROT_NONE
                     raise _efault()
-        return view
+        return view, n == size
+
+    def probe(self, addrs):
+        """How many of `addrs`, in order, the child can read (a byte each,
+        one process_vm_readv: it stops at the first that faults)."""
+        n = len(addrs)
+        local = ffi.new("char[]", n)
+        liov = ffi.new("struct iovec *", (local, n))
+        riov = ffi.new("struct iovec[]", n)
+        for i, a in enumerate(addrs):
+            riov[i].iov_base = ffi.cast("void *", a)
+            riov[i].iov_len = 1
+        return max(0, lib.process_vm_readv(self.pid, liov, 1, riov, n, 0))
 
     def read_cstring(self, addr, limit=4096):
         """Read a NUL-terminated string (strncpy_from_user): ENAMETOOLONG past `limit`."""

@@ -7,6 +7,7 @@ is capped at MAX_RW_COUNT (a lone iovec's length before its access_ok check,
 as import_ubuf() does; other segments after theirs).  Compat tasks (i386 and x32) use 8-byte iovecs.
 """
 import errno
+import mmap
 import struct
 
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
@@ -71,6 +72,7 @@ def gather_mirrored(mem, iovs, start, size):
     faults where the child's segment does -- for a host writev that moves
     what Linux would move from the child's buffers."""
     out = []
+    faulted = False
     pos = 0
     for base, length in iovs:
         if size <= 0:
@@ -79,14 +81,55 @@ def gather_mirrored(mem, iovs, start, size):
         if end > start:
             skip = max(0, start - pos)
             take = min(length - skip, size)
-            try:
-                out.append(mem.read(base + skip, take))
-            except OSError:
-                out.append(mem.mirror(base + skip, take))
+            if faulted:
+                # The host call stops at the first fault (or, like
+                # /dev/null, reads nothing): what follows only needs its
+                # length, in pages nobody can read.
+                out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
+            else:
+                # Not mem.read(): a huge length would be allocated whole.
+                view, whole = mem.mirror(base + skip, take)
+                out.append(view)
+                faulted = not whole
             start += take
             size -= take
         pos = end
     return out
+
+
+def all_mapped(mem, iovs, size):
+    """Can the child reach every page of the first `size` bytes of the
+    iovec stream?  One byte per page is probed (IOV_MAX at a time)."""
+    addrs = []
+    for base, length in iovs:
+        if size <= 0:
+            break
+        take = min(length, size)
+        size -= take
+        if take:
+            addrs.append(base)
+            addrs.extend(range((base | 4095) + 1, base + take, 4096))
+    for i in range(0, len(addrs), UIO_MAXIOV):
+        part = addrs[i:i + UIO_MAXIOV]
+        if mem.probe(part) != len(part):
+            return False
+    return True
+
+
+def scatter_from(mem, iovs, bufs, n):
+    """Copy the first n bytes of `bufs` (one per iovec, as gather_mirrored
+    made them) to the child's iovecs; return the bytes copied."""
+    done = 0
+    for (base, _length), buf in zip(iovs, bufs):
+        if done >= n:
+            break
+        take = min(len(buf), n - done)
+        try:
+            mem.write(base, buf[:take])
+        except OSError:
+            break
+        done += take
+    return done
 
 
 def scatter(mem, iovs, start, data):

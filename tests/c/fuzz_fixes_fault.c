@@ -2,7 +2,9 @@
  * differential fuzzer (tools/fuzz): Linux moves what the file's write
  * copied before the fault -- a prefix, whole pipe pages, whole socket
  * chunks -- or, for /dev/null, reads nothing and succeeds; the Sentry
- * read the whole buffer first and failed with EFAULT.  One section each,
+ * read the whole buffer first and failed with EFAULT.  A read into such a
+ * buffer stops at the fault and a stream keeps the rest; the Sentry had
+ * consumed it.  One section each,
  * picked by argv[1] (default: all); tests/test_sandbox_fuzz_fixes_fault.py
  * checks the output is Linux's.  CQEs are printed sorted by user_data. */
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -112,6 +115,39 @@ int main(int argc, char **argv)
         ssize_t n = recv(sv[1], back, sizeof back, MSG_DONTWAIT);
         printf("  the peer reads %zd bytes, %s\n", n,
                n > 0 && !memcmp(back, b, 36544 < n ? 36544 : n) ? "the buffer's" : "not the buffer's");
+    }
+    if (want("read")) {
+        /* A READ from a pipe or socket into a buffer running into unmapped
+         * memory: the read stops at the fault and the stream keeps the
+         * rest (pipe_read copies whole pipe buffers; an eventfd's 8 bytes
+         * are EFAULT across the fault and stay).  The Sentry consumed the
+         * data and failed with EFAULT. */
+        unsigned char *b = faulting_buffer(1);
+        static unsigned char src[3 * PG];
+        int p[2], sv[2];
+        if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+            return 1;
+        fcntl(p[0], F_SETFL, O_NONBLOCK);
+        for (int i = 0; i < 3 * PG; i++)
+            src[i] = 'A' + i % 23;
+        for (int i = 0; i < 6; i++)     /* six pipe buffers, six skbs */
+            if (write(p[1], src + i * 2048, 2048) != 2048
+                || write(sv[1], src + i * 2048, 2048) != 2048)
+                return 1;
+        SQE(14, 0, io_uring_prep_read(s, p[0], b + 100, 3 * PG, 0));
+        run("from a pipe", 1);
+        ssize_t n = read(p[0], src, sizeof src);
+        printf("  the pipe still holds %zd bytes\n", n);
+        SQE(15, 0, io_uring_prep_read(s, sv[0], b + 100, 3 * PG, 0));
+        run("from a unix stream socket", 1);
+        n = recv(sv[0], src, sizeof src, MSG_DONTWAIT);
+        printf("  the socket still holds %zd bytes\n", n);
+        int efd = eventfd(5, EFD_NONBLOCK);
+        SQE(16, 0, io_uring_prep_read(s, efd, b + PG - 4, 8, 0));
+        run("from an eventfd", 1);
+        uint64_t v = 0;
+        n = read(efd, &v, 8);
+        printf("  the eventfd still holds %llu\n", (unsigned long long)v);
     }
     if (want("eventfd")) {
         /* An eventfd write reads its 8 bytes whole: EFAULT across the fault. */
