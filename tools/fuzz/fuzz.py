@@ -85,12 +85,15 @@ def run_batch_once(interp, scripts, sandbox, timeout):
         with open(path, "w") as f:
             for name, text in scripts.items():
                 f.write("program %s\n%s" % (name, text))
+        # A program's WRITE to fd 1 or 2 puts its buffer's bytes there:
+        # decoded with errors="replace", as alike natively and sandboxed.
         cmd = [interp, "-j", str(PAR), path]
         if sandbox:
             cmd = [sys.executable, "-m", "pysentry", "run", "--"] + cmd
         env = dict(os.environ, PYTHONPATH=REPO)
         proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=True)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
