@@ -72,6 +72,19 @@ class ChildMemory:
         if n != size:
             raise _efault()
 
+    def write_prefix(self, addr, data):
+        """Copy as much of `data` to `addr` as the child can take, in order
+        (copy_to_user's partial copy up to the fault): the bytes written."""
+        size = len(data)
+        if size == 0 or not access_ok(addr, size):
+            return 0
+        cbuf = ffi.from_buffer(data)
+        self._local.iov_base = cbuf
+        self._local.iov_len = size
+        self._remote.iov_base = ffi.cast("void *", addr)
+        self._remote.iov_len = size
+        return max(0, lib.process_vm_writev(self.pid, self._local, 1, self._remote, 1, 0))
+
     def mirror(self, addr, size):
         """A Sentry buffer laid out like the child's [addr, addr+size): the
         readable prefix copied, and from the first page the child cannot
@@ -92,7 +105,10 @@ class ChildMemory:
         self._remote.iov_len = size
         n = max(0, lib.process_vm_readv(self.pid, self._local, 1, self._remote, 1, 0))
         if n < size:
-            cut = (off + n + 4095) & ~4095
+            # The child's fault is at the start of a page (base + n is
+            # page-aligned, or n is 0 and base's page is unreachable): that
+            # page on, the mirror is unreadable too.
+            cut = (off + n) & ~4095
             if cut < total:
                 base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
                 if lib.mprotect(ffi.cast("void *", base + cut), total - cut, 0):    # PROT_NONE

@@ -135,8 +135,9 @@ def scatter_from(mem, iovs, bufs, n):
 def scatter(mem, iovs, start, data):
     """Write `data` into the iovec stream at byte `start`; return bytes written.
 
-    Stops at the first unwritable segment: a fault after progress returns the
-    progress, a fault before any byte raises EFAULT (as copy_to_user users do).
+    Stops at the first byte the child cannot take: a fault after progress
+    returns the progress, a fault before any byte raises EFAULT (as
+    copy_to_user users do).
     """
     done = 0
     pos = 0
@@ -151,6 +152,9 @@ def scatter(mem, iovs, start, data):
             try:
                 mem.write(base + skip, view[done:done + take])
             except OSError:
+                # Up to the fault, as copy_to_iter() copies (a file read
+                # returns those bytes; at the fault itself, EFAULT).
+                done += mem.write_prefix(base + skip, view[done:done + take])
                 if done == 0:
                     raise
                 return done
