@@ -5,8 +5,15 @@ addresses instead of faulting the Sentry.  As in Linux, any part of the range
 that cannot be accessed makes the whole copy fail with EFAULT; callers that
 stream large ranges copy in chunks and report the bytes done before a fault,
 the way read(2) returns a short count.
+
+A transfer whose source runs into unmapped memory is Linux's to split: the
+host call is given a mirror of the child's buffer (mirror()) that faults
+where the child's would, so the host kernel decides what moves -- a prefix
+(generic_perform_write, pipe_write by whole pages), a socket's whole chunk
+failing, or nothing touched at all (/dev/null).
 """
 import errno
+import mmap
 
 from pysentry.platform.libc import ffi, lib
 
@@ -64,6 +71,61 @@ class ChildMemory:
         n = lib.process_vm_writev(self.pid, self._local, 1, self._remote, 1, 0)
         if n != size:
             raise _efault()
+
+    def write_prefix(self, addr, data):
+        """Copy as much of `data` to `addr` as the child can take, in order
+        (copy_to_user's partial copy up to the fault): the bytes written."""
+        size = len(data)
+        if size == 0 or not access_ok(addr, size):
+            return 0
+        cbuf = ffi.from_buffer(data)
+        self._local.iov_base = cbuf
+        self._local.iov_len = size
+        self._remote.iov_base = ffi.cast("void *", addr)
+        self._remote.iov_len = size
+        return max(0, lib.process_vm_writev(self.pid, self._local, 1, self._remote, 1, 0))
+
+    def mirror(self, addr, size):
+        """A Sentry buffer laid out like the child's [addr, addr+size): the
+        readable prefix copied, and from the first page the child cannot
+        read on, pages the Sentry cannot read either (PROT_NONE), at the same
+        offset in a page.  A host call given it faults where the same call
+        on the child's buffer faults in Linux, and copies what Linux copies.
+        Returns (a memoryview, which keeps the mapping alive; whether all of
+        it was readable).  Only the readable part is copied or allocated."""
+        off = addr & 4095
+        total = (off + size + 4095) & ~4095
+        m = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+                      | getattr(mmap, "MAP_NORESERVE", 0x4000))
+        view = memoryview(m)[off:off + size]
+        cbuf = ffi.from_buffer(view)
+        self._local.iov_base = cbuf
+        self._local.iov_len = size
+        self._remote.iov_base = ffi.cast("void *", addr)
+        self._remote.iov_len = size
+        n = max(0, lib.process_vm_readv(self.pid, self._local, 1, self._remote, 1, 0))
+        if n < size:
+            # The child's fault is at the start of a page (base + n is
+            # page-aligned, or n is 0 and base's page is unreachable): that
+            # page on, the mirror is unreadable too.
+            cut = (off + n) & ~4095
+            if cut < total:
+                base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
+                if lib.mprotect(ffi.cast("void *", base + cut), total - cut, 0):    # PROT_NONE
+                    raise _efault()
+        return view, n == size
+
+    def probe(self, addrs):
+        """How many of `addrs`, in order, the child can read (a byte each,
+        one process_vm_readv: it stops at the first that faults)."""
+        n = len(addrs)
+        local = ffi.new("char[]", n)
+        liov = ffi.new("struct iovec *", (local, n))
+        riov = ffi.new("struct iovec[]", n)
+        for i, a in enumerate(addrs):
+            riov[i].iov_base = ffi.cast("void *", a)
+            riov[i].iov_len = 1
+        return max(0, lib.process_vm_readv(self.pid, liov, 1, riov, n, 0))
 
     def read_cstring(self, addr, limit=4096):
         """Read a NUL-terminated string (strncpy_from_user): ENAMETOOLONG past `limit`."""

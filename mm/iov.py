@@ -7,6 +7,7 @@ is capped at MAX_RW_COUNT (a lone iovec's length before its access_ok check,
 as import_ubuf() does; other segments after theirs).  Compat tasks (i386 and x32) use 8-byte iovecs.
 """
 import errno
+import mmap
 import struct
 
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
@@ -65,11 +66,78 @@ def gather(mem, iovs, start, size):
     return out
 
 
+def gather_mirrored(mem, iovs, start, size):
+    """Like gather(), for a range that faults: a list of buffers, one per
+    segment, each readable in full or a mirror (ChildMemory.mirror) that
+    faults where the child's segment does -- for a host writev that moves
+    what Linux would move from the child's buffers."""
+    out = []
+    faulted = False
+    pos = 0
+    for base, length in iovs:
+        if size <= 0:
+            break
+        end = pos + length
+        if end > start:
+            skip = max(0, start - pos)
+            take = min(length - skip, size)
+            if faulted:
+                # The host call stops at the first fault (or, like
+                # /dev/null, reads nothing): what follows only needs its
+                # length, in pages nobody can read.
+                out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
+            else:
+                # Not mem.read(): a huge length would be allocated whole.
+                view, whole = mem.mirror(base + skip, take)
+                out.append(view)
+                faulted = not whole
+            start += take
+            size -= take
+        pos = end
+    return out
+
+
+def all_mapped(mem, iovs, size):
+    """Can the child reach every page of the first `size` bytes of the
+    iovec stream?  One byte per page is probed (IOV_MAX at a time)."""
+    addrs = []
+    for base, length in iovs:
+        if size <= 0:
+            break
+        take = min(length, size)
+        size -= take
+        if take:
+            addrs.append(base)
+            addrs.extend(range((base | 4095) + 1, base + take, 4096))
+    for i in range(0, len(addrs), UIO_MAXIOV):
+        part = addrs[i:i + UIO_MAXIOV]
+        if mem.probe(part) != len(part):
+            return False
+    return True
+
+
+def scatter_from(mem, iovs, bufs, n):
+    """Copy the first n bytes of `bufs` (one per iovec, as gather_mirrored
+    made them) to the child's iovecs; return the bytes copied."""
+    done = 0
+    for (base, _length), buf in zip(iovs, bufs):
+        if done >= n:
+            break
+        take = min(len(buf), n - done)
+        try:
+            mem.write(base, buf[:take])
+        except OSError:
+            break
+        done += take
+    return done
+
+
 def scatter(mem, iovs, start, data):
     """Write `data` into the iovec stream at byte `start`; return bytes written.
 
-    Stops at the first unwritable segment: a fault after progress returns the
-    progress, a fault before any byte raises EFAULT (as copy_to_user users do).
+    Stops at the first byte the child cannot take: a fault after progress
+    returns the progress, a fault before any byte raises EFAULT (as
+    copy_to_user users do).
     """
     done = 0
     pos = 0
@@ -84,6 +152,9 @@ def scatter(mem, iovs, start, data):
             try:
                 mem.write(base + skip, view[done:done + take])
             except OSError:
+                # Up to the fault, as copy_to_iter() copies (a file read
+                # returns those bytes; at the fault itself, EFAULT).
+                done += mem.write_prefix(base + skip, view[done:done + take])
                 if done == 0:
                     raise
                 return done

@@ -49,6 +49,7 @@ struct statfs {
     long f_namelen, f_frsize, f_flags, f_spare[4];
 };
 int fstatfs(int fd, struct statfs *buf);
+int mprotect(void *addr, size_t len, int prot);
 """)
 lib = ffi.dlopen(None)
 

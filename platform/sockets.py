@@ -49,11 +49,16 @@ def _check(ret):
 
 
 def sendmsg(fd, data, name, control, flags):
-    buf = _ffi.from_buffer(data)
-    iov = _ffi.new("struct iovec *", (buf, len(data)))
+    """sendmsg(2) of one buffer, or of a list of buffers (one iovec each)."""
+    parts = data if isinstance(data, list) else [data]
+    bufs = [_ffi.from_buffer(p) for p in parts]
+    iov = _ffi.new("struct iovec[]", max(1, len(parts)))
+    for i, (b, p) in enumerate(zip(bufs, parts)):
+        iov[i].iov_base = b
+        iov[i].iov_len = len(p)
     msg = _ffi.new("struct msghdr *")
     msg.msg_iov = iov
-    msg.msg_iovlen = 1
+    msg.msg_iovlen = len(parts)
     if name:
         namebuf = _ffi.from_buffer(name)
         msg.msg_name = namebuf

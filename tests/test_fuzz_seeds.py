@@ -18,11 +18,13 @@ from harness import REPO
 
 # docs/reliability.md, "Open divergences": still diverging, and seeds whose
 # result under pysentry depends on timing (they diverged in some of 5 runs).
-OPEN = {47, 90, 95, 122, 128, 140, 141, 172}
+OPEN = {47, 90, 95, 122, 128, 172}
 # 4: SQPOLL, the program rewrites a one-entry SQ while the SQ thread consumes
 # it -- what the thread reads depends on when it runs, natively too.
 FLAKY = {4, 31, 114, 136, 152, 167}
 FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 366, 368, 502,
+              243, 421, 539, 2052, 2492, 2613, 2941,   # partial transfers (fuzz_fixes_fault.c)
+              140, 2016, 2141, 2554, 2909, 4991, 9753,
               # SEND with IOSQE_BUFFER_SELECT (tests/c/bundles.c)
               316, 396, 2648, 2894]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)

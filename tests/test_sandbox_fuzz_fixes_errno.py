@@ -70,3 +70,13 @@ def test_errors_that_do_not_fail_the_link():
         " [56 -9 0] [57 -125 0]",
         "SOCKET into a slot, no table, linked: submit=2 [58 -6 0] [59 0 0]",
     ]
+
+
+def test_send_zc_length_is_unsigned():
+    # SEND_ZC's length is not refused at prep as SEND's (>= 2 GiB: EINVAL,
+    # ending the batch) is: it fails at issue, so io_uring_enter counts on
+    # (sentry/iouring/net.py _import_ubuf).  Fuzzer seed 140.
+    assert same_as_native("fuzz_fixes_errno", "sendzc").splitlines() == [
+        "SEND_ZC and SEND of 4 GiB - 1 to a file: submit=4 [60 -88 0x2] [60 0 0x8]"
+        " [61 -88 0x2] [61 0 0x8] [62 0 0] [63 -22 0]",
+    ]

@@ -168,6 +168,18 @@ class FileDescription:
         pass
 
 
+def _first_bytes(iovs, size):
+    """The iovecs covering the first `size` bytes of the stream."""
+    out = []
+    for base, length in iovs:
+        if size <= 0:
+            break
+        take = min(length, size)
+        out.append((base, take))
+        size -= take
+    return out
+
+
 class HostFileDescription(FileDescription):
     """A file whose storage is the host's, reached through a Sentry-held fd."""
 
@@ -277,7 +289,18 @@ class HostFileDescription(FileDescription):
             return 0
         if not self.seekable:
             # One read: a stream returns what it has; a second read could block.
-            buf = bytearray(min(want, CHUNK))
+            size = min(want, CHUNK)
+            if not iovmod.all_mapped(mem, iovs, size):
+                # Part of the buffer is unmapped: Linux's read stops at the
+                # fault and a stream keeps what it could not copy (pipe_read
+                # leaves a pipe buffer it could not copy whole).  The host
+                # read is given buffers that fault at the same place, so it
+                # consumes what Linux would, then that goes to the child.
+                segs = _first_bytes(iovs, size)
+                bufs = iovmod.gather_mirrored(mem, segs, 0, size)
+                n = os.preadv(self.fd, bufs, -1, flags) if flags else os.readv(self.fd, bufs)
+                return iovmod.scatter_from(mem, segs, bufs, n) if n else 0
+            buf = bytearray(size)
             n = os.preadv(self.fd, [buf], -1, flags) if flags else os.readv(self.fd, [buf])
             return iovmod.scatter(mem, iovs, 0, memoryview(buf)[:n]) if n else 0
         if _BOUNCE is not None and offset is not None and len(iovs) == 1 and want <= CHUNK:
@@ -328,8 +351,28 @@ class HostFileDescription(FileDescription):
             try:
                 data = iovmod.gather(mem, iovs, done, take)
             except OSError:
-                if done == 0:
-                    raise
+                # The range runs into memory the child cannot read: Linux
+                # moves what its file's write copies before the fault (a
+                # prefix, whole pipe pages, nothing for a socket chunk) or,
+                # for /dev/null, reads nothing and succeeds.  The host call
+                # decides it on buffers that fault at the same place.
+                # One host call for all that is left: it stops at the fault
+                # (or, for /dev/null, takes it all) -- no chunks to repeat.
+                bufs = iovmod.gather_mirrored(mem, iovs, done, want - done)
+                try:
+                    if offset is None or not self.seekable:
+                        n = os.pwritev(self.fd, bufs, -1, flags) if flags else os.writev(self.fd, bufs)
+                    else:
+                        n = os.pwritev(self.fd, bufs, offset + done, flags)
+                except BlockingIOError:
+                    if done == 0:
+                        raise
+                    break
+                except OSError:
+                    if done == 0:
+                        raise
+                    break
+                done += n
                 break
             try:
                 if offset is None or not self.seekable:

@@ -252,10 +252,12 @@ def prep_send(req):
 
 
 def _import_ubuf(req):
-    """import_ubuf() of sqe->addr/len.  Linux keeps len in an int: a length
-    of 2 GiB or more is negative there and refused with EINVAL (observed on
-    Linux 6.18)."""
-    if req.len >= 1 << 31:
+    """import_ubuf() of sqe->addr/len.  Linux keeps a SEND's len in an int:
+    a length of 2 GiB or more is negative there and refused with EINVAL
+    (observed on Linux 6.18).  SEND_ZC's stays unsigned: import_ubuf caps
+    it at MAX_RW_COUNT and the request goes on to issue (seed 140: ENOTSOCK
+    on a file there, not EINVAL at prep, which would end the batch)."""
+    if req.len >= 1 << 31 and req.opcode != abi.OP_SEND_ZC:
         raise OSError(errno.EINVAL, "negative length")
     if not access_ok(req.addr, req.len):
         raise OSError(errno.EFAULT, "buffer outside user space")
@@ -415,7 +417,15 @@ def _send_data(req, kernel, fd):
             left = total - st.done
             take = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
             try:
-                data = iovmod.gather(req.task.mem, st.iovs, st.done, take)
+                try:
+                    data = iovmod.gather(req.task.mem, st.iovs, st.done, take)
+                except OSError as e:
+                    if e.errno != errno.EFAULT:
+                        raise
+                    # Memory the child cannot read: Linux sends the chunks
+                    # (skbs) it copied before the fault.  The host socket
+                    # decides on buffers that fault at the same place.
+                    data = iovmod.gather_mirrored(req.task.mem, st.iovs, st.done, take)
                 with _sending_to(kernel, req, st.name):
                     n = sockets.sendmsg(fd, data, st.name, control, flags | MSG_DONTWAIT)
             except BlockingIOError:

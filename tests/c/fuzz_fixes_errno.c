@@ -133,6 +133,18 @@ int main(int argc, char **argv)
         SQE(59, 0, (void)0);
         run("SOCKET into a slot, no table, linked", 2);
     }
+    if (want("sendzc")) {
+        /* Seed 140: a SEND with a length of 2 GiB or more fails at prep
+         * (EINVAL), which ends the batch; SEND_ZC's length stays unsigned
+         * (capped at MAX_RW_COUNT), so it fails only at issue -- ENOTSOCK
+         * on a file -- and the batch goes on.  Its notification follows. */
+        SQE(60, 0, io_uring_prep_send_zc(s, fd, buf, 0xffffffffu, 0, 0));
+        SQE(61, 0, io_uring_prep_send_zc(s, fd, buf, 0x80000000u, 0, 0));
+        SQE(62, 0, (void)0);
+        SQE(63, 0, io_uring_prep_send(s, fd, buf, 0xffffffffu, 0));
+        SQE(64, 0, (void)0);
+        run("SEND_ZC and SEND of 4 GiB - 1 to a file", 6);
+    }
     close(fd);
     return 0;
 }
