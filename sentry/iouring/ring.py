@@ -30,12 +30,26 @@ from pysentry.sentry.iouring.ready import RingReadiness
 
 _U32 = 0xFFFFFFFF
 
-# Field offsets in bytes; head and tail words sit on separate cache lines.
-SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 64, 128, 192
-SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 256, 260, 264, 268
-CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQ_FLAGS = 272, 276, 280, 284
+# Field offsets in bytes: those of Linux 6.18's struct io_rings.  The layout
+# is ours to choose when the Sentry allocates the rings, but a program that
+# supplies the memory itself (IORING_SETUP_NO_MMAP, ringmem.py) sizes it by
+# Linux's layout, so the Sentry's must fit in the same bytes.
+SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 4, 8, 12
+SQ_MASK, CQ_MASK, SQ_ENTRIES, CQ_ENTRIES = 16, 20, 24, 28
+SQ_DROPPED, SQ_FLAGS, CQ_FLAGS, CQ_OVERFLOW = 32, 36, 40, 44
 CQ_EVENTFD_DISABLED = 1 << 0
-CQES = 320
+CQES = 64
+
+
+def layout(sq_entries, cq_entries, flags):
+    """(SQ array offset or 0, rings bytes, SQE array bytes) of a ring with
+    these sizes, both page-aligned: Linux's rings_size() and SQE array."""
+    end = CQES + cq_entries * abi.CQE_SIZE
+    sq_array = 0
+    if not flags & abi.SETUP_NO_SQARRAY:
+        sq_array = _align(end, 64)
+        end = sq_array + 4 * sq_entries
+    return sq_array, page_align(end), page_align(sq_entries * abi.SQE_SIZE)
 
 
 class WaitTable(dict):
@@ -88,11 +102,8 @@ class Ring:
         self.sq_mask = sq_entries - 1
         self.cq_mask = cq_entries - 1
         self.no_sqarray = bool(flags & abi.SETUP_NO_SQARRAY)
-        self.sq_array = 0 if self.no_sqarray else _align(CQES + cq_entries * abi.CQE_SIZE, 64)
-        end = self.sq_array + 4 * sq_entries if not self.no_sqarray else CQES + cq_entries * abi.CQE_SIZE
-        self.rings_size = page_align(end)
+        self.sq_array, self.rings_size, self.sqes_size = layout(sq_entries, cq_entries, flags)
         self.sqes_off = self.rings_size
-        self.sqes_size = page_align(sq_entries * abi.SQE_SIZE)
         self.region = SharedRegion(self.rings_size + self.sqes_size)
         self.mem = self.region.map
         self.u32 = memoryview(self.mem).cast("I")
