@@ -51,6 +51,8 @@ int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd);
 struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
                             unsigned cq_entries, int compat, int owner);
 void ps_ring_detach(struct ps_ring *r);
+void ps_ring_remap(struct ps_ring *r, void *mem, const unsigned *offs, unsigned sq_entries,
+                   unsigned cq_entries);
 void ps_ring_free(struct ps_ring *r);
 int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags, int counts,
                  int force_overflow);

@@ -1,9 +1,13 @@
 """The shared rings of one io_uring instance: layout, SQ consumption, CQ posting.
 
-Layout of the shared file (our own; the child learns it only from sq_off/cq_off):
+Layout of the shared file (the child learns it from sq_off/cq_off; the
+header is Linux's struct io_rings, so that memory a program sizes for Linux
+holds it: IORING_SETUP_NO_MMAP, ringmem.py):
   offset 0            ring header + CQE array + SQ index array  (OFF_SQ_RING and
                       OFF_CQ_RING both map here: IORING_FEAT_SINGLE_MMAP)
   page-aligned after  the SQE array                              (OFF_SQES)
+IORING_REGISTER_RESIZE_RINGS (resize.py) moves the ring to a new file
+(swap_memory).
 Indices the child owns (sq tail, cq head) are read once per use and masked;
 indices the Sentry owns (sq head, cq tail) are kept privately and only
 published to the shared page, so garbage written there by the child cannot
@@ -107,9 +111,8 @@ class Ring:
         self.region = SharedRegion(self.rings_size + self.sqes_size)
         self.mem = self.region.map
         self.u32 = memoryview(self.mem).cast("I")
-        for off, value in ((SQ_MASK, self.sq_mask), (SQ_ENTRIES, sq_entries),
-                           (CQ_MASK, self.cq_mask), (CQ_ENTRIES, cq_entries)):
-            self.u32[off // 4] = value
+        self.write_sizes()
+        self.user_mem = None        # IORING_SETUP_NO_MMAP: the program's ranges (ringmem.py)
         self._sq_head = 0           # (without the C extension)
         self._cq_tail = 0
         self._cq_cached = 0     # CQ slots handed out without reading the head
@@ -122,11 +125,8 @@ class Ring:
         if native.lib is not None:
             base = native.ffi.from_buffer(self.mem)
             self._flags_ptr = base + SQ_FLAGS
-            offs = native.ffi.new("unsigned[10]", [
-                SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
-                self.sq_array, self.sqes_off])
-            c = native.lib.ps_ring_new(base, offs, sq_entries, cq_entries, int(compat),
-                                       native.lib.PS_OWNER_PY)
+            c = native.lib.ps_ring_new(base, self._c_offsets(), sq_entries, cq_entries,
+                                       int(compat), native.lib.PS_OWNER_PY)
             if c == native.ffi.NULL:
                 raise MemoryError("ring control block")
             self._c = native.ffi.gc(c, native.lib.ps_ring_free)
@@ -191,6 +191,44 @@ class Ring:
         self.kernel = None      # set by the registry (dataplane.eligible reads it)
         self.trace_id = None    # the ring's number in the trace
 
+    def _c_offsets(self):
+        return native.ffi.new("unsigned[10]", [
+            SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
+            self.sq_array, self.sqes_off])
+
+    def swap_memory(self, region, sq_entries, cq_entries):
+        """IORING_REGISTER_RESIZE_RINGS (resize.py): from now on the rings
+        are `region`, laid out for the new sizes and already filled.  The
+        C block is re-pointed under its lock; the old region is returned
+        for the caller to close."""
+        old = self.region
+        self.sq_entries, self.cq_entries = sq_entries, cq_entries
+        self.sq_mask, self.cq_mask = sq_entries - 1, cq_entries - 1
+        self.sq_array, self.rings_size, self.sqes_size = layout(sq_entries, cq_entries,
+                                                                self.flags)
+        self.sqes_off = self.rings_size
+        self.region = region
+        self.mem = region.map
+        try:
+            self.u32.release()
+        except BufferError:
+            pass
+        self.u32 = memoryview(self.mem).cast("I")
+        self._cq_cached = 0
+        if self._c is not None:
+            base = native.ffi.from_buffer(self.mem)
+            native.lib.ps_ring_remap(self._c, base, self._c_offsets(), sq_entries, cq_entries)
+            self._flags_ptr = base + SQ_FLAGS
+        return old
+
+    def write_sizes(self):
+        """The masks and entry counts in the shared memory (read-only to
+        the program in Linux's sense: it may scribble, the Sentry never
+        reads them back)."""
+        for off, value in ((SQ_MASK, self.sq_mask), (SQ_ENTRIES, self.sq_entries),
+                           (CQ_MASK, self.cq_mask), (CQ_ENTRIES, self.cq_entries)):
+            self.u32[off // 4] = value
+
     # -- offsets reported to the child ---------------------------------------
     def sq_offsets(self):
         return (SQ_HEAD, SQ_TAIL, SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED,
@@ -217,6 +255,11 @@ class Ring:
             if shm is None:
                 return -errno.ENOMEM
             return (shm.fd, 0) if length > 0 else None
+        if self.user_mem is not None and offset in (abi.OFF_SQ_RING, abi.OFF_CQ_RING,
+                                                    abi.OFF_SQES):
+            # The rings are the program's own pages (IORING_SETUP_NO_MMAP):
+            # Linux has no pages of its own to map there and answers ENOMEM.
+            return -errno.ENOMEM
         target = self.mmap_file_offset(offset, length)
         return None if target is None else (self.region.fd, target)
 
