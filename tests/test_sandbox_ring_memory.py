@@ -1,7 +1,8 @@
 """Ring memory the program supplies or resizes, against Linux
 (tests/c/ring_memory.c): IORING_SETUP_NO_MMAP (Linux's checks of the two
 ranges, I/O and an SQ thread through a ring in the program's own pages, its
-bytes kept, mmap of the ring fd refused), IORING_SETUP_REGISTERED_FD_ONLY
+bytes kept, the ring following the pages when they move, mmap of the ring fd
+refused), IORING_SETUP_REGISTERED_FD_ONLY
 (setup returns a registered ring index, used by enter and register; EBUSY
 with all 16 slots taken) and IORING_REGISTER_RESIZE_RINGS (its errors, and
 pending SQEs and CQEs carried to larger and smaller rings, mapped by the
@@ -25,6 +26,7 @@ def test_ring_memory_matches_linux(dataplane):
     assert "NO_MMAP CQEs: 3 CQEs: 1=16 2=16 3=0" in out
     assert "NO_MMAP read back: user memory ring" in out
     assert "NO_MMAP|SQPOLL: 2 CQEs: 41=0 42=0" in out
+    assert "move: 1 CQEs: 51=0" in out
     assert "REGISTERED_FD_ONLY setup (the index): 0" in out
     assert "REGISTERED_FD_ONLY: 1 CQEs: 7=0" in out
     assert "rings registered: 16" in out
@@ -41,6 +43,8 @@ def test_ring_memory_matches_linux(dataplane):
     for tag in ("resize", "resize NO_SQARRAY", "resize NO_MMAP",
                 "resize NO_MMAP REGISTERED_FD_ONLY"):
         assert "%s enter after resize: %s" % (tag, pending) in out
+        assert "%s I/O after resize: 2 CQEs: 450=12 451=12" % tag in out
+        assert "%s read back: resized ring" % tag in out
         assert ("%s enter after shrinking: 7 CQEs: 500=0 501=0 502=0 503=0 504=0 600=0 601=0"
                 % tag) in out
     assert "resize old mapping cq tail: 12" in out

@@ -363,6 +363,29 @@ static void user_memory_io(unsigned flags, const char *tag)
 	close(fd);
 }
 
+/* The pages are the ring wherever the program moves them (mremap), and it
+ * goes on if the program unmaps them. */
+static void move_and_unmap(void)
+{
+	struct ring r;
+	long rc = ring_init(&r, 4, SETUP_NO_MMAP, 0);
+	show("move: setup", rc >= 0 ? 0 : rc);
+	if (rc < 0)
+		return;
+	char *dst = anon(r.rings_len + PAGE);
+	void *moved = mremap(r.rings, r.rings_len, r.rings_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			     dst + PAGE);
+	show("move: mremap the rings", moved == MAP_FAILED ? -1 : 0);
+	r.rings = moved;
+	push_nop(&r, 51);
+	show("move: enter", enter(&r, 1, 1, ENTER_GETEVENTS));
+	reap(&r, "move");
+	munmap(r.rings, r.rings_len);
+	munmap(r.sqes_mem, r.sqes_len);
+	show("move: enter after munmap", enter(&r, 0, 0, ENTER_GETEVENTS));
+	close(r.fd);
+}
+
 static void sqpoll_user_memory(void)
 {
 	struct ring r;
@@ -586,6 +609,24 @@ static void resize_pending(unsigned flags, const char *tag)
 	reap(&big, line);
 	show_ring_words(tag, &big);
 
+	/* File I/O through the resized ring. */
+	char name[] = "/tmp/ring_memory.XXXXXX";
+	int fd = mkstemp(name);
+	char buf[32] = { 0 };
+	unlink(name);
+	struct sqe w = { .opcode = OP_WRITE, .fd = fd, .addr = (uintptr_t)"resized ring",
+			 .len = 12, .off = 0, .user_data = 450 };
+	struct sqe rd = { .opcode = OP_READ, .fd = fd, .addr = (uintptr_t)buf, .len = 12,
+			  .off = 0, .user_data = 451 };
+	push(&big, &w);
+	enter(&big, 1, 1, ENTER_GETEVENTS);
+	push(&big, &rd);
+	snprintf(line, sizeof(line), "%s I/O after resize", tag);
+	show(line, enter(&big, 1, 1, ENTER_GETEVENTS));
+	reap(&big, line);
+	printf("%s read back: %s\n", tag, buf);
+	close(fd);
+
 	/* Down again, with CQEs waiting across the array's end. */
 	for (int i = 0; i < 5; i++)
 		push_nop(&big, 500 + i);
@@ -632,6 +673,7 @@ int main(void)
 	bad_setups();
 	user_memory_io(SETUP_NO_MMAP, "NO_MMAP");
 	user_memory_io(SETUP_NO_MMAP | SETUP_NO_SQARRAY, "NO_MMAP|NO_SQARRAY");
+	move_and_unmap();
 	sqpoll_user_memory();
 	registered_only();
 	resize_errors();
