@@ -79,7 +79,8 @@ def resize_rings(kernel, task, ring, arg, nr_args):
     sq_off[6] = array
     cq_off_out = list(ring.cq_offsets())
     if no_mmap:
-        sq_off[-1], cq_off_out[-1] = abi.SQ_OFFSETS.unpack_from(raw, abi.PARAMS_HEAD.size)[-1], cq_off[-1]
+        sq_off[-1] = abi.SQ_OFFSETS.unpack_from(raw, abi.PARAMS_HEAD.size)[-1]
+        cq_off_out[-1] = cq_off[-1]
     head[:3] = sq, cq, flags
     task.mem.write(arg, abi.PARAMS_HEAD.pack(*head) + abi.SQ_OFFSETS.pack(*sq_off)
                    + abi.CQ_OFFSETS.pack(*cq_off_out))

@@ -121,8 +121,9 @@ def sys_io_uring_setup(kernel, task, stop):
     if flags & abi.SETUP_NO_MMAP:
         # io_allocate_scq_urings(): the rings, then the SQEs, in the
         # program's memory, checked before the SQ thread's arguments.
-        user_addrs = (abi.CQ_OFFSETS.unpack_from(raw, abi.PARAMS_HEAD.size + abi.SQ_OFFSETS.size)[-1],
-                      abi.SQ_OFFSETS.unpack_from(raw, abi.PARAMS_HEAD.size)[-1])
+        sq_at, cq_at = abi.PARAMS_HEAD.size, abi.PARAMS_HEAD.size + abi.SQ_OFFSETS.size
+        user_addrs = (abi.CQ_OFFSETS.unpack_from(raw, cq_at)[-1],
+                      abi.SQ_OFFSETS.unpack_from(raw, sq_at)[-1])
         _, rings_size, sqes_size = layout(sq, cq, flags)
         try:
             ringmem.check_ranges(task, user_addrs[0], rings_size, user_addrs[1], sqes_size)
