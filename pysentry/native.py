@@ -53,6 +53,8 @@ struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries
                             unsigned cq_entries, int compat, int owner,
                             unsigned sqe_size, int cq_mode);
 void ps_ring_detach(struct ps_ring *r);
+void ps_ring_remap(struct ps_ring *r, void *mem, const unsigned *offs, unsigned sq_entries,
+                   unsigned cq_entries);
 void ps_ring_free(struct ps_ring *r);
 int ps_ring_post(struct ps_ring *r, uint64_t ud, int32_t res, uint32_t cflags,
                  uint64_t extra1, uint64_t extra2, int counts, int force_overflow);

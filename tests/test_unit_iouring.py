@@ -5,7 +5,7 @@ import errno
 import pytest
 
 from pysentry.sentry.iouring import abi, submit
-from pysentry.sentry.iouring.ring import CQ_HEAD, SQ_FLAGS, SQ_TAIL, SQ_DROPPED, Ring
+from pysentry.sentry.iouring.ring import CQ_HEAD, CQES, SQ_FLAGS, SQ_TAIL, SQ_DROPPED, Ring
 from pysentry.sentry.iouring.setup import ring_sizes
 
 
@@ -92,7 +92,7 @@ def _cqes(ring):
     head = ring.u32[CQ_HEAD // 4]
     out = []
     while head != ring.cq_tail:
-        out.append(abi.CQE.unpack_from(ring.mem, 320 + (head & ring.cq_mask) * 16)[:2])
+        out.append(abi.CQE.unpack_from(ring.mem, CQES + (head & ring.cq_mask) * 16)[:2])
         head = (head + 1) & 0xFFFFFFFF
     ring.u32[CQ_HEAD // 4] = head
     return out

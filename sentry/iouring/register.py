@@ -9,7 +9,8 @@ import struct
 
 from pysentry.sentry import creds
 from pysentry.sentry.iouring import (abi, cancel, eventfd, filetable, iowq, kbuf, memregion,
-                                     msg_ring, napi, personality, restrictions, rsrc, tctx)
+                                     msg_ring, napi, personality, resize, restrictions, rsrc,
+                                     tctx)
 from pysentry.sentry.iouring.enter import SUPPORTED_ENTER_FLAGS, lookup_ring
 from pysentry.sentry.iouring.setup import FEATURES, SUPPORTED_SETUP_FLAGS
 from pysentry.sentry.iouring.opdef import OPS
@@ -179,6 +180,7 @@ HANDLERS = {
     29: _register_clock,                    # IORING_REGISTER_CLOCK
     30: rsrc.clone_buffers,                 # IORING_REGISTER_CLONE_BUFFERS
     32: _register_zcrx_ifq,                 # IORING_REGISTER_ZCRX_IFQ
+    33: resize.resize_rings,                # IORING_REGISTER_RESIZE_RINGS
     34: memregion.register_mem_region,      # IORING_REGISTER_MEM_REGION
     abi.REGISTER_QUERY: _query,             # 35
 }
@@ -218,9 +220,19 @@ ARG_CHECKS = {
 
 def sys_io_uring_register(kernel, task, stop):
     res = _register(kernel, task, stop)
-    if kernel.io_uring.trace is not None:
-        kernel.io_uring.trace.register(task, stop.args[1] & 0xFFFFFFFF,
-                                       stop.args[3] & 0xFFFFFFFF, res)
+    if kernel.io_uring.trace is None:
+        return res
+    if not isinstance(res, int):
+        return _traced(kernel, task, stop, res)     # it injects syscalls first (resize.py)
+    kernel.io_uring.trace.register(task, stop.args[1] & 0xFFFFFFFF,
+                                   stop.args[3] & 0xFFFFFFFF, res)
+    return res
+
+
+def _traced(kernel, task, stop, gen):
+    res = yield from gen
+    kernel.io_uring.trace.register(task, stop.args[1] & 0xFFFFFFFF,
+                                   stop.args[3] & 0xFFFFFFFF, res)
     return res
 
 

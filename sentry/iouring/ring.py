@@ -1,10 +1,14 @@
 """The shared rings of one io_uring instance: layout, SQ consumption, CQ posting.
 
-Layout of the shared file (our own; the child learns it only from sq_off/cq_off):
+Layout of the shared file (the child learns it from sq_off/cq_off; the
+header is Linux's struct io_rings, so that memory a program sizes for Linux
+holds it: IORING_SETUP_NO_MMAP, ringmem.py):
   offset 0            ring header + CQE array + SQ index array  (OFF_SQ_RING and
                       OFF_CQ_RING both map here: IORING_FEAT_SINGLE_MMAP)
   page-aligned after  the SQE array                              (OFF_SQES)
 Entry sizes (SQE128, CQE32, CQE_MIXED) are ringlayout.py's.
+IORING_REGISTER_RESIZE_RINGS (resize.py) moves the ring to a new file
+(swap_memory).
 Indices the child owns (sq tail, cq head) are read once per use and masked;
 indices the Sentry owns (sq head, cq tail) are kept privately and only
 published to the shared page, so garbage written there by the child cannot
@@ -31,12 +35,23 @@ from pysentry.sentry.iouring.ready import RingReadiness
 
 _U32 = 0xFFFFFFFF
 
-# Field offsets in bytes; head and tail words sit on separate cache lines.
-SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 64, 128, 192
-SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 256, 260, 264, 268
-CQ_MASK, CQ_ENTRIES, CQ_OVERFLOW, CQ_FLAGS = 272, 276, 280, 284
+# Field offsets in bytes: those of Linux 6.18's struct io_rings.  The layout
+# is ours to choose when the Sentry allocates the rings, but a program that
+# supplies the memory itself (IORING_SETUP_NO_MMAP, ringmem.py) sizes it by
+# Linux's layout, so the Sentry's must fit in the same bytes.
+SQ_HEAD, SQ_TAIL, CQ_HEAD, CQ_TAIL = 0, 4, 8, 12
+SQ_MASK, CQ_MASK, SQ_ENTRIES, CQ_ENTRIES = 16, 20, 24, 28
+SQ_DROPPED, SQ_FLAGS, CQ_FLAGS, CQ_OVERFLOW = 32, 36, 40, 44
 CQ_EVENTFD_DISABLED = 1 << 0
 CQES = ringlayout.CQES
+
+
+def layout(sq_entries, cq_entries, flags):
+    """(SQ array offset or 0, rings bytes, SQE array bytes) of a ring with
+    these sizes and flags, both page-aligned: Linux's rings_size() and SQE
+    array (ringlayout.Layout, for resize.py and setup.py's NO_MMAP checks)."""
+    lay = ringlayout.Layout(flags, sq_entries, cq_entries)
+    return lay.sq_array, lay.rings_size, lay.sqes_size
 
 
 class WaitTable(dict):
@@ -98,9 +113,8 @@ class Ring:
         self.region = SharedRegion(self.rings_size + self.sqes_size)
         self.mem = self.region.map
         self.u32 = memoryview(self.mem).cast("I")
-        for off, value in ((SQ_MASK, self.sq_mask), (SQ_ENTRIES, sq_entries),
-                           (CQ_MASK, self.cq_mask), (CQ_ENTRIES, cq_entries)):
-            self.u32[off // 4] = value
+        self.write_sizes()
+        self.user_mem = None        # IORING_SETUP_NO_MMAP: the program's ranges (ringmem.py)
         self._sq_head = 0           # (without the C extension)
         self._cq_tail = 0
         self._cq_cached = 0     # CQ slots handed out without reading the head
@@ -113,11 +127,9 @@ class Ring:
         if native.lib is not None:
             base = native.ffi.from_buffer(self.mem)
             self._flags_ptr = base + SQ_FLAGS
-            offs = native.ffi.new("unsigned[10]", [
-                SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
-                self.sq_array, self.sqes_off])
-            c = native.lib.ps_ring_new(base, offs, sq_entries, cq_entries, int(compat),
-                                       native.lib.PS_OWNER_PY, lay.sqe_size, lay.c_mode())
+            c = native.lib.ps_ring_new(base, self._c_offsets(), sq_entries, cq_entries,
+                                       int(compat), native.lib.PS_OWNER_PY,
+                                       lay.sqe_size, lay.c_mode())
             if c == native.ffi.NULL:
                 raise MemoryError("ring control block")
             self._c = native.ffi.gc(c, native.lib.ps_ring_free)
@@ -182,6 +194,45 @@ class Ring:
         self.kernel = None      # set by the registry (dataplane.eligible reads it)
         self.trace_id = None    # the ring's number in the trace
 
+    def _c_offsets(self):
+        return native.ffi.new("unsigned[10]", [
+            SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
+            self.sq_array, self.sqes_off])
+
+    def swap_memory(self, region, sq_entries, cq_entries):
+        """IORING_REGISTER_RESIZE_RINGS (resize.py): from now on the rings
+        are `region`, laid out for the new sizes and already filled.  The
+        C block is re-pointed under its lock; the old region is returned
+        for the caller to close."""
+        old = self.region
+        self.sq_entries, self.cq_entries = sq_entries, cq_entries
+        self.sq_mask, self.cq_mask = sq_entries - 1, cq_entries - 1
+        # Entry sizes stay (the resize keeps SQE128/CQE32/CQE_MIXED).
+        self.layout = lay = ringlayout.Layout(self.flags, sq_entries, cq_entries)
+        self.sq_array, self.rings_size = lay.sq_array, lay.rings_size
+        self.sqes_off, self.sqes_size = lay.sqes_off, lay.sqes_size
+        self.region = region
+        self.mem = region.map
+        try:
+            self.u32.release()
+        except BufferError:
+            pass
+        self.u32 = memoryview(self.mem).cast("I")
+        self._cq_cached = 0
+        if self._c is not None:
+            base = native.ffi.from_buffer(self.mem)
+            native.lib.ps_ring_remap(self._c, base, self._c_offsets(), sq_entries, cq_entries)
+            self._flags_ptr = base + SQ_FLAGS
+        return old
+
+    def write_sizes(self):
+        """The masks and entry counts in the shared memory (read-only to
+        the program in Linux's sense: it may scribble, the Sentry never
+        reads them back)."""
+        for off, value in ((SQ_MASK, self.sq_mask), (SQ_ENTRIES, self.sq_entries),
+                           (CQ_MASK, self.cq_mask), (CQ_ENTRIES, self.cq_entries)):
+            self.u32[off // 4] = value
+
     # -- offsets reported to the child ---------------------------------------
     def sq_offsets(self):
         return (SQ_HEAD, SQ_TAIL, SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED,
@@ -208,6 +259,11 @@ class Ring:
             if shm is None:
                 return -errno.ENOMEM
             return (shm.fd, 0) if length > 0 else None
+        if self.user_mem is not None and offset in (abi.OFF_SQ_RING, abi.OFF_CQ_RING,
+                                                    abi.OFF_SQES):
+            # The rings are the program's own pages (IORING_SETUP_NO_MMAP):
+            # Linux has no pages of its own to map there and answers ENOMEM.
+            return -errno.ENOMEM
         target = self.mmap_file_offset(offset, length)
         return None if target is None else (self.region.fd, target)
 

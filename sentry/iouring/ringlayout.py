@@ -18,9 +18,10 @@ import errno
 from pysentry.mm.shm import page_align
 from pysentry.sentry.iouring import abi
 
-# Field offsets of our own ring header (the child learns them from
-# sq_off/cq_off); head and tail words sit on separate cache lines.
-CQES = 320
+# The CQE array's offset: the size of Linux 6.18's struct io_rings header
+# (ring.py uses its field offsets, so that memory a program sizes for Linux,
+# IORING_SETUP_NO_MMAP, holds the Sentry's ring too).
+CQES = 64
 
 CQE_F_SKIP = abi.CQE_F_SKIP
 CQE_F_32 = abi.CQE_F_32

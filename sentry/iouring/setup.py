@@ -11,7 +11,8 @@ import os
 from pysentry.platform.task import ABI_X86_64
 from pysentry.platform.tracer import InjectSyscall
 from pysentry.sentry import creds, fdchannel
-from pysentry.sentry.iouring import abi, dataplane, ringlayout, sqpoll, tctx
+from pysentry.sentry.iouring import abi, dataplane, ringlayout, ringmem, sqpoll, tctx
+from pysentry.sentry.iouring.ring import layout
 from pysentry.sentry.syscalls import numbers, waits
 
 # The setup flags whose semantics pysentry honours.  COOP_TASKRUN and
@@ -29,7 +30,10 @@ SUPPORTED_SETUP_FLAGS = (abi.SETUP_CQSIZE | abi.SETUP_CLAMP | abi.SETUP_SUBMIT_A
                          | abi.SETUP_HYBRID_IOPOLL
                          # 128-byte SQEs, 32-byte and mixed-size CQEs
                          # (ringlayout.py)
-                         | ringlayout.ENTRY_FLAGS)
+                         | ringlayout.ENTRY_FLAGS
+                         # ringmem.py: the program's memory is the ring, and
+                         # the ring may have no fd, only a registered index.
+                         | abi.SETUP_NO_MMAP | abi.SETUP_REGISTERED_FD_ONLY)
 
 FEATURES = (abi.FEAT_SINGLE_MMAP | abi.FEAT_NODROP | abi.FEAT_SUBMIT_STABLE
             | abi.FEAT_SQPOLL_NONFIXED
@@ -62,6 +66,7 @@ def ring_sizes(entries, flags, cq_entries):
     """Return (sq_entries, cq_entries) or raise OSError(EINVAL) as Linux does."""
     if flags & ~SUPPORTED_SETUP_FLAGS:
         raise OSError(errno.EINVAL, "unsupported setup flags")
+    ringmem.sanitise(flags)
     if flags & abi.SETUP_SQPOLL and not sqpoll.available():
         raise OSError(errno.EINVAL, "no SQ thread without the C extension")
     if flags & abi.SETUP_SQ_AFF and not flags & abi.SETUP_SQPOLL:
@@ -118,6 +123,18 @@ def sys_io_uring_setup(kernel, task, stop):
         if kernel.io_uring.trace is not None:
             kernel.io_uring.trace.setup_failed(task, entries, flags, -e.errno)
         return -e.errno
+    user_addrs = None
+    if flags & abi.SETUP_NO_MMAP:
+        # io_allocate_scq_urings(): the rings, then the SQEs, in the
+        # program's memory, checked before the SQ thread's arguments.
+        sq_at, cq_at = abi.PARAMS_HEAD.size, abi.PARAMS_HEAD.size + abi.SQ_OFFSETS.size
+        user_addrs = (abi.CQ_OFFSETS.unpack_from(raw, cq_at)[-1],
+                      abi.SQ_OFFSETS.unpack_from(raw, sq_at)[-1])
+        _, rings_size, sqes_size = layout(sq, cq, flags)
+        try:
+            ringmem.check_ranges(task, user_addrs[0], rings_size, user_addrs[1], sqes_size)
+        except OSError as e:
+            return -e.errno
     if flags & abi.SETUP_SQ_AFF and sq_cpu >= (os.cpu_count() or 1):
         return -errno.EINVAL           # Linux: the CPU must exist and be online
     if flags & abi.SETUP_ATTACH_WQ:
@@ -131,6 +148,12 @@ def sys_io_uring_setup(kernel, task, stop):
         if desc.kind != "io_uring":
             return -errno.EINVAL
     ring = kernel.io_uring.create(sq, cq, flags, compat=stop.abi != ABI_X86_64, creator=task)
+    if user_addrs is not None:
+        try:
+            ringmem.load(task, ring, *user_addrs)
+        except OSError as e:
+            kernel.io_uring.destroy(ring)
+            return -e.errno
     tctx.add_node(task, ring)  # the creator has io_uring state (registered ring slots)
     if flags & abi.SETUP_SQPOLL:
         ring.sq_task = task
@@ -150,9 +173,34 @@ def sys_io_uring_setup(kernel, task, stop):
             except OSError as e:
                 kernel.io_uring.destroy(ring)
                 return -e.errno
+    sq_off, cq_off = list(ring.sq_offsets()), list(ring.cq_offsets())
+    if user_addrs is not None:
+        cq_off[-1], sq_off[-1] = user_addrs      # io_uring_fill_params keeps them
     out = (abi.PARAMS_HEAD.pack(sq, cq, flags, sq_cpu, sq_idle, FEATURES, wq_fd, 0, 0, 0)
-           + abi.SQ_OFFSETS.pack(*ring.sq_offsets()) + abi.CQ_OFFSETS.pack(*ring.cq_offsets()))
+           + abi.SQ_OFFSETS.pack(*sq_off) + abi.CQ_OFFSETS.pack(*cq_off))
+    if flags & abi.SETUP_REGISTERED_FD_ONLY:
+        return _install_registered(kernel, task, ring, params, out)
     return _install_fd(kernel, task, stop, ring, params, out)
+
+
+def _install_registered(kernel, task, ring, params, out):
+    """IORING_SETUP_REGISTERED_FD_ONLY: the params are written, then the
+    ring goes in the first free registered-ring slot of the thread instead
+    of the fd table, and setup returns that index (io_uring_create: EBUSY
+    with every slot taken, the params already written)."""
+    yield from waits.trace_waits(kernel, task)
+    # The params buffer serves as scratch, as for the fd below: its result
+    # is written after.
+    res = yield from ringmem.share_ring(kernel, task, ring, scratch=params)
+    if res < 0:
+        kernel.io_uring.destroy(ring)
+        return res
+    try:
+        task.mem.write(params, out)
+        return ringmem.install_registered(kernel, task, ring)
+    except OSError as e:
+        kernel.io_uring.destroy(ring)
+        return -e.errno
 
 
 def _install_fd(kernel, task, stop, ring, params, out):
@@ -164,6 +212,11 @@ def _install_fd(kernel, task, stop, ring, params, out):
     included.  The process's fd waits start stopping (syscalls/waits.py)."""
     try:
         yield from waits.trace_waits(kernel, task)
+        if ring.user_mem is not None:
+            res = yield from ringmem.share_ring(kernel, task, ring, scratch=params)
+            if res < 0:
+                kernel.io_uring.destroy(ring)
+                return res
         fd = yield from fdchannel.install(kernel, task, ring.ready.fd, True, scratch=params)
     except GeneratorExit:
         # The thread died (SIGKILL) before it had the fd: nothing else

@@ -286,6 +286,39 @@ struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries
 	return r;
 }
 
+/* IORING_REGISTER_RESIZE_RINGS (resize.py): the rings now live in `mem`
+ * (same offsets as ps_ring_new), with new sizes.  Swapped under the lock,
+ * so no SQE pop or CQE post sees half of it; the private SQ head and CQ
+ * tail carry on, as Linux's cached_sq_head/cached_cq_tail do, and the cache
+ * of free CQ slots is dropped (Linux resets cqe_cached).  Linux resizes
+ * only DEFER_TASKRUN rings, which never have an SQ thread (whose idle loop
+ * reads the tail and head words without the lock). */
+void ps_ring_remap(struct ps_ring *r, void *mem, const unsigned *offs, unsigned sq_entries,
+		   unsigned cq_entries)
+{
+	char *m = mem;
+	pthread_mutex_lock(&r->lock);
+	if (r->mem) {
+		r->mem = m;
+		r->sq_head_p = (volatile uint32_t *)(m + offs[0]);
+		r->sq_tail_p = (volatile uint32_t *)(m + offs[1]);
+		r->sq_flags_p = (volatile uint32_t *)(m + offs[2]);
+		r->sq_dropped_p = (volatile uint32_t *)(m + offs[3]);
+		r->cq_head_p = (volatile uint32_t *)(m + offs[4]);
+		r->cq_tail_p = (volatile uint32_t *)(m + offs[5]);
+		r->cq_flags_p = (volatile uint32_t *)(m + offs[6]);
+		r->cqes = (struct ps_cqe *)(m + offs[7]);
+		r->sq_array = offs[8] ? (volatile uint32_t *)(m + offs[8]) : NULL;
+		r->sqes = m + offs[9];
+		r->sq_entries = sq_entries;
+		r->sq_mask = sq_entries - 1;
+		r->cq_entries = cq_entries;
+		r->cq_mask = cq_entries - 1;
+		r->cq_cached = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* The ring's memory is going away: nothing may touch it from now on. */
 void ps_ring_detach(struct ps_ring *r)
 {
