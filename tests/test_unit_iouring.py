@@ -286,7 +286,7 @@ def _slots(ring, size):
     head = ring.u32[CQ_HEAD // 4]
     out = []
     while head != ring.cq_tail:
-        off = 320 + (head & ring.cq_mask) * size
+        off = CQES + (head & ring.cq_mask) * size
         ud, res, flags = abi.CQE.unpack_from(ring.mem, off)
         big = flags & abi.CQE_F_32 or size == 32
         out.append((ud, res, flags) + (abi.CQE32_EXTRA.unpack_from(ring.mem, off + 16)
@@ -298,7 +298,7 @@ def _slots(ring, size):
 
 def test_cqe32_ring_writes_big_fields_and_overflows_them(cq_impl):
     ring = _ring(sq=2, cq=2, flags=abi.SETUP_CQE32)
-    ring.mem[320:320 + 64] = b"\xaa" * 64
+    ring.mem[CQES:CQES + 64] = b"\xaa" * 64
     ring.post(1, 0)
     ring.post(2, 5, big=(7, 8))
     ring.post(3, 0, big=(9, 10))            # no room: the backlog keeps big_cqe[]
