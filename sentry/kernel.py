@@ -201,7 +201,7 @@ class Kernel:
         desc = task.fdtable.entries.get(fd)
         if desc is None:
             desc = self._take_over(task, fd)
-            task.fdtable.install(fd, desc)
+            task.fdtable.install(fd, desc, taken_over=True)
         return desc.get()
 
     def _take_over(self, task, fd):
@@ -247,7 +247,7 @@ class Kernel:
                 return None
             if ring is None:
                 raise FdNotHeld([fd])     # cannot tell from /proc: take it
-            task.fdtable.install(fd, self.io_uring.file_for(ring))
+            task.fdtable.install(fd, self.io_uring.file_for(ring), taken_over=True)
             return ring
         desc = self.lookup_file(task, fd)
         desc.put()
@@ -267,7 +267,7 @@ class Kernel:
                 except OSError:
                     continue          # not open: the operation fails with EBADF itself
                 if ring:
-                    task.fdtable.install(fd, self.io_uring.file_for(ring))
+                    task.fdtable.install(fd, self.io_uring.file_for(ring), taken_over=True)
                 else:
                     missing.append(fd)
         if missing:
@@ -301,7 +301,7 @@ class Kernel:
             if fd in task.fdtable.entries:
                 os.close(hostfd)
             else:
-                task.fdtable.install(fd, self.describe(hostfd))
+                task.fdtable.install(fd, self.describe(hostfd), taken_over=True)
         return 0
 
     def install(self, task, fd, desc):

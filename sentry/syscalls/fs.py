@@ -23,15 +23,20 @@ CLOSE_RANGE_CLOEXEC = 1 << 2
 
 
 def sys_close(kernel, task, stop):
-    # Dropped before the host closes the fd and again at the call's exit:
-    # another thread's stop served in between (its close has not run yet)
-    # may take the still-open fd over again, and that entry would outlive
-    # the fd.  The exit stop comes before this thread returns to the
-    # program, so nothing it does after close() meets the old entry.
+    # Dropped before the host closes the fd, and at the call's exit what was
+    # taken over from it in between: another thread's stop served before the
+    # host close ran may take the still-open fd over again, and that entry
+    # would outlive the fd.  Only a take-over goes at the exit: once the
+    # host closed the number, another thread's setup may already have put
+    # its new ring there (dropping that destroyed the ring: EOPNOTSUPP from
+    # its io_uring_enter, tests/c/load.c).  The exit stop comes before this
+    # thread returns to the program, so nothing it does after close() meets
+    # the old entry.
     fd = numbers.signed_fd(stop.args[0])
     fdtable = task.fdtable
     fdtable.drop(fd)
-    return PassThenCall(lambda: fdtable.drop(fd))
+    mark = fdtable.installs
+    return PassThenCall(lambda: fdtable.drop_taken_since(fd, fd, mark))
 
 
 def sys_close_range(kernel, task, stop):
@@ -41,8 +46,9 @@ def sys_close_range(kernel, task, stop):
     if not flags & CLOSE_RANGE_CLOEXEC and first <= last:
         fdtable = task.fdtable
         fdtable.drop_range(first, last)
-        # As close(): once more at the exit, after the host closed them.
-        return PassThenCall(lambda: fdtable.drop_range(first, last))
+        # As close(): at the exit, what was taken over meanwhile.
+        mark = fdtable.installs
+        return PassThenCall(lambda: fdtable.drop_taken_since(first, last, mark))
     return PASSTHROUGH
 
 
