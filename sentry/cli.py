@@ -210,6 +210,7 @@ def main(argv=None):
 
     from pysentry.sentry.iouring.trace import Stats, UringTrace
     from pysentry.sentry.kernel import Kernel
+    from pysentry.platform import interrupt
     stats = Stats() if args.stats else None
     uring_trace = None
     if args.trace_uring or stats is not None:
@@ -237,10 +238,14 @@ def main(argv=None):
         kernel.tracer.on_root_exit = lambda: snaps.append(
             ("at program exit", live.snapshot(kernel)))
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
-    # program too: nothing keeps running unserved.
+    # program too: nothing keeps running unserved.  interrupt.py makes sure
+    # a SIGINT wakes the trap loop even when it lands outside its waitpid.
+    interrupted = interrupt.install()
     try:
         status = kernel.run(path, [args.program] + prog_args, dict(os.environ))
     except KeyboardInterrupt:
+        if interrupted is not None:
+            interrupted.set()
         sys.stderr.write("pysentry: interrupted; the program was killed\n")
         return 130
     finally:
