@@ -231,6 +231,7 @@ def main(argv=None):
         sys.stderr.write("pysentry: --cpu-policy: %s\n" % e)
         return 2
     kernel.tracer.wait_all = args.wait_all
+    interrupted = interrupt.install()
     snaps = []
     if stats is not None:
         from pysentry.sentry import live
@@ -239,8 +240,8 @@ def main(argv=None):
             ("at program exit", live.snapshot(kernel)))
     # If the Sentry is interrupted or killed, PTRACE_O_EXITKILL kills the
     # program too: nothing keeps running unserved.  interrupt.py makes sure
-    # a SIGINT wakes the trap loop even when it lands outside its waitpid.
-    interrupted = interrupt.install()
+    # a SIGINT wakes the trap loop even when it lands outside its waitpid
+    # (installed before the first live snapshot: its pipe is the Sentry's).
     try:
         status = kernel.run(path, [args.program] + prog_args, dict(os.environ))
     except KeyboardInterrupt:
