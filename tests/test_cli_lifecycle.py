@@ -135,8 +135,12 @@ def test_program_dies_with_the_sentry_and_leaves_nothing():
 
 def test_sentry_interrupted_kills_the_program():
     env = dict(os.environ, PYTHONPATH=REPO)
+    # SIGINT as at a terminal: a suite started in the background by a
+    # non-interactive shell inherits it ignored (SigIgn), and Python then
+    # leaves it ignored in the Sentry too, as any program would.
     sentry = subprocess.Popen(sandbox_cmd(build("procs"), "sleep"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+                              stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line = sentry.stdout.readline()
     child = int(line.split()[1])
     sentry.send_signal(signal.SIGINT)
