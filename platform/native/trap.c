@@ -76,6 +76,18 @@ struct ps_syscall_info {
 	uint32_t pad2;
 };
 
+/* out[1..11] of a seccomp stop, as ps_wait_stop describes them. */
+static void fill_call(const struct ps_syscall_info *info, uint64_t *out)
+{
+	out[1] = 1;
+	out[2] = info->arch;
+	out[3] = info->nr;
+	for (int i = 0; i < 6; i++)
+		out[4 + i] = info->args[i];
+	out[10] = info->instruction_pointer;
+	out[11] = info->stack_pointer;
+}
+
 /* Wait for the next event (flags: WNOHANG or 0; __WALL is added).  Returns
  * the pid (0: none waiting with WNOHANG; -errno, -EINTR included) and fills out[]:
  *   out[0] the wait status, out[1] 1 if this is a seccomp stop whose call
@@ -94,15 +106,8 @@ int ps_wait_stop(int flags, uint64_t *out)
 	out[1] = 0;
 	if (WIFSTOPPED(status) && (status >> 8) == (SIGTRAP | (PS_EVENT_SECCOMP << 8)) &&
 	    ptrace(PS_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) > 0 &&
-	    info.op == PS_INFO_SECCOMP) {
-		out[1] = 1;
-		out[2] = info.arch;
-		out[3] = info.nr;
-		for (int i = 0; i < 6; i++)
-			out[4 + i] = info.args[i];
-		out[10] = info.instruction_pointer;
-		out[11] = info.stack_pointer;
-	}
+	    info.op == PS_INFO_SECCOMP)
+		fill_call(&info, out);
 	return pid;
 }
 
@@ -272,13 +277,7 @@ int ps_trap_loop(struct ps_trap *tr, int flags, uint64_t deadline_ns, uint64_t *
 		if (ptrace(PS_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) <= 0
 		    || info.op != PS_INFO_SECCOMP)
 			return pid;
-		out[1] = 1;
-		out[2] = info.arch;
-		out[3] = info.nr;
-		for (int i = 0; i < 6; i++)
-			out[4 + i] = info.args[i];
-		out[10] = info.instruction_pointer;
-		out[11] = info.stack_pointer;
+		fill_call(&info, out);
 		struct ps_ttask *t = trap_task(tr, pid);
 		if (!t || !t->enabled)
 			return pid;

@@ -253,15 +253,9 @@ out:
 
 /* offs: sq head, sq tail, sq flags, sq dropped, cq head, cq tail, cq flags,
  * cqes, sq array (0: IORING_SETUP_NO_SQARRAY), sqes -- byte offsets into mem. */
-struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
-			    unsigned cq_entries, int compat, int owner, unsigned sqe_size,
-			    int cq_mode)
+static void point_ring(struct ps_ring *r, char *m, const unsigned *offs, unsigned sq_entries,
+		       unsigned cq_entries)
 {
-	struct ps_ring *r = calloc(1, sizeof(*r));
-	char *m = mem;
-	if (!r)
-		return NULL;
-	pthread_mutex_init(&r->lock, NULL);
 	r->mem = m;
 	r->sq_head_p = (volatile uint32_t *)(m + offs[0]);
 	r->sq_tail_p = (volatile uint32_t *)(m + offs[1]);
@@ -273,12 +267,24 @@ struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries
 	r->cqes = (struct ps_cqe *)(m + offs[7]);
 	r->sq_array = offs[8] ? (volatile uint32_t *)(m + offs[8]) : NULL;
 	r->sqes = m + offs[9];
-	r->sqe_size = sqe_size;
-	r->cq_mode = cq_mode;
 	r->sq_entries = sq_entries;
 	r->sq_mask = sq_entries - 1;
 	r->cq_entries = cq_entries;
 	r->cq_mask = cq_entries - 1;
+}
+
+struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
+			    unsigned cq_entries, int compat, int owner, unsigned sqe_size,
+			    int cq_mode)
+{
+	struct ps_ring *r = calloc(1, sizeof(*r));
+	char *m = mem;
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	point_ring(r, m, offs, sq_entries, cq_entries);
+	r->sqe_size = sqe_size;
+	r->cq_mode = cq_mode;
 	r->compat = compat;
 	r->owner = owner;
 	r->eventfd = -1;
@@ -299,21 +305,7 @@ void ps_ring_remap(struct ps_ring *r, void *mem, const unsigned *offs, unsigned 
 	char *m = mem;
 	pthread_mutex_lock(&r->lock);
 	if (r->mem) {
-		r->mem = m;
-		r->sq_head_p = (volatile uint32_t *)(m + offs[0]);
-		r->sq_tail_p = (volatile uint32_t *)(m + offs[1]);
-		r->sq_flags_p = (volatile uint32_t *)(m + offs[2]);
-		r->sq_dropped_p = (volatile uint32_t *)(m + offs[3]);
-		r->cq_head_p = (volatile uint32_t *)(m + offs[4]);
-		r->cq_tail_p = (volatile uint32_t *)(m + offs[5]);
-		r->cq_flags_p = (volatile uint32_t *)(m + offs[6]);
-		r->cqes = (struct ps_cqe *)(m + offs[7]);
-		r->sq_array = offs[8] ? (volatile uint32_t *)(m + offs[8]) : NULL;
-		r->sqes = m + offs[9];
-		r->sq_entries = sq_entries;
-		r->sq_mask = sq_entries - 1;
-		r->cq_entries = cq_entries;
-		r->cq_mask = cq_entries - 1;
+		point_ring(r, m, offs, sq_entries, cq_entries);
 		r->cq_cached = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
