@@ -48,21 +48,28 @@ def total_len(iovs):
     return sum(length for _, length in iovs)
 
 
-def gather(mem, iovs, start, size):
-    """Read `size` bytes of the iovec stream beginning at byte `start`."""
-    out = bytearray()
+def window(iovs, start, size):
+    """(address, length) of each segment of the iovec stream's bytes
+    start..start+size, one per segment that reaches past `start`."""
     pos = 0
     for base, length in iovs:
         if size <= 0:
-            break
+            return
         end = pos + length
         if end > start:
             skip = max(0, start - pos)
             take = min(length - skip, size)
-            out += mem.read(base + skip, take)
+            yield base + skip, take
             start += take
             size -= take
         pos = end
+
+
+def gather(mem, iovs, start, size):
+    """Read `size` bytes of the iovec stream beginning at byte `start`."""
+    out = bytearray()
+    for addr, take in window(iovs, start, size):
+        out += mem.read(addr, take)
     return out
 
 
@@ -73,27 +80,17 @@ def gather_mirrored(mem, iovs, start, size):
     what Linux would move from the child's buffers."""
     out = []
     faulted = False
-    pos = 0
-    for base, length in iovs:
-        if size <= 0:
-            break
-        end = pos + length
-        if end > start:
-            skip = max(0, start - pos)
-            take = min(length - skip, size)
-            if faulted:
-                # The host call stops at the first fault (or, like
-                # /dev/null, reads nothing): what follows only needs its
-                # length, in pages nobody can read.
-                out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
-            else:
-                # Not mem.read(): a huge length would be allocated whole.
-                view, whole = mem.mirror(base + skip, take)
-                out.append(view)
-                faulted = not whole
-            start += take
-            size -= take
-        pos = end
+    for addr, take in window(iovs, start, size):
+        if faulted:
+            # The host call stops at the first fault (or, like /dev/null,
+            # reads nothing): what follows only needs its length, in pages
+            # nobody can read.
+            out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
+        else:
+            # Not mem.read(): a huge length would be allocated whole.
+            view, whole = mem.mirror(addr, take)
+            out.append(view)
+            faulted = not whole
     return out
 
 
@@ -140,25 +137,16 @@ def scatter(mem, iovs, start, data):
     copy_to_user users do).
     """
     done = 0
-    pos = 0
     view = memoryview(data)
-    for base, length in iovs:
-        if done >= len(view):
-            break
-        end = pos + length
-        if end > start:
-            skip = max(0, start - pos)
-            take = min(length - skip, len(view) - done)
-            try:
-                mem.write(base + skip, view[done:done + take])
-            except OSError:
-                # Up to the fault, as copy_to_iter() copies (a file read
-                # returns those bytes; at the fault itself, EFAULT).
-                done += mem.write_prefix(base + skip, view[done:done + take])
-                if done == 0:
-                    raise
-                return done
-            done += take
-            start += take
-        pos = end
+    for addr, take in window(iovs, start, len(view)):
+        try:
+            mem.write(addr, view[done:done + take])
+        except OSError:
+            # Up to the fault, as copy_to_iter() copies (a file read
+            # returns those bytes; at the fault itself, EFAULT).
+            done += mem.write_prefix(addr, view[done:done + take])
+            if done == 0:
+                raise
+            return done
+        done += take
     return done

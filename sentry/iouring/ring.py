@@ -104,12 +104,7 @@ class Ring:
         self.sq_mask = sq_entries - 1
         self.cq_mask = cq_entries - 1
         self.no_sqarray = bool(flags & abi.SETUP_NO_SQARRAY)
-        self.layout = lay = ringlayout.Layout(flags, sq_entries, cq_entries)
-        self.sq_array = lay.sq_array
-        self.rings_size = lay.rings_size
-        self.sqes_off = lay.sqes_off
-        self.sqes_size = lay.sqes_size
-        self.sqe_size = lay.sqe_size
+        lay = self._set_layout(flags, sq_entries, cq_entries)
         self.region = SharedRegion(self.rings_size + self.sqes_size)
         self.mem = self.region.map
         self.u32 = memoryview(self.mem).cast("I")
@@ -194,6 +189,16 @@ class Ring:
         self.kernel = None      # set by the registry (dataplane.eligible reads it)
         self.trace_id = None    # the ring's number in the trace
 
+    def _set_layout(self, flags, sq_entries, cq_entries):
+        """Take the layout for these sizes (at setup and after a resize, which
+        keeps the entry sizes); its offsets are copied to attributes because
+        the SQ and CQ paths read them per entry."""
+        self.layout = lay = ringlayout.Layout(flags, sq_entries, cq_entries)
+        self.sq_array, self.rings_size = lay.sq_array, lay.rings_size
+        self.sqes_off, self.sqes_size = lay.sqes_off, lay.sqes_size
+        self.sqe_size = lay.sqe_size
+        return lay
+
     def _c_offsets(self):
         return native.ffi.new("unsigned[10]", [
             SQ_HEAD, SQ_TAIL, SQ_FLAGS, SQ_DROPPED, CQ_HEAD, CQ_TAIL, CQ_FLAGS, CQES,
@@ -208,9 +213,7 @@ class Ring:
         self.sq_entries, self.cq_entries = sq_entries, cq_entries
         self.sq_mask, self.cq_mask = sq_entries - 1, cq_entries - 1
         # Entry sizes stay (the resize keeps SQE128/CQE32/CQE_MIXED).
-        self.layout = lay = ringlayout.Layout(self.flags, sq_entries, cq_entries)
-        self.sq_array, self.rings_size = lay.sq_array, lay.rings_size
-        self.sqes_off, self.sqes_size = lay.sqes_off, lay.sqes_size
+        self._set_layout(self.flags, sq_entries, cq_entries)
         self.region = region
         self.mem = region.map
         try:
