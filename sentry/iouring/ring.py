@@ -421,8 +421,11 @@ class Ring:
         if self.defer_taskrun and not self.local_open:
             self.local_cqes.append((user_data, res, cflags, counts, big))
             return
-        cflags = self.layout.big_cflags(cflags, big)
-        extra1, extra2 = big or (0, 0)
+        if big is None:
+            extra1 = extra2 = 0
+        else:
+            cflags = self.layout.big_cflags(cflags, big)
+            extra1, extra2 = big
         if self.trace is not None:
             self.trace.cqe(self, user_data, res, cflags, big)
         c = self._c
