@@ -41,7 +41,9 @@ rounds/s, epoll_wait calls per round, CPU per round and CPU spent during a
 
 Then real clients (tools/bench_clients.py): fio psync, io_uring QD32 with
 fio's defaults, batched (32 submitted, 16 reaped per call) and SQPOLL (fixed
-buffers and files), SQPOLL in two processes at once, and qemu-img bench with
+buffers and files), SQPOLL in two processes at once, SQPOLL confined to one
+CPU (taskset) as one process and as two at once on CPUs 0 and 1 (the
+scaling row: aggregate / one, natively and sandboxed), and qemu-img bench with
 io_uring and with threads -- natively, under pysentry and
 under pysentry with the C data plane off (PYSENTRY_DATAPLANE=0: every SQE
 through Python, as before it existed) -- each cell the median of

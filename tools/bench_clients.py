@@ -10,6 +10,15 @@ through Python, as before the data plane existed):
   fio io_uring QD32 b32/16  --iodepth_batch_submit=32 --iodepth_batch_complete_min=16
   fio io_uring QD32 SQPOLL  --sqthread_poll=1 --fixedbufs --registerfiles
   fio SQPOLL, 2 processes   the same, --numjobs=2, IOPS of both together
+  fio SQPOLL, 1 on CPU 0    SQPOLL with the whole run confined to one CPU:
+                            `taskset -c 0` around fio (natively) or around
+                            `pysentry run` (Sentry, SQ thread and fio), and
+                            --sqthread_poll_cpu=0 for the SQ thread
+  fio SQPOLL, 2 on CPUs 0+1 two such runs at once, one per CPU (two fio
+                            processes natively, two sandboxes), IOPS of both
+                            together: the scaling row on a 2-CPU machine,
+                            where one unconfined SQPOLL fio already keeps
+                            both CPUs busy (its thread and the SQ thread)
   qemu-img io_uring         `qemu-img bench -i io_uring`: 20,000 reads, 32 in
                             flight, one SQE per io_uring_enter (reads/s)
   qemu-img threads          the same with qemu's thread pool (reads/s)
@@ -49,6 +58,8 @@ CASES = [
                                           "--iodepth_batch_complete_min=16"]),
     ("fio io_uring QD32 SQPOLL", SQPOLL),
     ("fio SQPOLL, 2 processes", SQPOLL + ["--numjobs=2", "--group_reporting"]),
+    ("fio SQPOLL, 1 on CPU 0", ("cpus", (0,), SQPOLL)),
+    ("fio SQPOLL, 2 on CPUs 0+1", ("cpus", (0, 1), SQPOLL)),
     ("qemu-img io_uring", "io_uring"),
     ("qemu-img threads", "threads"),
 ]
@@ -58,6 +69,23 @@ WHERE = ("native", "sandbox", "sandbox-dp-off")
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def confined(extra):
+    """The CPUs of a confined case (one process per CPU), or None."""
+    return extra[1] if isinstance(extra, tuple) and extra[0] == "cpus" else None
+
+
+def commands(where, path, secs, extra, sandbox_prefix):
+    """The command lines of one run: one, or one per CPU of a confined case
+    (each wrapped in taskset, the SQ thread on the same CPU), run at once."""
+    cpus = confined(extra)
+    if cpus is None:
+        return [command(where, path, secs, extra, sandbox_prefix)]
+    return [["taskset", "-c", str(cpu)]
+            + command(where, path, secs, extra[2] + ["--sqthread_poll_cpu=%d" % cpu],
+                      sandbox_prefix)
+            for cpu in cpus]
 
 
 def command(where, path, secs, extra, sandbox_prefix):
@@ -76,26 +104,39 @@ def _children_cpu():
     return ru.ru_utime + ru.ru_stime
 
 
-def run(cmd, where, timeout):
-    """(reads/s, CPU microseconds per read or None).  The CPU time is that
-    of the waited-for child and everything it waited for in turn: the
-    Sentry reaps the program it traces, so its time is counted too."""
+def run(cmds, where, timeout):
+    """(reads/s, CPU microseconds per read or None) of the commands run at
+    once (reads/s summed).  The CPU time is that of the waited-for child
+    and everything it waited for in turn: the Sentry reaps the program it
+    traces, so its time is counted too."""
     env = dict(os.environ, PYTHONPATH=REPO)
     if where == "sandbox-dp-off":
         env["PYSENTRY_DATAPLANE"] = "0"
     cpu0 = _children_cpu()
-    p = subprocess.run(cmd, cwd="/tmp", env=env, capture_output=True, text=True,
-                       timeout=timeout)
+    procs = [subprocess.Popen(cmd, cwd="/tmp", env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for cmd in cmds]
+    outs = []
+    try:
+        for p in procs:
+            outs.append(p.communicate(timeout=timeout))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     cpu = _children_cpu() - cpu0
-    if p.returncode != 0:
-        raise RuntimeError("exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[-400:]))
-    if "qemu-img" in cmd:
-        secs = float(re.search(r"completed in ([\d.]+) seconds", p.stdout).group(1))
-        return QEMU_READS / secs, cpu * 1e6 / QEMU_READS
-    job = json.loads(p.stdout[p.stdout.index("{"):])["jobs"][0]
-    if job.get("error"):
-        raise RuntimeError("fio error %s" % job["error"])
-    return job["read"]["iops"], None
+    total = 0
+    for cmd, p, (out, err) in zip(cmds, procs, outs):
+        if p.returncode != 0:
+            raise RuntimeError("exit %d: %s" % (p.returncode, (err or out)[-400:]))
+        if "qemu-img" in cmd:
+            secs = float(re.search(r"completed in ([\d.]+) seconds", out).group(1))
+            return QEMU_READS / secs, cpu * 1e6 / QEMU_READS
+        job = json.loads(out[out.index("{"):])["jobs"][0]
+        if job.get("error"):
+            raise RuntimeError("fio error %s" % job["error"])
+        total += job["read"]["iops"]
+    return total, None
 
 
 def measure(path, rounds, secs, sandbox_prefix, wheres=WHERE, timeout=120, only=None):
@@ -111,13 +152,13 @@ def measure(path, rounds, secs, sandbox_prefix, wheres=WHERE, timeout=120, only=
             for w in wheres:
                 if (name, w) in failed:
                     continue
-                cmd = command(w, path, secs, extra, sandbox_prefix)
+                cmds = commands(w, path, secs, extra, sandbox_prefix)
                 try:
-                    v, cpu = run(cmd, w, timeout)
+                    v, cpu = run(cmds, w, timeout)
                 except (RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
                     failed.add((name, w))
                     log("[%-14s] %-26s round %d: FAILED: %s\n    command: %s"
-                        % (w, name, rnd + 1, e, shlex.join(cmd)))
+                        % (w, name, rnd + 1, e, " & ".join(shlex.join(c) for c in cmds)))
                     continue
                 samples[(name, w)].append(v)
                 if cpu is not None:
@@ -162,12 +203,31 @@ TARGETS = [
      ("fio io_uring QD32 b32/16", "native"), 0.25),
     ("two fio SQPOLL processes / one, pysentry", ("fio SQPOLL, 2 processes", "sandbox"),
      ("fio io_uring QD32 SQPOLL", "sandbox"), 1.6),
+    ("two fio SQPOLL processes / one, one CPU each, pysentry",
+     ("fio SQPOLL, 2 on CPUs 0+1", "sandbox"), ("fio SQPOLL, 1 on CPU 0", "sandbox"), 1.6),
     ("qemu-img io_uring / threads (reads/s), pysentry", ("qemu-img io_uring", "sandbox"),
      ("qemu-img threads", "sandbox"), 1.0),
     # CPU per read: threads over io_uring, so >= 1 means io_uring costs no more
     ("qemu-img CPU per read, threads / io_uring, pysentry",
      ("qemu-img threads", "sandbox", "cpu"), ("qemu-img io_uring", "sandbox", "cpu"), 1.0),
 ]
+
+
+SCALING = [
+    # (label, two processes, one)
+    ("two fio SQPOLL processes / one, unconfined", "fio SQPOLL, 2 processes",
+     "fio io_uring QD32 SQPOLL"),
+    ("two fio SQPOLL processes / one, one CPU each (taskset)", "fio SQPOLL, 2 on CPUs 0+1",
+     "fio SQPOLL, 1 on CPU 0"),
+]
+
+
+def scaling_rows(med):
+    """(label, native, sandbox, sandbox dp off) aggregate IOPS of two
+    processes over one, where both rows were measured."""
+    return [(label, *(_fmt_x(_ratio(med.get((two, w)), med.get((one, w)))) for w in WHERE))
+            for label, two, one in SCALING
+            if med.get((two, "native")) is not None or med.get((two, "sandbox")) is not None]
 
 
 def cpu_rows(cases, med):
@@ -191,6 +251,11 @@ def render_markdown(cases, med, rounds, secs):
              "| pysentry, data plane off | pysentry / native | data plane gain |" % (rounds, secs),
              "|---|---:|---:|---:|---:|---:|"]
     lines += ["| %s | %s | %s | %s | %s | %s |" % r for r in rows(cases, med)]
+    scaling = scaling_rows(med)
+    if scaling:
+        lines += ["", "| aggregate IOPS, two processes / one | native | pysentry "
+                  "| pysentry, data plane off |", "|---|---:|---:|---:|"]
+        lines += ["| %s | %s | %s | %s |" % r for r in scaling]
     cpu = cpu_rows(cases, med)
     if cpu:
         lines += ["", "| CPU µs per read (user + system, whole run) | native | pysentry "
@@ -209,10 +274,12 @@ def render_text(cases, med, rounds, secs):
     for r in rows(cases, med):
         lines.append("%-*s %*s %*s %*s %*s %*s" % sum(zip(w, r), ()))
     lines.append("(median of %d interleaved runs; fio runs %d s)" % (rounds, secs))
+    for r in scaling_rows(med):
+        lines.append("%-54s %8s %8s %8s   two / one (native, pysentry, dp off)" % r)
     for r in cpu_rows(cases, med):
         lines.append("%-*s %*s %*s %*s   CPU us per read" % sum(zip(w, r), ()))
     for what, v, goal, met in targets(med):
-        lines.append("target %-48s %8s  goal >= %sx  %s" % (what, _fmt_x(v), goal,
+        lines.append("target %-56s %8s  goal >= %sx  %s" % (what, _fmt_x(v), goal,
                                                               "met" if met else "NOT met"))
     return "\n".join(lines)
 
@@ -230,6 +297,8 @@ def chart(cases, med, path):
              "fio io_uring QD32 b32/16": "fio QD32\nbatched 32/16",
              "fio io_uring QD32 SQPOLL": "fio QD32\nSQPOLL",
              "fio SQPOLL, 2 processes": "fio SQPOLL\n2 processes",
+             "fio SQPOLL, 1 on CPU 0": "fio SQPOLL\n1 on 1 CPU",
+             "fio SQPOLL, 2 on CPUs 0+1": "fio SQPOLL\n2 on 2 CPUs",
              "qemu-img io_uring": "qemu-img\nio_uring", "qemu-img threads": "qemu-img\nthreads"}
     labels = [short.get(name, name) for name, _ in cases]
     series = [("native", "#4c72b0"), ("sandbox", "#55a868"), ("sandbox-dp-off", "#c44e52")]
