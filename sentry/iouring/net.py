@@ -381,8 +381,17 @@ def prep_recv(req):
 
 # --- send ------------------------------------------------------------------------------
 def _wait_first(st, events, req):
-    """RECVSEND_POLL_FIRST: the first issue only arms the poll."""
+    """RECVSEND_POLL_FIRST: the first issue only arms the poll.
+
+    In Linux the first issue returns -EAGAIN (io_send, io_recv...), which
+    arms the poll only where one may be armed: a request that must not wait
+    (MSG_DONTWAIT, REQ_F_NOWAIT) then fails with -EAGAIN (io_queue_async), and
+    so does one an io-wq worker runs blocking, without IOSQE_ASYNC
+    (io_wq_submit_work polls only for REQ_F_FORCE_ASYNC) -- the requests of
+    a link left open at the end of a submission (Request.iowq)."""
     if st.flags & RECVSEND_POLL_FIRST and not st.polled:
+        if st.msg_flags & MSG_DONTWAIT or (req.iowq and not req.flags & abi.IOSQE_ASYNC):
+            raise OSError(errno.EAGAIN, "RECVSEND_POLL_FIRST where no poll is armed")
         st.polled = True
         req.poll_events = events
         return True

@@ -119,7 +119,13 @@ def _submit_batch_in_order(kernel, ring, task, count):
             if req.init_error and not ring.flags & abi.SETUP_SUBMIT_ALL:
                 break
     if chain is not None:
-        # A link left open at the end of the batch is submitted as it is.
+        # A link left open at the end of the batch is submitted as it is,
+        # to an io-wq worker in Linux (io_submit_state_end ->
+        # io_queue_sqe_fallback -> io_queue_iowq, unless the ring drains),
+        # which runs its links after it there too.
+        if not ring.drain_active:
+            for r in chain:
+                r.iowq = True
         _queue_chain(kernel, ring, chain)
         _sync_dataplane(ring)
     return submitted
