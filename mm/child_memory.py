@@ -91,8 +91,9 @@ class ChildMemory:
         read on, pages the Sentry cannot read either (PROT_NONE), at the same
         offset in a page.  A host call given it faults where the same call
         on the child's buffer faults in Linux, and copies what Linux copies.
-        Returns (a memoryview, which keeps the mapping alive; whether all of
-        it was readable).  Only the readable part is copied or allocated."""
+        Returns (a memoryview, which keeps the mapping alive; how many bytes
+        from its start were readable -- those the Sentry may touch).  Only
+        the readable part is copied or allocated."""
         off = addr & 4095
         total = (off + size + 4095) & ~4095
         m = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
@@ -113,7 +114,7 @@ class ChildMemory:
                 base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
                 if lib.mprotect(ffi.cast("void *", base + cut), total - cut, 0):    # PROT_NONE
                     raise _efault()
-        return view, n == size
+        return view, n
 
     def probe(self, addrs):
         """How many of `addrs`, in order, the child can read (a byte each,

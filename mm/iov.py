@@ -73,13 +73,17 @@ def gather(mem, iovs, start, size):
     return out
 
 
-def gather_mirrored(mem, iovs, start, size):
+def gather_mirrored(mem, iovs, start, size, readable=None):
     """Like gather(), for a range that faults: a list of buffers, one per
     segment, each readable in full or a mirror (ChildMemory.mirror) that
     faults where the child's segment does -- for a host writev that moves
-    what Linux would move from the child's buffers."""
+    what Linux would move from the child's buffers, or a host readv that
+    fills what Linux would fill.  With a list `readable`, the number of
+    bytes before the first fault (the part the Sentry may touch) is
+    appended to it."""
     out = []
     faulted = False
+    before = 0
     for addr, take in window(iovs, start, size):
         if faulted:
             # The host call stops at the first fault (or, like /dev/null,
@@ -88,9 +92,12 @@ def gather_mirrored(mem, iovs, start, size):
             out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
         else:
             # Not mem.read(): a huge length would be allocated whole.
-            view, whole = mem.mirror(addr, take)
+            view, n = mem.mirror(addr, take)
             out.append(view)
-            faulted = not whole
+            before += n
+            faulted = n < take
+    if readable is not None:
+        readable.append(before)
     return out
 
 

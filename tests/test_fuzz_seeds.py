@@ -26,7 +26,10 @@ FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 3
               243, 421, 539, 2052, 2492, 2613, 2941,   # partial transfers (fuzz_fixes_fault.c)
               140, 2016, 2141, 2554, 2909, 4991, 9753,
               # SEND with IOSQE_BUFFER_SELECT (tests/c/bundles.c)
-              316, 396, 2648, 2894]
+              316, 396, 2648, 2894,
+              # drain with SEND_ZC, SEND_ZC flags, POLL_FIRST, faulting writes (fuzz_fixes_tD.c)
+              1214, 4202, 6545, 7952, 21734, 1965, 6419, 10132, 12641, 23593, 23831, 5967,
+              647, 4118, 26664, 7846, 25751, 27920]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 

@@ -221,7 +221,7 @@ def test_drain_waits_for_earlier_requests():
     _push(ring, _sqe(user_data=1), _sqe(flags=abi.IOSQE_IO_DRAIN, user_data=2), _sqe(user_data=3))
     submit.submit(FakeKernel(), ring, None, 3)
     assert _cqes(ring) == [(1, 0), (2, 0), (3, 0)]
-    assert ring.inflight == 0 and not ring.deferred
+    assert ring.live == 0 and not ring.deferred
 
 
 def test_waiters_are_woken_once_enough_cqes_exist():

@@ -297,9 +297,25 @@ class HostFileDescription(FileDescription):
                 # read is given buffers that fault at the same place, so it
                 # consumes what Linux would, then that goes to the child.
                 segs = _first_bytes(iovs, size)
-                bufs = iovmod.gather_mirrored(mem, segs, 0, size)
-                n = os.preadv(self.fd, bufs, -1, flags) if flags else os.readv(self.fd, bufs)
-                return iovmod.scatter_from(mem, segs, bufs, n) if n else 0
+                reachable = []
+                bufs = iovmod.gather_mirrored(mem, segs, 0, size, reachable)
+                try:
+                    n = os.preadv(self.fd, bufs, -1, flags) if flags else os.readv(self.fd, bufs)
+                except OSError as e:
+                    if e.errno != errno.EFAULT:
+                        raise
+                    # EFAULT after a partial copy: what the copy put before
+                    # the fault stays in the child's buffer (pipe_read and
+                    # a unix stream's skb copy fail the read but leave those
+                    # bytes, and the data in the file).  The mirror holds
+                    # them; the rest of its readable part is the child's own.
+                    iovmod.scatter_from(mem, segs, bufs, reachable[0])
+                    raise
+                if not n:
+                    return 0
+                # So also after a read that returned what came before the
+                # fault: a part copied from the next pipe buffer stays.
+                return min(n, iovmod.scatter_from(mem, segs, bufs, max(n, reachable[0])))
             buf = bytearray(size)
             n = os.preadv(self.fd, [buf], -1, flags) if flags else os.readv(self.fd, [buf])
             return iovmod.scatter(mem, iovs, 0, memoryview(buf)[:n]) if n else 0

@@ -10,6 +10,7 @@
 #endif
 #include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -46,15 +47,34 @@ ssize_t ps_read_to_child(int fd, int pid, uint64_t addr, size_t len, int64_t off
 	return w;
 }
 
+/* The child's buffer faults at its first byte: the same write from a
+ * buffer that faults there too, so that the file does what it does in
+ * Linux for that call -- not always nothing: ext4 (generic_perform_write,
+ * then ->write_end with nothing copied) still moves the size up to off when
+ * off is past the end, and /dev/null takes the count without reading. */
+static ssize_t write_faulting(int fd, size_t len, int64_t off, int flags)
+{
+	size_t size = (len + 4095) & ~(size_t)4095;
+	void *none = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
+	if (none == MAP_FAILED)
+		return -EFAULT;
+	struct iovec iov = { none, len };
+	ssize_t n = pwritev2(fd, &iov, 1, off, flags);
+	ssize_t res = n < 0 ? -errno : n;
+	munmap(none, size);
+	return res;
+}
+
 /* Write len bytes from the child at off (or the file position if off < 0). */
 ssize_t ps_write_from_child(int fd, int pid, uint64_t addr, size_t len, int64_t off, int flags,
 			    char *bounce)
 {
 	ssize_t r = from_child(pid, addr, bounce, len);
+	if (r == 0 || r == -EFAULT)
+		return write_faulting(fd, len, off, flags);
 	if (r < 0)
 		return r;
-	if (r == 0)
-		return -EFAULT;
 	/* A fault part-way: what was copied is written, as Linux's
 	 * generic_perform_write writes the bytes it could copy. */
 	len = r;

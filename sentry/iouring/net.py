@@ -297,10 +297,16 @@ def prep_send_zc(req):
     # CQE, and a failure of the request itself carries IORING_CQE_F_MORE
     # (io_sendrecv_fail) -- unless it is only cancelled as a link.
     st.notif = True
+    # The notification is a request of its own in Linux (io_alloc_notif):
+    # counted as allocated until it completes, which IOSQE_IO_DRAIN sees --
+    # a zero-copy send held on the defer list never leaves it (submit.py).
+    req.ring.live += 1
     req.cflags |= CQE_F_MORE
-    st.flags = req.ioprio
-    if st.flags & ~_ZC_FLAGS:
+    # An unknown flag fails the request before IORING_SEND_ZC_REPORT_USAGE
+    # is taken (io_send_zc_prep): its notification then reports 0.
+    if req.ioprio & ~_ZC_FLAGS:
         raise OSError(errno.EINVAL, "unknown zero-copy flags")
+    st.flags = req.ioprio
     if req.opcode == abi.OP_SENDMSG_ZC:
         if req.off or req.splice_fd_in:
             raise OSError(errno.EINVAL, "addr2/file_index on SENDMSG_ZC")
@@ -320,6 +326,7 @@ def cleanup_zc(req):
         return
     st.notif = False
     ring = req.ring
+    ring.live -= 1
     if ring.closed:
         return
     notif_res = 0
@@ -374,8 +381,17 @@ def prep_recv(req):
 
 # --- send ------------------------------------------------------------------------------
 def _wait_first(st, events, req):
-    """RECVSEND_POLL_FIRST: the first issue only arms the poll."""
+    """RECVSEND_POLL_FIRST: the first issue only arms the poll.
+
+    In Linux the first issue returns -EAGAIN (io_send, io_recv...), which
+    arms the poll only where one may be armed: a request that must not wait
+    (MSG_DONTWAIT, REQ_F_NOWAIT) then fails with -EAGAIN (io_queue_async), and
+    so does one an io-wq worker runs blocking, without IOSQE_ASYNC
+    (io_wq_submit_work polls only for REQ_F_FORCE_ASYNC) -- the requests of
+    a link left open at the end of a submission (Request.iowq)."""
     if st.flags & RECVSEND_POLL_FIRST and not st.polled:
+        if st.msg_flags & MSG_DONTWAIT or (req.iowq and not req.flags & abi.IOSQE_ASYNC):
+            raise OSError(errno.EAGAIN, "RECVSEND_POLL_FIRST where no poll is armed")
         st.polled = True
         req.poll_events = events
         return True

@@ -28,7 +28,7 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "fault", "attr", "big_cqe", "__weakref__")
+                 "creds", "rsrc", "fault", "attr", "big_cqe", "live", "iowq", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -36,6 +36,10 @@ class Request:
          self.splice_fd_in, self.addr3, self.attr) = sqe    # attr: sqe->attr_type_mask
         self.ring = ring
         self.task = task
+        # Counted in ring.live until release() (ctx->nr_req_allocated: what
+        # IOSQE_IO_DRAIN waits for).
+        self.live = True
+        ring.live += 1
         self.opdef = None
         self.file = None
         self.cmd = None           # the op's own state, set by its prep (see above)
@@ -52,6 +56,9 @@ class Request:
         self.creds = None         # a registered personality's Creds (personality.py)
         self.rsrc = None          # tagged resources it uses (rsrc_node.py), held to the end
         self.fault = None         # an --inject action for it (inject.py), or None
+        # Linux issues it in an io-wq worker, blocking (a link left open at
+        # the end of a submission: io_submit_state_end queues it to io-wq).
+        self.iowq = False
 
     @property
     def file_index(self):
@@ -77,6 +84,9 @@ class Request:
             self.rsrc.append(node)
 
     def release(self):
+        if self.live:
+            self.live = False
+            self.ring.live -= 1
         if self.file is not None:
             self.file.put()
             self.file = None

@@ -145,9 +145,16 @@ class Ring:
         self.refs = 0
         self.closed = False
         # Submission-side state used by submit.py
-        self.inflight = 0
+        # IOSQE_IO_DRAIN as Linux 6.18 does it (submit.py): the requests
+        # allocated and not yet freed -- a zero-copy send's notification
+        # counts as one more (ctx->nr_req_allocated); the chains held on the
+        # defer list and how many requests they hold (ctx->defer_list,
+        # ctx->nr_drained); ctx->drain_active and ctx->drain_next.
+        self.live = 0
         self.deferred = collections.deque()
-        self.drain_active = None
+        self.nr_drained = 0
+        self.drain_active = False
+        self.drain_next = False
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token

@@ -8,7 +8,8 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
     previous one completes; a failure (an error or a short transfer) cancels the
     rest of a soft link with -ECANCELED;
   * IOSQE_IO_DRAIN holds a request until everything submitted before it has
-    completed, and holds later requests until it has completed itself;
+    completed, and holds later requests until it has completed itself --
+    by Linux 6.18's rule, with its consequences (_drain_req);
   * IOSQE_CQE_SKIP_SUCCESS suppresses the CQE of a request that succeeded;
   * a request that would block (returns None from issue) waits for its file's
     readiness and is issued again (the internal poll of io_uring/poll.c).
@@ -39,6 +40,11 @@ def submit(kernel, ring, task, to_submit):
         cancelled, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
         for req, res in cancelled:
             complete(kernel, req, res)
+    if ring.deferred:
+        # io_submit_state_end() flushes the batch's completions, and the
+        # flush looks at the defer list again (requests that failed
+        # initialisation were freed meanwhile).
+        _run_deferred(kernel, ring)
     ring.notify()
     return submitted
 
@@ -92,7 +98,7 @@ def _submit_batch_in_order(kernel, ring, task, count):
         req = Request(ring, task, sqe)
         if ring.trace is not None:
             ring.trace.sqe(ring, req)
-        req.init_error = _init(req)
+        req.init_error = _init(req, chain)
         if kernel.injector is not None and not req.init_error:
             req.fault = kernel.injector.fault_for(req)
         if req.opcode == abi.OP_LINK_TIMEOUT and not req.init_error and (
@@ -104,6 +110,7 @@ def _submit_batch_in_order(kernel, ring, task, count):
             chain.append(req)
         if not req.links_next:
             _queue_chain(kernel, ring, chain)
+            _sync_dataplane(ring)
             chain = None
             # Only an SQE that fails initialisation itself, and ends its
             # chain, ends the batch (io_submit_fail_init returns its error);
@@ -112,12 +119,21 @@ def _submit_batch_in_order(kernel, ring, task, count):
             if req.init_error and not ring.flags & abi.SETUP_SUBMIT_ALL:
                 break
     if chain is not None:
-        # A link left open at the end of the batch is submitted as it is.
+        # A link left open at the end of the batch is submitted as it is,
+        # to an io-wq worker in Linux (io_submit_state_end ->
+        # io_queue_sqe_fallback -> io_queue_iowq, unless the ring drains),
+        # which runs its links after it there too.
+        if not ring.drain_active:
+            for r in chain:
+                r.iowq = True
         _queue_chain(kernel, ring, chain)
+        _sync_dataplane(ring)
     return submitted
 
 
-def _init(req):
+def _init(req, link):
+    """io_init_req() and the op's prep: 0, or the error the request fails
+    with.  `link` is the open link chain it joins, or None."""
     opdef = OPS.get(req.opcode)
     if opdef is None or req.flags & ~abi.IOSQE_ALL:
         return -errno.EINVAL
@@ -127,15 +143,28 @@ def _init(req):
         # A skipped CQE breaks drain's sequence counting: once a ring has seen
         # CQE_SKIP_SUCCESS, IO_DRAIN fails on it for good (ctx->drain_disabled).
         req.ring.drain_disabled = True
-    if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_disabled:
-        return -errno.EOPNOTSUPP
-    if req.ioprio and not opdef.ioprio:
-        return -errno.EINVAL        # io_init_req: this op takes no priority
-    if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
-        return -errno.EINVAL        # io_init_req: not a pollable op
-    r = req.ring.restrictions
+    ring = req.ring
+    if req.flags & abi.IOSQE_IO_DRAIN:
+        if ring.drain_disabled:
+            return -errno.EOPNOTSUPP
+        # io_init_drain(): the ring drains from here on, even if this
+        # request then fails initialisation.  A drain inside a link drains
+        # the link's head and the request after the link.
+        ring.drain_active = True
+        if link is not None:
+            link[0].flags |= abi.IOSQE_IO_DRAIN
+            ring.drain_next = True
+    r = ring.restrictions
     if r is not None and not r.sqe_allowed(req):
         return -errno.EACCES
+    if ring.drain_next and link is None:
+        ring.drain_next = False
+        ring.drain_active = True
+        req.flags |= abi.IOSQE_IO_DRAIN
+    if req.ioprio and not opdef.ioprio:
+        return -errno.EINVAL        # io_init_req: this op takes no priority
+    if ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
+        return -errno.EINVAL        # io_init_req: not a pollable op
     if req.personality:
         req.creds = req.ring.personalities.get(req.personality)
         if req.creds is None:
@@ -171,22 +200,38 @@ def _queue_chain(kernel, ring, chain):
             else:
                 _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
         return True
-    if chain[0].flags & abi.IOSQE_IO_DRAIN or ring.deferred or ring.drain_active is not None:
-        ring.deferred.append(chain)
-        _run_deferred(kernel, ring)
+    if ring.drain_active:
+        _drain_req(kernel, ring, chain)
     else:
-        _start(kernel, ring, chain)
+        issue(kernel, chain[0])
     return False
 
 
-def _start(kernel, ring, chain):
-    ring.inflight += len(chain)
-    if chain[0].flags & abi.IOSQE_IO_DRAIN:
-        ring.drain_active = chain
-    issue(kernel, chain[0])
+def _drain_req(kernel, ring, chain):
+    """io_drain_req(): while the ring drains, every chain goes on the defer
+    list and leaves it by io_queue_deferred()'s rule (_run_deferred).  The
+    ring stops draining once a chain without IO_DRAIN leaves the list at
+    once.
+
+    What follows from Linux 6.18's rule, and is so here: a request after a
+    drain waits for every request in flight, not only the drained one; an
+    IO_DRAIN request that fails initialisation still makes the next one
+    wait so; and a zero-copy send (SEND_ZC, SENDMSG_ZC) put on the defer
+    list never leaves it, nor does anything queued behind it, because its
+    notification is allocated and not on the list (observed on Linux 6.18:
+    no CQE until the ring is closed)."""
+    ring.deferred.append(chain)
+    ring.nr_drained += len(chain)
+    _run_deferred(kernel, ring)
+    if not chain[0].flags & abi.IOSQE_IO_DRAIN and not ring.deferred:
+        ring.drain_active = False
 
 
 def _run_deferred(kernel, ring):
+    """io_queue_deferred(): start chains from the head of the defer list.
+    The first, and any from the first IO_DRAIN one on, may start only when
+    every live request of the ring is on the list (ctx->nr_req_allocated ==
+    ctx->nr_drained); those between start with the one before them."""
     # Re-entry (a deferred chain completing while we start the next) only
     # asks the outer call to look again: no recursion however long the queue.
     if ring.running_deferred:
@@ -197,18 +242,26 @@ def _run_deferred(kernel, ring):
         ring.rerun_deferred = True
         while ring.rerun_deferred:
             ring.rerun_deferred = False
-            while ring.deferred and ring.drain_active is None:
+            first, drain_seen = True, False
+            while ring.deferred:
                 chain = ring.deferred[0]
-                if chain[0].flags & abi.IOSQE_IO_DRAIN and ring.inflight:
+                drain_seen = drain_seen or bool(chain[0].flags & abi.IOSQE_IO_DRAIN)
+                if (first or drain_seen) and ring.live != ring.nr_drained:
                     break
                 ring.deferred.popleft()
-                _start(kernel, ring, chain)
+                ring.nr_drained -= len(chain)
+                first = False
+                issue(kernel, chain[0])
     finally:
         ring.running_deferred = False
-    # While chains are deferred or a drain runs, new SQEs queue behind them
-    # in Python (io_drain_req): the data plane must not overtake them.
+    _sync_dataplane(ring)
+
+
+def _sync_dataplane(ring):
+    """While the ring drains, new SQEs queue behind the defer list in
+    Python (io_drain_req): the data plane must not overtake them."""
     st = ring.dp_state
-    if st is not None and st[1] != (bool(ring.deferred) or ring.drain_active is not None):
+    if st is not None and st[1] != (bool(ring.deferred) or ring.drain_active):
         dataplane.sync(ring)
 
 
@@ -313,7 +366,6 @@ def _complete_one(kernel, req, res):
               or (req.opdef.short_fails_link and req.expected is not None
                   and res != req.expected))
     _post(ring, req, res, failed)
-    ring.inflight -= 1
     chain = req.chain
     nxt = req.pos + 1
     if nxt < len(chain) and chain[nxt].opcode == abi.OP_LINK_TIMEOUT:
@@ -322,7 +374,6 @@ def _complete_one(kernel, req, res):
         # because its request finished (-ECANCELED) -- are normal for it:
         # Linux never marks it failed, so CQE_SKIP_SUCCESS hides either.
         _post(ring, lt, timeout.settle_link(ring, lt), failed=False)
-        ring.inflight -= 1
         nxt += 1
     if nxt < len(chain):
         if not failed or req.flags & abi.IOSQE_IO_HARDLINK:
@@ -336,10 +387,8 @@ def _complete_one(kernel, req, res):
                 r.release()
             else:
                 _post(ring, r, -errno.ECANCELED, failed=True)
-            ring.inflight -= 1
-    if ring.drain_active is chain:
-        ring.drain_active = None
-    _run_deferred(kernel, ring)
+    if ring.deferred:
+        _run_deferred(kernel, ring)
     return None
 
 
