@@ -7,7 +7,6 @@ is capped at MAX_RW_COUNT (a lone iovec's length before its access_ok check,
 as import_ubuf() does; other segments after theirs).  Compat tasks (i386 and x32) use 8-byte iovecs.
 """
 import errno
-import mmap
 import struct
 
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
@@ -77,15 +76,18 @@ def gather_mirrored(mem, iovs, start, size):
     """Like gather(), for a range that faults: a list of buffers, one per
     segment, each readable in full or a mirror (ChildMemory.mirror) that
     faults where the child's segment does -- for a host writev that moves
-    what Linux would move from the child's buffers."""
+    what Linux would move from the child's buffers, or a host readv that
+    fills what Linux would fill (scatter_from() copies it back).  Empty
+    segments get no buffer."""
     out = []
     faulted = False
     for addr, take in window(iovs, start, size):
         if faulted:
             # The host call stops at the first fault (or, like /dev/null,
             # reads nothing): what follows only needs its length, in pages
-            # nobody can read.
-            out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
+            # nobody can touch -- writable buffers all the same, since a
+            # host readv is given them too (vfs/file.py's stream read).
+            out.append(mem.unreadable(take) if take else bytearray())
         else:
             # Not mem.read(): a huge length would be allocated whole.
             view, whole = mem.mirror(addr, take)

@@ -1,0 +1,30 @@
+"""Divergences the differential fuzzer (tools/fuzz) found in timing, the CQ
+ring, polls and io_uring_enter (triage area tA).  Each a section of
+tests/c/fuzz_fixes_tA.c run natively and sandboxed, with the C data plane on
+and off; the output must be Linux's."""
+import pytest
+
+from harness import same_as_native
+
+
+@pytest.fixture(autouse=True, params=["dataplane-on", "dataplane-off"])
+def _dataplane(request, monkeypatch):
+    """Each section with the C data plane on (the default) and forced off
+    (run_sandbox passes os.environ on)."""
+    monkeypatch.setenv("PYSENTRY_DATAPLANE", "1" if request.param == "dataplane-on" else "0")
+
+
+def test_readvfault():
+    # a stream READV whose iovecs reach unmapped memory: EFAULT at the first iovec, else the bytes land in the right iovec (mm/iov.py gather_mirrored, vfs/file.py _first_bytes)
+    stream = [
+        "readv, first iovec unmapped: submit=1 [%d -14 0]",
+        "readv, empty, 8 bytes, unmapped: submit=1 [%d 8 0]",
+        "  empty iovec's buffer: \"........\"",
+        "  second iovec: \"01234567\"",
+        "  after the unmapped one: \"........\"",
+    ]
+    want = []
+    for kind, base in (("socket", 0), ("pipe", 10)):
+        want += [("%s: " % kind) + stream[0] % (base + 1), ("%s: " % kind) + stream[1] % (base + 2)]
+        want += stream[2:]
+    assert same_as_native("fuzz_fixes_tA", "readvfault").splitlines() == want
