@@ -28,3 +28,14 @@ def test_readvfault():
         want += [("%s: " % kind) + stream[0] % (base + 1), ("%s: " % kind) + stream[1] % (base + 2)]
         want += stream[2:]
     assert same_as_native("fuzz_fixes_tA", "readvfault").splitlines() == want
+
+
+def test_linkorder():
+    # a link goes on by task work after the batch: later SQEs of the batch first, one link step per pass (sentry/iouring/submit.py _run_task_work)
+    assert same_as_native("fuzz_fixes_tA", "linkorder").splitlines() == [
+        "links: submit=10",
+        "  CQ ring order: [1 -9] [4 -125] [7 0] [10 0] [2 -125] [3 -125] [5 -22] [6 -125] [8 0] [9 0]",
+        "writes: submit=6, CQEs [11 0] [12 4] [13 4] [14 0] [15 1] [16 1]",
+        "  file \"AAAA\", pipe \"21\"",
+    ]
+

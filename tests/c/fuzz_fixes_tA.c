@@ -16,6 +16,19 @@
 
 #define BAD ((void *)0x1000)        /* user space, never mapped */
 
+/* The CQEs in the order they sit in the CQ ring (not sorted), then seen. */
+static void ring_order(struct io_uring *r, const char *what)
+{
+    unsigned head = *r->cq.khead, tail = __atomic_load_n(r->cq.ktail, __ATOMIC_ACQUIRE);
+    printf("%s:", what);
+    for (unsigned i = head; i != tail; i++) {
+        struct io_uring_cqe *c = &r->cq.cqes[i & *r->cq.kring_mask];
+        printf(" [%llu %d]", (unsigned long long)c->user_data, c->res);
+    }
+    printf("\n");
+    __atomic_store_n(r->cq.khead, tail, __ATOMIC_RELEASE);
+}
+
 static void show(const char *what, const char *buf, int n)
 {
     printf("%s: \"", what);
@@ -61,6 +74,70 @@ int main(int argc, char **argv)
             show("  second iovec", b, 8);
             show("  after the unmapped one", c, 8);
         }
+    }
+    if (want("linkorder")) {
+        /* Seeds 6318, 11392 and others of the 60 "cqe op=-1" divergences
+         * (the program moved its CQ head back and read old slots again, so
+         * the order of CQEs in the ring showed): Linux issues the next
+         * request of a link by task work once the batch's completions are
+         * flushed (io_free_batch_list -> io_queue_next), and fails the rest
+         * of a broken link the same way (io_fail_links): after every other
+         * SQE of the batch, one link step per task-work pass.  The Sentry
+         * went on with the link at once, so later SQEs of the batch ran
+         * after it -- which also changed what two writes to one place left. */
+        struct io_uring r2;
+        if (io_uring_queue_init(16, &r2, 0))
+            return 1;
+        struct io_uring_sqe *s;
+#define RSQE(ud, fl, PREP) do { s = io_uring_get_sqe(&r2); io_uring_prep_nop(s); PREP; \
+        s->user_data = (ud); s->flags |= (fl); } while (0)
+        /* failing at issue (no registered files), then its link */
+        RSQE(1, IOSQE_IO_LINK | IOSQE_FIXED_FILE, io_uring_prep_read(s, 5, NULL, 0, 0));
+        RSQE(2, IOSQE_IO_LINK, );
+        RSQE(3, 0, );
+        /* failing at initialisation in the middle of a link */
+        RSQE(4, IOSQE_IO_LINK, );
+        RSQE(5, IOSQE_IO_LINK, s->opcode = 250);
+        RSQE(6, 0, );
+        /* a link of three that succeeds, then one on its own */
+        RSQE(7, IOSQE_IO_LINK, );
+        RSQE(8, IOSQE_IO_LINK, );
+        RSQE(9, 0, );
+        RSQE(10, 0, );
+        printf("links: submit=%d\n", io_uring_submit(&r2));
+        ring_order(&r2, "  CQ ring order");
+
+        char path[] = "/tmp/fuzz_fixes_tA.XXXXXX";
+        int fd = mkstemp(path);
+        int p[2];
+        if (fd < 0 || pipe(p))
+            return 1;
+        RSQE(11, IOSQE_IO_LINK, );
+        RSQE(12, 0, io_uring_prep_write(s, fd, "AAAA", 4, 0));
+        RSQE(13, 0, io_uring_prep_write(s, fd, "BBBB", 4, 0));
+        RSQE(14, IOSQE_IO_LINK, );
+        RSQE(15, 0, io_uring_prep_write(s, p[1], "1", 1, 0));
+        RSQE(16, 0, io_uring_prep_write(s, p[1], "2", 1, 0));
+        /* (A file write may finish in an io-wq worker: the CQEs' order
+         * is Linux's choice here, so they are printed sorted.) */
+        printf("writes: submit=%d, CQEs", io_uring_submit_and_wait(&r2, 6));
+        struct io_uring_cqe got[6], *c;
+        for (int i = 0; i < 6; i++) {
+            if (io_uring_wait_cqe(&r2, &c))
+                return 1;
+            got[i] = *c;
+            io_uring_cqe_seen(&r2, c);
+        }
+        qsort(got, 6, sizeof got[0], cmp);
+        for (int i = 0; i < 6; i++)
+            printf(" [%llu %d]", (unsigned long long)got[i].user_data, got[i].res);
+        printf("\n");
+        char b[7] = { 0 };
+        if (pread(fd, b, 4, 0) != 4 || read(p[0], b + 4, 2) != 2)
+            return 1;
+        printf("  file \"%.4s\", pipe \"%.2s\"\n", b, b + 4);
+        unlink(path);
+        io_uring_queue_exit(&r2);
     }
     return 0;
 }
