@@ -39,3 +39,10 @@ def test_linkorder():
         "  file \"AAAA\", pipe \"21\"",
     ]
 
+
+def test_sqpollstart():
+    # a new SQ thread with nothing queued sleeps at once; an enter without SQ_WAKEUP then submits nothing (sentry/iouring/native/sqpoll.c, enter.py)
+    assert same_as_native("fuzz_fixes_tA", "sqpollstart").splitlines() == [
+        "sqpoll: NEED_WAKEUP 1 after 20 ms; enter without SQ_WAKEUP = 1, CQEs 0; "
+        "with it = 1, CQE [21 0]",
+    ]

@@ -139,5 +139,35 @@ int main(int argc, char **argv)
         unlink(path);
         io_uring_queue_exit(&r2);
     }
+    if (want("sqpollstart")) {
+        /* Seeds 5504, 11143, 12711, 15706, 21083, 24970 (enter(0, 1, 0x9)
+         * = -ETIME under Linux, 0 under the Sentry) and 11287: a new SQ
+         * thread that finds the SQ empty at its first look sleeps at once
+         * (io_sq_thread starts with its idle deadline passed), so an SQE
+         * queued after the setup waits for IORING_ENTER_SQ_WAKEUP -- an
+         * io_uring_enter without it submits nothing.  The Sentry's thread
+         * stayed awake for sq_thread_idle (1 s), and its io_uring_enter
+         * submitted what was queued whatever the flags. */
+        struct io_uring_params prm = { .flags = IORING_SETUP_SQPOLL };
+        struct io_uring r3;
+        if (io_uring_queue_init_params(4, &r3, &prm))
+            return 1;
+        usleep(20000);
+        printf("sqpoll: NEED_WAKEUP %d after 20 ms", !!(*r3.sq.kflags & IORING_SQ_NEED_WAKEUP));
+        struct io_uring_sqe *s = io_uring_get_sqe(&r3);
+        io_uring_prep_nop(s);
+        s->user_data = 21;
+        __atomic_store_n(r3.sq.ktail, r3.sq.sqe_tail, __ATOMIC_RELEASE);
+        int ret = io_uring_enter(r3.ring_fd, 1, 0, 0, NULL);
+        usleep(50000);
+        printf("; enter without SQ_WAKEUP = %d, CQEs %u", ret, *r3.cq.ktail - *r3.cq.khead);
+        ret = io_uring_enter(r3.ring_fd, 1, 0, IORING_ENTER_SQ_WAKEUP, NULL);
+        struct io_uring_cqe *c;
+        if (io_uring_wait_cqe(&r3, &c))
+            return 1;
+        printf("; with it = %d, CQE [%llu %d]\n", ret, (unsigned long long)c->user_data, c->res);
+        io_uring_cqe_seen(&r3, c);
+        io_uring_queue_exit(&r3);
+    }
     return 0;
 }
