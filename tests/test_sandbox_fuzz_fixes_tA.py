@@ -46,3 +46,21 @@ def test_sqpollstart():
         "sqpoll: NEED_WAKEUP 1 after 20 ms; enter without SQ_WAKEUP = 1, CQEs 0; "
         "with it = 1, CQE [21 0]",
     ]
+
+
+def test_pollring():
+    # POLL_ADD on a ring fd: POLLOUT unless tail - head is exactly sq_entries (the head before the batch); a wake-up reports POLLIN and ends a multishot poll (sentry/iouring/ring.py poll_revents, poll.py)
+    assert same_as_native("fuzz_fixes_tA", "pollring").splitlines() == [
+        "pollring: full SQ: enter=4, CQEs: [31 0] [32 0] [33 0] [30 1]",
+        "  over-filled SQ: enter=4, CQEs: [44 0] [41 4] [42 0] [43 0]",
+        "  multishot IN on a ring fd: armed:",
+        "    after a NOP there: [50 1 0]",
+        "    (its CQEs): [60 0 0]",
+        "    after a NOP there:",
+        "    (its CQEs): [61 0 0]",
+        "  multishot IN|OUT on a ring fd: armed: [51 4 0x2]",
+        "    after a NOP there: [51 1 0]",
+        "    (its CQEs): [60 0 0]",
+        "    after a NOP there:",
+        "    (its CQEs): [61 0 0]",
+    ]

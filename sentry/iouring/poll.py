@@ -30,12 +30,13 @@ class PollCmd:
     """A POLL_ADD's own state (Linux's struct io_poll, reached from the
     request as req.cmd): the events asked for, multishot, level-triggered."""
 
-    __slots__ = ("mask", "multi", "level")
+    __slots__ = ("mask", "multi", "level", "waited")
 
     def __init__(self, events, flags):
         self.multi = bool(flags & POLL_ADD_MULTI)
         self.level = bool(flags & POLL_ADD_LEVEL)
         self.mask = (events & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
+        self.waited = False      # armed, not ready at once: now woken
 
 
 def _parse(req, flags):
@@ -76,7 +77,25 @@ def _revents(req):
     return ready[0][1] & req.cmd.mask if ready else 0
 
 
+def _ring_woken(req):
+    """A poll on a ring fd that had to wait is woken by a batch of CQEs:
+    Linux's io_uring wakes its pollers with the key EPOLLIN |
+    EPOLL_URING_WAKE (io_poll_wq_wake), and io_poll_wake() takes the key as
+    the result without polling again (__io_poll_execute stashes it) -- and
+    ignores the wake-up if the poll asked for none of it: POLLIN, or
+    nothing (a POLLOUT-only poll then waits on)."""
+    return select.POLLIN & req.cmd.mask
+
+
 def issue_add(req, kernel):
+    if req.file.kind == "io_uring" and req.cmd.waited:
+        f = req.file.ring
+        f.drain_kick()
+        mask = _ring_woken(req)
+        if not mask:
+            req.poll_events = select.POLLIN
+            return None
+        return mask
     mask = _revents(req)
     if req.file.kind in ("reg", "dir", "blk"):
         # Such a file has no wait queue (__io_arm_poll_handler): an
@@ -92,12 +111,26 @@ def issue_add(req, kernel):
             return mask
         # Wait for readiness, then issue again (a ring's kick fd is POLLIN).
         req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.cmd.mask
+        req.cmd.waited = True
         return None
     ring = req.ring
     if req.file.kind == "io_uring":
-        # The kick eventfd only says "look again": compute the real events.
+        # What is ready at once is posted at once (edge-triggered, as
+        # __io_arm_poll_handler executes a ready EPOLLET poll); the kick
+        # eventfd then says a batch of CQEs came, Linux's wake-up with the
+        # key EPOLLIN | EPOLL_URING_WAKE -- which turns a multishot poll
+        # into a one-shot one (io_poll_wake: its own CQE would wake it
+        # again), so that wake-up ends it with POLLIN.
+        if mask and not ring.post_more(req.user_data, mask, CQE_F_MORE):
+            return mask
+
         def on_event(_ev):
-            _multishot_event(kernel, req, _revents(req))
+            woken = _ring_woken(req)
+            if woken and req in ring.multishot:
+                from pysentry.sentry.iouring import submit
+                ring.multishot.pop(req).close()
+                submit.complete(kernel, req, woken)
+                ring.notify()
         events = select.POLLIN
     else:
         def on_event(ev):

@@ -30,6 +30,7 @@ from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 def submit(kernel, ring, task, to_submit):
     """Consume up to to_submit SQEs; return how many were consumed."""
     count = min(to_submit, ring.sq_entries, ring.sq_ready())
+    ring.batch_sq_head = ring.sq_head
     ring.submitting = True
     try:
         submitted = _submit_batch(kernel, ring, task, count)
@@ -64,6 +65,7 @@ def _run_task_work(kernel, ring):
     in turn runs in the next pass (each pass flushes its completions,
     which queues the next links): a chain advances one request per pass,
     as every chain of the batch does."""
+    ring.batch_sq_head = ring.sq_head      # the batch's SQ head is published
     ring.submitting = True
     try:
         while ring.cancelled:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -27,6 +28,22 @@ static void ring_order(struct io_uring *r, const char *what)
     }
     printf("\n");
     __atomic_store_n(r->cq.khead, tail, __ATOMIC_RELEASE);
+}
+
+/* Wait up to 5 s for `expect` CQEs (0 or 1), then 200 ms for more; print
+ * them in arrival order with their flags. */
+static void reap(struct io_uring *r, const char *what, int expect)
+{
+    struct io_uring_cqe *c;
+    printf("%s:", what);
+    for (int k = 0; k < 8; k++) {
+        struct __kernel_timespec ts = { k < expect ? 5 : 0, k < expect ? 0 : 200000000 };
+        if (io_uring_wait_cqe_timeout(r, &c, &ts))
+            break;
+        printf(" [%llu %d %#x]", (unsigned long long)c->user_data, c->res, c->flags);
+        io_uring_cqe_seen(r, c);
+    }
+    printf("\n");
 }
 
 static void show(const char *what, const char *buf, int n)
@@ -168,6 +185,73 @@ int main(int argc, char **argv)
         printf("; with it = %d, CQE [%llu %d]\n", ret, (unsigned long long)c->user_data, c->res);
         io_uring_cqe_seen(&r3, c);
         io_uring_queue_exit(&r3);
+    }
+    if (want("pollring")) {
+        /* Seeds 2098, 5802, 11077, 29807 (POLL_ADD on the ring fd: Linux 5,
+         * the Sentry 1): io_uring_poll reports POLLOUT unless the SQ tail
+         * minus the SQ head the program sees is exactly sq_entries -- an SQ
+         * the program filled past its size is not "full" -- and during a
+         * submission that head is the one before the batch (io_commit_sqring
+         * publishes the new one at its end).  The Sentry compared with <,
+         * on the head it had consumed so far. */
+        struct io_uring r4;
+        if (io_uring_queue_init(4, &r4, 0))
+            return 1;
+        struct io_uring_sqe *sq = r4.sq.sqes;
+        unsigned mask = *r4.sq.kring_mask, tail = *r4.sq.ktail;
+        /* exactly full: the poll is issued first of four */
+        for (unsigned i = 0; i < 4; i++) {
+            struct io_uring_sqe *s = &sq[(tail + i) & mask];
+            if (i == 0)
+                io_uring_prep_poll_add(s, r4.ring_fd, POLLIN | POLLOUT);
+            else
+                io_uring_prep_nop(s);
+            s->user_data = 30 + i;
+            r4.sq.array[(tail + i) & mask] = (tail + i) & mask;
+        }
+        __atomic_store_n(r4.sq.ktail, tail + 4, __ATOMIC_RELEASE);
+        printf("pollring: full SQ: enter=%d", io_uring_enter(r4.ring_fd, 4, 4, IORING_ENTER_GETEVENTS, NULL));
+        usleep(50000);
+        ring_order(&r4, ", CQEs");
+        /* filled past its size (tail - head = 5): not full */
+        tail += 4;
+        for (unsigned i = 0; i < 5; i++) {
+            struct io_uring_sqe *s = &sq[(tail + i) & mask];
+            if (i == 1)
+                io_uring_prep_poll_add(s, r4.ring_fd, POLLOUT);
+            else
+                io_uring_prep_nop(s);
+            s->user_data = 40 + i;
+            r4.sq.array[(tail + i) & mask] = (tail + i) & mask;
+        }
+        __atomic_store_n(r4.sq.ktail, tail + 5, __ATOMIC_RELEASE);
+        printf("  over-filled SQ: enter=%d", io_uring_enter(r4.ring_fd, 4, 4, IORING_ENTER_GETEVENTS, NULL));
+        usleep(50000);
+        ring_order(&r4, ", CQEs");
+        /* Seeds 13914, 26397 and others: a multishot poll on a ring fd
+         * posts what is ready at once (F_MORE), and the first batch of
+         * CQEs of that ring -- a wake-up keyed EPOLLIN | EPOLL_URING_WAKE
+         * -- ends it with POLLIN (io_poll_wake makes it one-shot). */
+        struct io_uring r5;
+        if (io_uring_queue_init(4, &r5, 0))
+            return 1;
+        for (int k = 0; k < 2; k++) {
+            struct io_uring_sqe *s = io_uring_get_sqe(&r5);
+            io_uring_prep_poll_multishot(s, ring.ring_fd, k ? POLLIN | POLLOUT : POLLIN);
+            s->user_data = 50 + k;
+            io_uring_submit(&r5);
+            reap(&r5, k ? "  multishot IN|OUT on a ring fd: armed" : "  multishot IN on a ring fd: armed", k);
+            for (int i = 0; i < 2; i++) {
+                s = io_uring_get_sqe(&ring);
+                io_uring_prep_nop(s);
+                s->user_data = 60 + i;
+                io_uring_submit(&ring);
+                reap(&r5, "    after a NOP there", i == 0);
+                reap(&ring, "    (its CQEs)", 1);
+            }
+        }
+        io_uring_queue_exit(&r5);
+        io_uring_queue_exit(&r4);
     }
     return 0;
 }
