@@ -64,3 +64,10 @@ def test_pollring():
         "    after a NOP there:",
         "    (its CQEs): [61 0 0]",
     ]
+
+
+def test_pollnull():
+    # POLL_ADD on a file with no ->poll (/dev/null): no wait queue, so EINVAL or what is ready at once -- not an io_uring_enter failing with EPERM (sentry/iouring/poll.py _no_wait_queue)
+    assert same_as_native("fuzz_fixes_tA", "pollnull").splitlines() == [
+        "poll on /dev/null: submit=4 [70 -22 0] [71 1 0] [72 4 0] [73 0 0]",
+    ]

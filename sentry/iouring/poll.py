@@ -5,8 +5,9 @@ poll (IORING_POLL_ADD_MULTI) posts a CQE flagged IORING_CQE_F_MORE for every
 new readiness report -- edge-triggered unless IORING_POLL_ADD_LEVEL -- and,
 as in Linux, ends with a final CQE without F_MORE when the CQ ring has no room
 (multishot CQEs may not overflow) or when it is removed.  Files that cannot be
-waited on (regular files, directories) are always ready, like vfs_poll's
-DEFAULT_POLLMASK, and a poll on them that would have to wait is EINVAL.
+waited on (regular files, directories, devices without ->poll such as
+/dev/null) are always ready, like vfs_poll's DEFAULT_POLLMASK, and a poll on
+them that would have to wait is EINVAL.
 """
 import errno
 import select
@@ -87,6 +88,31 @@ def _ring_woken(req):
     return select.POLLIN & req.cmd.mask
 
 
+def _no_wait_queue(f):
+    """A file with no wait queue to sleep on: Linux's vfs_poll gives its
+    DEFAULT_POLLMASK and __io_arm_poll_handler finds no entry added.  Regular
+    files, directories and block devices; and a file whose driver has no
+    ->poll, such as /dev/null or /dev/zero -- the host's epoll refuses those
+    with EPERM."""
+    if f.kind in ("reg", "dir", "blk"):
+        return True
+    if f.kind in ("io_uring", "signalfd"):
+        return False
+    fd = f.poll_fd()
+    if fd is None or fd < 0:
+        return False
+    ep = select.epoll()
+    try:
+        ep.register(fd, select.EPOLLIN)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    finally:
+        ep.close()
+    return False
+
+
 def issue_add(req, kernel):
     if req.file.kind == "io_uring" and req.cmd.waited:
         f = req.file.ring
@@ -97,7 +123,8 @@ def issue_add(req, kernel):
             return None
         return mask
     mask = _revents(req)
-    if req.file.kind in ("reg", "dir", "blk"):
+    if (req.file.kind in ("reg", "dir", "blk")
+            or ((not mask or req.cmd.multi) and _no_wait_queue(req.file))):
         # Such a file has no wait queue (__io_arm_poll_handler): an
         # edge-triggered poll completes with what is ready now; nothing
         # ready, or level-triggered, is EINVAL since it could never wake.

@@ -253,5 +253,23 @@ int main(int argc, char **argv)
         io_uring_queue_exit(&r5);
         io_uring_queue_exit(&r4);
     }
+    if (want("pollnull")) {
+        /* Seeds 3534, 17705, 25037, 28046 (io_uring_enter = -1 under the
+         * Sentry): POLL_ADD on a file whose driver has no ->poll, like
+         * /dev/null, for events it does not have.  Linux finds no wait
+         * queue and fails it with EINVAL (what is ready, for an
+         * edge-triggered poll, completes it at once); the Sentry tried to
+         * wait, the host's epoll refused the file (EPERM), and that error
+         * ended the whole io_uring_enter. */
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0)
+            return 1;
+        SQE(70, 0, io_uring_prep_poll_add(s, null, 0x2000 /* POLLRDHUP */));
+        SQE(71, 0, io_uring_prep_poll_add(s, null, POLLIN | POLLPRI));
+        SQE(72, 0, io_uring_prep_poll_multishot(s, null, POLLOUT));
+        SQE(73, 0, );
+        run("poll on /dev/null", 4);
+        close(null);
+    }
     return 0;
 }
