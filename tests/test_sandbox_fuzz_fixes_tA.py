@@ -71,3 +71,11 @@ def test_pollnull():
     assert same_as_native("fuzz_fixes_tA", "pollnull").splitlines() == [
         "poll on /dev/null: submit=4 [70 -22 0] [71 1 0] [72 4 0] [73 0 0]",
     ]
+
+
+def test_polloneshot():
+    # EPOLLONESHOT in a multishot POLL_ADD's events makes it one-shot: one CQE without F_MORE (sentry/iouring/poll.py PollCmd)
+    assert same_as_native("fuzz_fixes_tA", "polloneshot").splitlines() == [
+        "multishot poll with EPOLLONESHOT: submit=2 [80 1 0] [81 1 0x2]",
+        "remove both: submit=2 [81 -125 0] [82 -2 0] [83 0 0]",
+    ]

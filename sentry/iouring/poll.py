@@ -34,7 +34,10 @@ class PollCmd:
     __slots__ = ("mask", "multi", "level", "waited")
 
     def __init__(self, events, flags):
-        self.multi = bool(flags & POLL_ADD_MULTI)
+        # EPOLLONESHOT among the events makes even a multishot poll one-shot:
+        # io_poll_parse_events keeps the program's control bits, and the
+        # poll ends at its first event (io_poll_check_events).
+        self.multi = bool(flags & POLL_ADD_MULTI) and not events & select.EPOLLONESHOT
         self.level = bool(flags & POLL_ADD_LEVEL)
         self.mask = (events & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
         self.waited = False      # armed, not ready at once: now woken

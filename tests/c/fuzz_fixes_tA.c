@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <poll.h>
 #include <sys/uio.h>
@@ -270,6 +271,23 @@ int main(int argc, char **argv)
         SQE(73, 0, );
         run("poll on /dev/null", 4);
         close(null);
+    }
+    if (want("polloneshot")) {
+        /* Seeds 3185, 10948: a multishot POLL_ADD whose events include
+         * EPOLLONESHOT (1 << 30).  Linux keeps the program's control bits
+         * (io_poll_parse_events), so the poll ends at its first event: a
+         * CQE without IORING_CQE_F_MORE.  The Sentry dropped the bit and
+         * kept the poll armed. */
+        int e = eventfd(1, 0);
+        if (e < 0)
+            return 1;
+        SQE(80, 0, io_uring_prep_poll_multishot(s, e, POLLIN | (1U << 30)));
+        SQE(81, 0, io_uring_prep_poll_multishot(s, e, POLLIN));
+        run("multishot poll with EPOLLONESHOT", 2);
+        SQE(82, 0, io_uring_prep_poll_remove(s, 80));
+        SQE(83, 0, io_uring_prep_poll_remove(s, 81));
+        run("remove both", 3);
+        close(e);
     }
     return 0;
 }
