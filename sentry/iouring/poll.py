@@ -40,7 +40,7 @@ class PollCmd:
         self.multi = bool(flags & POLL_ADD_MULTI) and not events & select.EPOLLONESHOT
         self.level = bool(flags & POLL_ADD_LEVEL)
         self.mask = (events & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
-        self.waited = False      # armed, not ready at once: now woken
+        self.waited = None       # armed, not ready at once: the ring's posted count then
 
 
 def _parse(req, flags):
@@ -117,10 +117,12 @@ def _no_wait_queue(f):
 
 
 def issue_add(req, kernel):
-    if req.file.kind == "io_uring" and req.cmd.waited:
+    if req.file.kind == "io_uring" and req.cmd.waited is not None:
         f = req.file.ring
         f.drain_kick()
-        mask = _ring_woken(req)
+        # Only a batch of CQEs wakes it (io_commit_cqring_flush): a kick
+        # with none posted since it began to wait is no wake-up.
+        mask = _ring_woken(req) if f.posted != req.cmd.waited else 0
         if not mask:
             req.poll_events = select.POLLIN
             return None
@@ -141,7 +143,8 @@ def issue_add(req, kernel):
             return mask
         # Wait for readiness, then issue again (a ring's kick fd is POLLIN).
         req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.cmd.mask
-        req.cmd.waited = True
+        if req.file.kind == "io_uring":
+            req.cmd.waited = req.file.ring.posted
         return None
     ring = req.ring
     if req.file.kind == "io_uring":
@@ -151,11 +154,16 @@ def issue_add(req, kernel):
         # key EPOLLIN | EPOLL_URING_WAKE -- which turns a multishot poll
         # into a one-shot one (io_poll_wake: its own CQE would wake it
         # again), so that wake-up ends it with POLLIN.
+        # (Counted before this poll's own first CQE: on its own ring, that
+        # CQE is the wake-up that ends it.)
+        seen = [req.file.ring.posted]
         if mask and not ring.post_more(req.user_data, mask, CQE_F_MORE):
             return mask
 
         def on_event(_ev):
-            woken = _ring_woken(req)
+            posted = req.file.ring.posted
+            woken = _ring_woken(req) if posted != seen[0] else 0
+            seen[0] = posted
             if woken and req in ring.multishot:
                 from pysentry.sentry.iouring import submit
                 ring.multishot.pop(req).close()
