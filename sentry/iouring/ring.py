@@ -148,6 +148,7 @@ class Ring:
         self.inflight = 0
         self.deferred = collections.deque()
         self.drain_active = None
+        self.drain_next = False     # the next request drains (a link had a drain inside)
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token

@@ -114,7 +114,7 @@ def _submit_batch_in_order(kernel, ring, task, count):
     left = count
     hot = ring.dp_state is not None and ring.dp_state[0]
     while left > 0:
-        if hot and chain is None:
+        if hot and chain is None and not ring.drain_next:
             # Hot SQEs complete in C (never part of a link: C stops at a
             # linked SQE, so a chain is always Python's from its head).
             consumed, done = dataplane.submit(ring, task, left)
@@ -140,6 +140,11 @@ def _submit_batch_in_order(kernel, ring, task, count):
             req.init_error = -errno.EINVAL    # it must follow the request it guards
         if chain is None:
             chain = [req]
+            if ring.drain_next and not req.init_error:
+                # The request after a link with a drain inside it drains
+                # too (io_init_req: ctx->drain_next).
+                ring.drain_next = False
+                req.flags |= abi.IOSQE_IO_DRAIN
         else:
             chain.append(req)
         if not req.links_next:
@@ -197,6 +202,12 @@ def _queue_chain(kernel, ring, chain):
     for i, req in enumerate(chain):
         req.chain = chain
         req.pos = i
+    if any(r.flags & abi.IOSQE_IO_DRAIN for r in chain[1:]):
+        # A drain in the middle of a link drains its head and the request
+        # after the link (io_init_drain): the link runs alone, by task work
+        # step by step, and nothing submitted after it overtakes it.
+        chain[0].flags |= abi.IOSQE_IO_DRAIN
+        ring.drain_next = True
     if any(r.init_error for r in chain):
         # The head fails (its own error, or -ECANCELED) and then its links,
         # each with its own error or -ECANCELED -- silently if the head had
