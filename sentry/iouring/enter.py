@@ -110,10 +110,10 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
         # thread sleeps and the call does not wake it: then, as in Linux,
         # nothing is submitted (the SQEs wait for a wake-up).  Linux returns
         # to_submit here.
+        asleep = ring.sqpoll.asleep()
         if flags & abi.ENTER_SQ_WAKEUP:
-            ring.sqpoll.wake()
-            ring.sqpoll.run_pending()
-        elif not ring.sqpoll.asleep():
+            ring.sqpoll.wake()      # a sleeping thread then submits itself
+        if not asleep or flags & abi.ENTER_SQ_WAIT:
             ring.sqpoll.run_pending()
         submitted = to_submit
     else:
