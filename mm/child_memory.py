@@ -116,6 +116,19 @@ class ChildMemory:
                     raise _efault()
         return view, n
 
+    @staticmethod
+    def unreadable(size):
+        """`size` bytes of pages nobody can touch (PROT_NONE), as a buffer
+        Python still takes as writable: a host readv given it faults there,
+        as a host writev does (an mmap made with prot=0 is a read-only
+        buffer, which os.readv refuses before any call)."""
+        m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+                      | getattr(mmap, "MAP_NORESERVE", 0x4000))
+        base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
+        if lib.mprotect(ffi.cast("void *", base), size, 0):    # PROT_NONE
+            raise _efault()
+        return memoryview(m)
+
     def probe(self, addrs):
         """How many of `addrs`, in order, the child can read (a byte each,
         one process_vm_readv: it stops at the first that faults)."""

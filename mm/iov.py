@@ -7,7 +7,6 @@ is capped at MAX_RW_COUNT (a lone iovec's length before its access_ok check,
 as import_ubuf() does; other segments after theirs).  Compat tasks (i386 and x32) use 8-byte iovecs.
 """
 import errno
-import mmap
 import struct
 
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
@@ -78,7 +77,8 @@ def gather_mirrored(mem, iovs, start, size, readable=None):
     segment, each readable in full or a mirror (ChildMemory.mirror) that
     faults where the child's segment does -- for a host writev that moves
     what Linux would move from the child's buffers, or a host readv that
-    fills what Linux would fill.  With a list `readable`, the number of
+    fills what Linux would fill (scatter_from() copies it back).  Empty
+    segments get an empty buffer.  With a list `readable`, the number of
     bytes before the first fault (the part the Sentry may touch) is
     appended to it."""
     out = []
@@ -88,8 +88,9 @@ def gather_mirrored(mem, iovs, start, size, readable=None):
         if faulted:
             # The host call stops at the first fault (or, like /dev/null,
             # reads nothing): what follows only needs its length, in pages
-            # nobody can read.
-            out.append(memoryview(mmap.mmap(-1, take, prot=0)) if take else b"")
+            # nobody can touch -- writable buffers all the same, since a
+            # host readv is given them too (vfs/file.py's stream read).
+            out.append(mem.unreadable(take) if take else bytearray())
         else:
             # Not mem.read(): a huge length would be allocated whole.
             view, n = mem.mirror(addr, take)

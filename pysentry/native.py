@@ -79,6 +79,7 @@ struct ps_sqpoll;
 struct ps_sqpoll *ps_sqpoll_start(struct ps_ring *ring, int kick_fd, int wake_fd,
                                   unsigned idle_ms, int cpu);
 void ps_sqpoll_wake(struct ps_sqpoll *sq);
+int ps_sqpoll_asleep(struct ps_sqpoll *sq);
 uint64_t ps_sqpoll_count(struct ps_sqpoll *sq);
 int ps_sqpoll_set_affinity(struct ps_sqpoll *sq, const unsigned char *mask, unsigned len);
 void ps_sqpoll_stop(struct ps_sqpoll *sq);

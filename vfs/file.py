@@ -169,13 +169,16 @@ class FileDescription:
 
 
 def _first_bytes(iovs, size):
-    """The iovecs covering the first `size` bytes of the stream."""
+    """The non-empty iovecs covering the first `size` bytes of the stream:
+    one per buffer gather_mirrored() makes (it makes none for an empty
+    iovec), so that scatter_from() pairs each buffer with its own iovec."""
     out = []
     for base, length in iovs:
         if size <= 0:
             break
         take = min(length, size)
-        out.append((base, take))
+        if take:
+            out.append((base, take))
         size -= take
     return out
 

@@ -106,11 +106,15 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
     if ring.sqpoll is not None:
         # The SQ thread submits; the call only wakes it.  Running what is
         # queued right now is what a prompt SQ thread would do, and makes
-        # IORING_ENTER_SQ_WAIT (room in the SQ) hold on return.  Linux returns
+        # IORING_ENTER_SQ_WAIT (room in the SQ) hold on return -- unless the
+        # thread sleeps and the call does not wake it: then, as in Linux,
+        # nothing is submitted (the SQEs wait for a wake-up).  Linux returns
         # to_submit here.
+        asleep = ring.sqpoll.asleep()
         if flags & abi.ENTER_SQ_WAKEUP:
-            ring.sqpoll.wake()
-        ring.sqpoll.run_pending()
+            ring.sqpoll.wake()      # a sleeping thread then submits itself
+        if not asleep or flags & abi.ENTER_SQ_WAIT:
+            ring.sqpoll.run_pending()
         submitted = to_submit
     else:
         if to_submit:

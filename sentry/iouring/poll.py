@@ -5,8 +5,9 @@ poll (IORING_POLL_ADD_MULTI) posts a CQE flagged IORING_CQE_F_MORE for every
 new readiness report -- edge-triggered unless IORING_POLL_ADD_LEVEL -- and,
 as in Linux, ends with a final CQE without F_MORE when the CQ ring has no room
 (multishot CQEs may not overflow) or when it is removed.  Files that cannot be
-waited on (regular files, directories) are always ready, like vfs_poll's
-DEFAULT_POLLMASK, and a poll on them that would have to wait is EINVAL.
+waited on (regular files, directories, devices without ->poll such as
+/dev/null) are always ready, like vfs_poll's DEFAULT_POLLMASK, and a poll on
+them that would have to wait is EINVAL.
 """
 import errno
 import select
@@ -30,12 +31,16 @@ class PollCmd:
     """A POLL_ADD's own state (Linux's struct io_poll, reached from the
     request as req.cmd): the events asked for, multishot, level-triggered."""
 
-    __slots__ = ("mask", "multi", "level")
+    __slots__ = ("mask", "multi", "level", "waited")
 
     def __init__(self, events, flags):
-        self.multi = bool(flags & POLL_ADD_MULTI)
+        # EPOLLONESHOT among the events makes even a multishot poll one-shot:
+        # io_poll_parse_events keeps the program's control bits, and the
+        # poll ends at its first event (io_poll_check_events).
+        self.multi = bool(flags & POLL_ADD_MULTI) and not events & select.EPOLLONESHOT
         self.level = bool(flags & POLL_ADD_LEVEL)
         self.mask = (events & ~_CONTROL & 0xFFFFFFFF) | _UNMASK
+        self.waited = None       # armed, not ready at once: the ring's posted count then
 
 
 def _parse(req, flags):
@@ -76,9 +81,55 @@ def _revents(req):
     return ready[0][1] & req.cmd.mask if ready else 0
 
 
+def _ring_woken(req):
+    """A poll on a ring fd that had to wait is woken by a batch of CQEs:
+    Linux's io_uring wakes its pollers with the key EPOLLIN |
+    EPOLL_URING_WAKE (io_poll_wq_wake), and io_poll_wake() takes the key as
+    the result without polling again (__io_poll_execute stashes it) -- and
+    ignores the wake-up if the poll asked for none of it: POLLIN, or
+    nothing (a POLLOUT-only poll then waits on)."""
+    return select.POLLIN & req.cmd.mask
+
+
+def _no_wait_queue(f):
+    """A file with no wait queue to sleep on: Linux's vfs_poll gives its
+    DEFAULT_POLLMASK and __io_arm_poll_handler finds no entry added.  Regular
+    files, directories and block devices; and a file whose driver has no
+    ->poll, such as /dev/null or /dev/zero -- the host's epoll refuses those
+    with EPERM."""
+    if f.kind in ("reg", "dir", "blk"):
+        return True
+    if f.kind in ("io_uring", "signalfd"):
+        return False
+    fd = f.poll_fd()
+    if fd is None or fd < 0:
+        return False
+    ep = select.epoll()
+    try:
+        ep.register(fd, select.EPOLLIN)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    finally:
+        ep.close()
+    return False
+
+
 def issue_add(req, kernel):
+    if req.file.kind == "io_uring" and req.cmd.waited is not None:
+        f = req.file.ring
+        f.drain_kick()
+        # Only a batch of CQEs wakes it (io_commit_cqring_flush): a kick
+        # with none posted since it began to wait is no wake-up.
+        mask = _ring_woken(req) if f.posted != req.cmd.waited else 0
+        if not mask:
+            req.poll_events = select.POLLIN
+            return None
+        return mask
     mask = _revents(req)
-    if req.file.kind in ("reg", "dir", "blk"):
+    if (req.file.kind in ("reg", "dir", "blk")
+            or ((not mask or req.cmd.multi) and _no_wait_queue(req.file))):
         # Such a file has no wait queue (__io_arm_poll_handler): an
         # edge-triggered poll completes with what is ready now; nothing
         # ready, or level-triggered, is EINVAL since it could never wake.
@@ -92,12 +143,32 @@ def issue_add(req, kernel):
             return mask
         # Wait for readiness, then issue again (a ring's kick fd is POLLIN).
         req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.cmd.mask
+        if req.file.kind == "io_uring":
+            req.cmd.waited = req.file.ring.posted
         return None
     ring = req.ring
     if req.file.kind == "io_uring":
-        # The kick eventfd only says "look again": compute the real events.
+        # What is ready at once is posted at once (edge-triggered, as
+        # __io_arm_poll_handler executes a ready EPOLLET poll); the kick
+        # eventfd then says a batch of CQEs came, Linux's wake-up with the
+        # key EPOLLIN | EPOLL_URING_WAKE -- which turns a multishot poll
+        # into a one-shot one (io_poll_wake: its own CQE would wake it
+        # again), so that wake-up ends it with POLLIN.
+        # (Counted before this poll's own first CQE: on its own ring, that
+        # CQE is the wake-up that ends it.)
+        seen = [req.file.ring.posted]
+        if mask and not ring.post_more(req.user_data, mask, CQE_F_MORE):
+            return mask
+
         def on_event(_ev):
-            _multishot_event(kernel, req, _revents(req))
+            posted = req.file.ring.posted
+            woken = _ring_woken(req) if posted != seen[0] else 0
+            seen[0] = posted
+            if woken and req in ring.multishot:
+                from pysentry.sentry.iouring import submit
+                ring.multishot.pop(req).close()
+                submit.complete(kernel, req, woken)
+                ring.notify()
         events = select.POLLIN
     else:
         def on_event(ev):

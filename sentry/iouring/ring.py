@@ -162,6 +162,7 @@ class Ring:
         # complete when it ends, after the cancel's own CQE, as Linux
         # completes them by task work: [(request, result)].
         self.submitting = False
+        self.batch_sq_head = 0      # the SQ head when the batch began
         self.cancelled = []
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
         self.timeouts = WaitTable()    # TIMEOUT requests waiting (timeout.py)
@@ -578,7 +579,13 @@ class Ring:
     def poll_revents(self):
         """What poll(2) on an io_uring fd reports (io_uring_poll)."""
         mask = 0
-        if self.sq_ready() < self.sq_entries:
+        # POLLOUT unless io_sqring_full(): the SQ tail minus the SQ head the
+        # program sees is exactly sq_entries -- an SQ the program filled past
+        # that is not "full" -- and within a submission batch that head is
+        # the batch's start (Linux publishes the new one when the batch ends,
+        # io_commit_sqring).
+        head = self.batch_sq_head if self.submitting else self.sq_head
+        if (self.u32[SQ_TAIL // 4] - head) & _U32 != self.sq_entries:
             mask |= 0x004 | 0x100          # POLLOUT | POLLWRNORM
         if self.events_available():
             mask |= 0x001 | 0x040          # POLLIN | POLLRDNORM

@@ -10,7 +10,8 @@ the ring's creator, and gives the SQ back.  The same kick tells the loop
 that the thread posted completions someone in the Sentry waits for; the
 thread makes the program's ring fd readable itself (ready.py).  When
 idle for sq_thread_idle ms the thread sets IORING_SQ_NEED_WAKEUP and sleeps
-until io_uring_enter(IORING_ENTER_SQ_WAKEUP).
+until io_uring_enter(IORING_ENTER_SQ_WAKEUP); like Linux's, a new thread
+that finds the SQ empty at its first look sleeps at once.
 
 Without IORING_SETUP_SQ_AFF the thread floats on the Sentry's whole CPU
 mask, even when CPU placement (platform/placement.py) has the trap loop
@@ -96,6 +97,11 @@ class SqPoll:
 
     def wake(self):
         native.lib.ps_sqpoll_wake(self.handle)
+
+    def asleep(self):
+        """The thread sleeps until IORING_ENTER_SQ_WAKEUP (it has set
+        IORING_SQ_NEED_WAKEUP): it submits nothing meanwhile."""
+        return self.handle is not None and bool(native.lib.ps_sqpoll_asleep(self.handle))
 
     def stop(self):
         if self.handle is None:

@@ -31,15 +31,13 @@ from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 def submit(kernel, ring, task, to_submit):
     """Consume up to to_submit SQEs; return how many were consumed."""
     count = min(to_submit, ring.sq_entries, ring.sq_ready())
+    ring.batch_sq_head = ring.sq_head
     ring.submitting = True
     try:
         submitted = _submit_batch(kernel, ring, task, count)
     finally:
         ring.submitting = False
-    while ring.cancelled:
-        cancelled, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
-        for req, res in cancelled:
-            complete(kernel, req, res)
+    _run_task_work(kernel, ring)
     if ring.deferred:
         # io_submit_state_end() flushes the batch's completions, and the
         # flush looks at the defer list again (requests that failed
@@ -47,6 +45,47 @@ def submit(kernel, ring, task, to_submit):
         _run_deferred(kernel, ring)
     ring.notify()
     return submitted
+
+
+class _Issue:
+    """In ring.cancelled: issue the request (the next one of its link)."""
+
+
+class _FailRest:
+    """In ring.cancelled: end the request and the rest of its link with
+    -ECANCELED (silently: the failed one had CQE_SKIP_SUCCESS)."""
+
+    __slots__ = ("silent",)
+
+    def __init__(self, silent):
+        self.silent = silent
+
+
+def _run_task_work(kernel, ring):
+    """What a batch left to task work, in the order it was queued, as
+    Linux runs it once io_submit_sqes() has flushed the batch's CQEs: a
+    request cancelled or woken, the next request of a link whose previous
+    one completed (io_queue_next -> io_req_task_queue), the rest of a
+    failed link (io_fail_links -> io_req_task_cancel).  What those queue
+    in turn runs in the next pass (each pass flushes its completions,
+    which queues the next links): a chain advances one request per pass,
+    as every chain of the batch does."""
+    ring.batch_sq_head = ring.sq_head      # the batch's SQ head is published
+    ring.submitting = True
+    try:
+        while ring.cancelled:
+            work, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
+            for req, res in work:
+                if isinstance(res, _FailRest):
+                    _fail_rest(ring, req.chain, req.pos, res.silent)
+                    if ring.deferred:
+                        _run_deferred(kernel, ring)
+                elif res is _Issue:
+                    issue(kernel, req)
+                else:
+                    complete(kernel, req, res)
+    finally:
+        ring.submitting = False
 
 
 def fds_named(ring, count):
@@ -80,7 +119,7 @@ def _submit_batch_in_order(kernel, ring, task, count):
     left = count
     hot = ring.dp_state is not None and ring.dp_state[0]
     while left > 0:
-        if hot and chain is None:
+        if hot and chain is None and not ring.drain_next:
             # Hot SQEs complete in C (never part of a link: C stops at a
             # linked SQE, so a chain is always Python's from its head).
             consumed, done = dataplane.submit(ring, task, left)
@@ -190,15 +229,13 @@ def _queue_chain(kernel, ring, chain):
         # The head fails (its own error, or -ECANCELED) and then its links,
         # each with its own error or -ECANCELED -- silently if the head had
         # CQE_SKIP_SUCCESS (req_set_fail turns it into REQ_F_SKIP_LINK_CQES).
+        # The links' CQEs come by task work, after the batch's (see
+        # _complete_one).
         head = chain[0]
         _post(ring, head, head.init_error or -errno.ECANCELED, failed=True)
         silent = bool(head.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
-        for r in chain[1:]:
-            r.cflags = 0               # io_fail_links: io_req_set_res(link, res, 0)
-            if silent:
-                r.release()
-            else:
-                _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
+        if len(chain) > 1:
+            ring.cancelled.append((chain[1], _FailRest(silent)))
         return True
     if ring.drain_active:
         _drain_req(kernel, ring, chain)
@@ -376,20 +413,35 @@ def _complete_one(kernel, req, res):
         _post(ring, lt, timeout.settle_link(ring, lt), failed=False)
         nxt += 1
     if nxt < len(chain):
-        if not failed or req.flags & abi.IOSQE_IO_HARDLINK:
-            return chain[nxt]
         # A failed request with CQE_SKIP_SUCCESS posts its own CQE and
         # suppresses those of the requests it cancels (REQ_F_SKIP_LINK_CQES).
         silent = bool(req.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
-        for r in chain[nxt:]:
-            r.cflags = 0               # io_fail_links: io_req_set_res(link, res, 0)
-            if silent:
-                r.release()
-            else:
-                _post(ring, r, -errno.ECANCELED, failed=True)
+        go_on = not failed or req.flags & abi.IOSQE_IO_HARDLINK
+        if ring.submitting:
+            # Within a batch (or a task-work pass after it) the link goes
+            # on by task work, after the batch: Linux issues the next
+            # request, or fails the rest, when the completions are flushed
+            # (io_free_batch_list -> io_queue_next), so a later SQE of the
+            # same batch is issued first.
+            ring.cancelled.append((chain[nxt], _Issue if go_on else _FailRest(silent)))
+            return None
+        if go_on:
+            return chain[nxt]
+        _fail_rest(ring, chain, nxt, silent)
     if ring.deferred:
         _run_deferred(kernel, ring)
     return None
+
+
+def _fail_rest(ring, chain, nxt, silent):
+    """End chain[nxt:]: each with its own initialisation error, if it had
+    one (a chain that never started), else -ECANCELED."""
+    for r in chain[nxt:]:
+        r.cflags = 0               # io_fail_links: io_req_set_res(link, res, 0)
+        if silent:
+            r.release()
+        else:
+            _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
 
 
 def rehome_or_cancel(kernel, ring, task, heir):

@@ -14,7 +14,10 @@
  * When there is nothing to do it spins briefly, then naps, and after
  * `idle_ms` without work sets IORING_SQ_NEED_WAKEUP and sleeps on a second
  * eventfd until the Sentry wakes it (io_uring_enter with
- * IORING_ENTER_SQ_WAKEUP) or stops it.
+ * IORING_ENTER_SQ_WAKEUP) or stops it.  A new thread that finds nothing
+ * queued at its first look sleeps at once: Linux's io_sq_thread() starts
+ * with its idle deadline at 0, already passed, and only sets one after
+ * work or a wake-up -- so SQEs queued after the setup need SQ_WAKEUP.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -38,6 +41,7 @@ struct ps_sqpoll {
 	int kick_fd, wake_fd;
 	unsigned idle_ms;
 	volatile int stop;
+	volatile int asleep;    /* waiting for IORING_ENTER_SQ_WAKEUP */
 	char *bounce;
 	uint64_t sqes;          /* SQEs the thread completed itself */
 };
@@ -79,7 +83,8 @@ static void *sqpoll_main(void *arg)
 {
 	struct ps_sqpoll *sq = arg;
 	struct ps_ring *r = sq->ring;
-	uint64_t last_work = now_ns();
+	/* No work yet: idle since forever (see the top of the file). */
+	uint64_t last_work = 0;
 	uint32_t handed_at = 0;
 	int handed = 0;
 
@@ -126,12 +131,14 @@ static void *sqpoll_main(void *arg)
 		/* Idle: ask to be woken, then re-check to close the race with a
 		 * program that queued an SQE before it saw the flag. */
 		__atomic_fetch_or(r->sq_flags_p, SQ_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sq->asleep, 1, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(r->sq_tail_p, __ATOMIC_SEQ_CST)
 		    == __atomic_load_n(r->sq_head_p, __ATOMIC_SEQ_CST)) {
 			uint64_t v;
 			while (!sq->stop && read(sq->wake_fd, &v, sizeof(v)) < 0 && errno == EINTR)
 				;
 		}
+		__atomic_store_n(&sq->asleep, 0, __ATOMIC_SEQ_CST);
 		__atomic_fetch_and(r->sq_flags_p, ~SQ_NEED_WAKEUP, __ATOMIC_SEQ_CST);
 		last_work = now_ns();
 	}
@@ -182,6 +189,12 @@ int ps_sqpoll_set_affinity(struct ps_sqpoll *sq, const unsigned char *mask, unsi
 void ps_sqpoll_wake(struct ps_sqpoll *sq)
 {
 	kick(sq->wake_fd);
+}
+
+/* 1 while the thread sleeps until IORING_ENTER_SQ_WAKEUP. */
+int ps_sqpoll_asleep(struct ps_sqpoll *sq)
+{
+	return __atomic_load_n(&sq->asleep, __ATOMIC_SEQ_CST);
 }
 
 uint64_t ps_sqpoll_count(struct ps_sqpoll *sq)
