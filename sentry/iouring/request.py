@@ -17,6 +17,10 @@ class Unfailed(int):
     IOSQE_CQE_SKIP_SUCCESS no CQE is posted for it (REQ_F_CQE_SKIP stays)."""
 
 
+IOWQ_PUNT = 1
+IOWQ_FORCE = 2
+
+
 class Request:
     """What every request has (Linux's struct io_kiocb): the SQE's fields,
     its ring and submitting task, its file, its place in a link chain, the
@@ -28,7 +32,7 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "fault", "attr", "big_cqe", "__weakref__")
+                 "creds", "rsrc", "fault", "attr", "big_cqe", "iowq", "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -52,6 +56,11 @@ class Request:
         self.creds = None         # a registered personality's Creds (personality.py)
         self.rsrc = None          # tagged resources it uses (rsrc_node.py), held to the end
         self.fault = None         # an --inject action for it (inject.py), or None
+        # Would Linux issue it from an io-wq worker?  0 no; IOWQ_PUNT: the head
+        # of a link left open at the end of a batch (io_queue_iowq without
+        # REQ_F_FORCE_ASYNC); IOWQ_FORCE: REQ_F_FORCE_ASYNC (IOSQE_ASYNC, or
+        # the drain's slow path).  rw.py acts on it.
+        self.iowq = 0
 
     @property
     def file_index(self):

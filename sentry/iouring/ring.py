@@ -148,6 +148,12 @@ class Ring:
         self.inflight = 0
         self.deferred = collections.deque()
         self.drain_active = None
+        # Linux's ctx->drain_active, which outlives the drain itself: set by a
+        # DRAIN SQE's init, and while set every request initialised goes the
+        # slow path (REQ_F_FORCE_ASYNC: io-wq).  Holds the number of the
+        # submission (`submits`) that set it, or None.
+        self.drain_slow = None
+        self.submits = 0
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token

@@ -23,13 +23,14 @@ from pysentry.sentry.fdchannel import FdNotHeld
 from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
-from pysentry.sentry.iouring.request import INFLIGHT, Request, Unfailed
+from pysentry.sentry.iouring.request import INFLIGHT, IOWQ_FORCE, IOWQ_PUNT, Request, Unfailed
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
 
 def submit(kernel, ring, task, to_submit):
     """Consume up to to_submit SQEs; return how many were consumed."""
     count = min(to_submit, ring.sq_entries, ring.sq_ready())
+    ring.submits += 1
     ring.submitting = True
     try:
         submitted = _submit_batch(kernel, ring, task, count)
@@ -112,7 +113,9 @@ def _submit_batch_in_order(kernel, ring, task, count):
             if req.init_error and not ring.flags & abi.SETUP_SUBMIT_ALL:
                 break
     if chain is not None:
-        # A link left open at the end of the batch is submitted as it is.
+        # A link left open at the end of the batch is submitted as it is,
+        # its head through io_queue_sqe_fallback(): to io-wq.
+        chain[0].iowq = chain[0].iowq or IOWQ_PUNT
         _queue_chain(kernel, ring, chain)
     return submitted
 
@@ -129,6 +132,10 @@ def _init(req):
         req.ring.drain_disabled = True
     if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_disabled:
         return -errno.EOPNOTSUPP
+    if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_slow is None:
+        req.ring.drain_slow = req.ring.submits          # io_init_drain()
+    if req.flags & abi.IOSQE_ASYNC or req.ring.drain_slow is not None:
+        req.iowq = IOWQ_FORCE       # io_init_req: REQ_F_FORCE_ASYNC
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
@@ -171,6 +178,14 @@ def _queue_chain(kernel, ring, chain):
             else:
                 _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
         return True
+    if (ring.drain_slow is not None and ring.drain_slow != ring.submits
+            and not chain[0].flags & abi.IOSQE_IO_DRAIN and not ring.inflight
+            and not ring.deferred and ring.drain_active is None):
+        # io_drain_req(): a request that is not a drain, queued when nothing
+        # else is allocated (the requests of the drain's own batch are freed
+        # only when it ends), finds the defer list empty and ends
+        # ctx->drain_active -- after its own init took the slow path.
+        ring.drain_slow = None
     if chain[0].flags & abi.IOSQE_IO_DRAIN or ring.deferred or ring.drain_active is not None:
         ring.deferred.append(chain)
         _run_deferred(kernel, ring)
