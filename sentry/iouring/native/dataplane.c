@@ -712,6 +712,11 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 	 * here) -- but only after the open mode's EBADF: Python keeps the order. */
 	if (s->op_flags & ~DP_RWF_SUPPORTED || s->op_flags & DP_RWF_HIPRI)
 		return DP_DECLINE;
+	/* IOSQE_ASYNC with RWF_NOWAIT: Linux's io-wq worker issues a regular
+	 * file's transfer blocking, which clears IOCB_NOWAIT (rw.py's
+	 * _iowq_blocking); the host call here would keep it. */
+	if ((s->flags & DP_IOSQE_ASYNC) && (s->op_flags & DP_RWF_NOWAIT))
+		return DP_DECLINE;
 	*nr = 1;
 	switch (s->opcode) {
 	case DP_OP_READ:
