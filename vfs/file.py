@@ -48,6 +48,8 @@ _KINDS = {
 
 # Filesystems whose file_operations have ->iopoll (polled O_DIRECT I/O).
 _IOPOLL_FS = frozenset((b"ext4", b"xfs", b"btrfs"))
+# Filesystems whose regular files are opened FMODE_NOWAIT.
+_NOWAIT_FS = frozenset((b"ext4", b"xfs", b"btrfs"))
 _FS_TYPES = {}
 
 
@@ -125,11 +127,56 @@ class FileDescription:
         """Would a polled read at offset fail with EOPNOTSUPP on this host?"""
         return True
 
+    def has_poll(self):
+        """Has the file a ->poll (Linux's io_file_can_poll())?"""
+        return not self.seekable
+
+    def nonblocking(self):
+        """Is the open file O_NONBLOCK?"""
+        fd = getattr(self, "fd", -1)
+        if fd is None or fd < 0:
+            return False
+        try:
+            return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+        except OSError:
+            return False
+
+    def fmode_nowait(self):
+        """Would Linux mark this open file FMODE_NOWAIT (RWF_NOWAIT accepted
+        by kiocb_set_rw_flags)?  Only asked after the host refused an
+        RWF_NOWAIT transfer with EOPNOTSUPP (sentry/iouring/rw.py)."""
+        return False
+
+    def nowait_write_refused(self):
+        """Would an RWF_NOWAIT write be -EAGAIN whatever it is: a buffered
+        write to a regular file of a filesystem without FOP_BUFFER_WASYNC?"""
+        return False
+
+    def loop_rw(self, reading):
+        """Has the file no ->read_iter (reading) or ->write_iter, only
+        ->read or ->write?  preadv2/pwritev2 then refuse every RWF flag but
+        HIPRI with EOPNOTSUPP, where io_uring's loop_rw_iter() calls ->read
+        or ->write itself after kiocb_set_rw_flags() accepted the flags."""
+        return False
+
+    def _no_rw(self, flags):
+        # No ->read_iter/->read (an io_uring fd): io_uring's io_rw_init_file
+        # first has kiocb_set_rw_flags() refuse, with EOPNOTSUPP, what a file
+        # must support -- RWF_NOWAIT (no FMODE_NOWAIT), RWF_ATOMIC, RWF_DONTCACHE
+        # -- and then the read or write itself is EINVAL.
+        if flags & ~RWF_SUPPORTED:
+            raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")
+        both_appends = RWF_APPEND | RWF_NOAPPEND
+        if flags & both_appends != both_appends and flags & (RWF_NOWAIT | RWF_ATOMIC
+                                                             | RWF_DONTCACHE):
+            raise OSError(errno.EOPNOTSUPP, "RWF flag the file cannot honour")
+        raise OSError(errno.EINVAL, "no read or write")
+
     def read(self, mem, iovs, offset, flags=0):
-        raise OSError(errno.EINVAL, "read not supported")
+        self._no_rw(flags)
 
     def write(self, mem, iovs, offset, flags=0):
-        raise OSError(errno.EINVAL, "write not supported")
+        self._no_rw(flags)
 
     def fsync(self, datasync=False):
         raise OSError(errno.EINVAL, "fsync not supported")
@@ -219,6 +266,45 @@ class HostFileDescription(FileDescription):
         if stat.S_ISBLK(st.st_mode):
             return True
         return stat.S_ISREG(st.st_mode) and _fs_type(st.st_dev) in _IOPOLL_FS
+
+    def has_poll(self):
+        # Regular files, block devices and directories have no ->poll; nor
+        # have the memory devices (drivers/char/mem.c: /dev/mem, null, port,
+        # zero, full; urandom's fops have none either) -- major 1.
+        if self.kind in ("reg", "blk", "dir"):
+            return False
+        if self.kind == "chr":
+            rdev = os.fstat(self.fd).st_rdev
+            return not (os.major(rdev) == 1 and os.minor(rdev) in (1, 3, 4, 5, 7, 9))
+        return True
+
+    def fmode_nowait(self):
+        # ext4_file_open, xfs_file_open and btrfs_file_open set FMODE_NOWAIT
+        # on regular files (tmpfs does not: its preadv2 with RWF_NOWAIT is
+        # EOPNOTSUPP); eventfd_file_create sets it on an eventfd.
+        if self.kind == "reg":
+            return _fs_type(os.fstat(self.fd).st_dev) in _NOWAIT_FS
+        if self.kind in ("fifo", "sock", "signalfd"):
+            return True        # pipes, sockets and signalfds are opened FMODE_NOWAIT
+        return self.kind == "other" and _anon_name(self.fd) == "[eventfd]"
+
+    def nowait_write_refused(self):
+        # ext4 has FMODE_NOWAIT but no FOP_BUFFER_WASYNC (xfs and btrfs have
+        # it); O_DIRECT writes go to its write_iter, as the host call does.
+        if self.kind != "reg" or fcntl.fcntl(self.fd, fcntl.F_GETFL) & os.O_DIRECT:
+            return False
+        return _fs_type(os.fstat(self.fd).st_dev) == b"ext4"
+
+    def loop_rw(self, reading):
+        # A directory has no ->read_iter (generic_read_dir is its ->read);
+        # an eventfd has read_iter but only ->write (eventfd_write); an
+        # inotify fd only ->read (inotify_read) -- Linux 6.18's fops.
+        if self.kind == "dir":
+            return reading
+        if self.kind != "other":
+            return False
+        name = _anon_name(self.fd)
+        return name == "inotify" if reading else name == "[eventfd]"
 
     def iopoll_read_unsupported(self, offset):
         # A polled read that reaches the block layer is marked REQ_POLLED; a

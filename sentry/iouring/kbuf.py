@@ -275,9 +275,10 @@ def pbuf_status(kernel, task, ring, arg, nr_args):
 # -- buffer selection ----------------------------------------------------------
 
 def can_poll(f):
-    # Linux's io_file_can_poll(): regular files and block devices have no
-    # ->poll, so a read of them never waits and never gives a buffer back.
-    return f is not None and not f.seekable
+    # Linux's io_file_can_poll(): regular files, block devices, directories
+    # and devices like /dev/null have no ->poll, so a read of them never
+    # waits and never gives a buffer back.
+    return f is not None and f.has_poll()
 
 
 def select(req, want_len):

@@ -43,6 +43,7 @@ from pysentry.platform import sockets
 from pysentry.platform.sockets import SOCKADDR_STORAGE
 from pysentry.sentry.fscontext import borrowed_fs
 from pysentry.sentry.iouring import abi, kbuf, net_cmsg, taskwork
+from pysentry.sentry.iouring.request import IOWQ_PUNT
 from pysentry.sentry.iouring.abi import CQE_F_MORE, CQE_F_NOTIF, CQE_F_SOCK_NONEMPTY
 from pysentry.sentry.iouring.net_cmsg import (MSG_CMSG_CLOEXEC, MSG_CMSG_COMPAT, MSG_CTRUNC,
                                               SCM_RIGHTS, SOL_SOCKET)
@@ -386,11 +387,11 @@ def _wait_first(st, events, req):
     In Linux the first issue returns -EAGAIN (io_send, io_recv...), which
     arms the poll only where one may be armed: a request that must not wait
     (MSG_DONTWAIT, REQ_F_NOWAIT) then fails with -EAGAIN (io_queue_async), and
-    so does one an io-wq worker runs blocking, without IOSQE_ASYNC
-    (io_wq_submit_work polls only for REQ_F_FORCE_ASYNC) -- the requests of
-    a link left open at the end of a submission (Request.iowq)."""
+    so does one an io-wq worker runs blocking, without REQ_F_FORCE_ASYNC
+    (io_wq_submit_work polls only for it) -- the requests of a link left
+    open at the end of a submission (Request.iowq == IOWQ_PUNT)."""
     if st.flags & RECVSEND_POLL_FIRST and not st.polled:
-        if st.msg_flags & MSG_DONTWAIT or (req.iowq and not req.flags & abi.IOSQE_ASYNC):
+        if st.msg_flags & MSG_DONTWAIT or req.iowq == IOWQ_PUNT:
             raise OSError(errno.EAGAIN, "RECVSEND_POLL_FIRST where no poll is armed")
         st.polled = True
         req.poll_events = events

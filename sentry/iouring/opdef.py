@@ -150,9 +150,11 @@ OPS = {
     abi.OP_SHUTDOWN: OpDef("SHUTDOWN", net.prep_shutdown, net.issue_shutdown, needs_file=True),
     abi.OP_BIND: OpDef("BIND", net.prep_connect, net.issue_bind, needs_file=True),
     abi.OP_LISTEN: OpDef("LISTEN", net.prep_listen, net.issue_listen, needs_file=True),
+    # READ_MULTISHOT's io_issue_def has no .ioprio: a non-zero sqe->ioprio
+    # fails io_init_req with -EINVAL (Linux 6.18).
     abi.OP_READ_MULTISHOT: OpDef("READ_MULTISHOT", rw.prep_read_multishot,
                                  rw.issue_read_multishot, needs_file=True, poll=POLLIN,
-                                 buffer_select=True, ioprio=True),
+                                 buffer_select=True, ioprio=False),
     # Vectored I/O in registered buffers (rw_fixed.py); no buffer selection.
     abi.OP_READV_FIXED: OpDef("READV_FIXED", rw_fixed.prep, rw_fixed.issue_read, needs_file=True,
                               poll=POLLIN, short_fails_link=True, iopoll=True),

@@ -17,6 +17,10 @@ class Unfailed(int):
     IOSQE_CQE_SKIP_SUCCESS no CQE is posted for it (REQ_F_CQE_SKIP stays)."""
 
 
+IOWQ_PUNT = 1
+IOWQ_FORCE = 2
+
+
 class Request:
     """What every request has (Linux's struct io_kiocb): the SQE's fields,
     its ring and submitting task, its file, its place in a link chain, the
@@ -56,9 +60,11 @@ class Request:
         self.creds = None         # a registered personality's Creds (personality.py)
         self.rsrc = None          # tagged resources it uses (rsrc_node.py), held to the end
         self.fault = None         # an --inject action for it (inject.py), or None
-        # Linux issues it in an io-wq worker, blocking (a link left open at
-        # the end of a submission: io_submit_state_end queues it to io-wq).
-        self.iowq = False
+        # Would Linux issue it from an io-wq worker?  0 no; IOWQ_PUNT: the head
+        # of a link left open at the end of a batch (io_queue_iowq without
+        # REQ_F_FORCE_ASYNC); IOWQ_FORCE: REQ_F_FORCE_ASYNC (IOSQE_ASYNC, or
+        # the drain's slow path).  rw.py acts on it.
+        self.iowq = 0
 
     @property
     def file_index(self):

@@ -17,6 +17,7 @@ import struct
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.sentry.iouring import abi, inject, kbuf
+from pysentry.sentry.iouring.request import IOWQ_FORCE
 from pysentry.vfs.file import _anon_name
 from pysentry.vfs.file import (RWF_APPEND, RWF_DSYNC, RWF_HIPRI, RWF_NOAPPEND, RWF_NOSIGNAL,
                                RWF_NOWAIT, RWF_SUPPORTED, RWF_SYNC)
@@ -181,8 +182,10 @@ def _transfer_iovs(req, method, poll_events):
         req.expected = iovmod.total_len(req.cmd)
     sock_pos = f.kind == "sock" and req.off not in (0, _OFF_CUR)
     # An empty transfer makes no host call, which would have made the checks.
-    if sock_pos or not req.expected or (flags & RWF_HIPRI
-                                        and not req.ring.flags & abi.SETUP_IOPOLL):
+    # Unknown RWF flags too: the host's EOPNOTSUPP for them would come
+    # before the open mode's EBADF, which io_rw_init_file() checks first.
+    if sock_pos or not req.expected or flags & ~RWF_SUPPORTED or (
+            flags & RWF_HIPRI and not req.ring.flags & abi.SETUP_IOPOLL):
         _init_file_checks(req, f, flags, poll_events == POLLIN, sock_pos)
         if (not req.expected and poll_events == POLLIN and f.kind == "other"
                 and _anon_name(getattr(f, "fd", -1)) == "[eventfd]"):
@@ -191,6 +194,22 @@ def _transfer_iovs(req, method, poll_events):
             # says so for 1 to 7).  A write goes through its ->write, which
             # io_uring's loop_rw_iter never calls for 0 bytes: 0.
             raise OSError(errno.EINVAL, "eventfd reads 8 bytes")
+    if flags & RWF_NOWAIT:
+        if _iowq_blocking(req, f):
+            # An io-wq worker's blocking issue: io_read/io_write clear
+            # IOCB_NOWAIT when not force_nonblock, so RWF_NOWAIT (accepted by
+            # kiocb_set_rw_flags: the file has FMODE_NOWAIT) only makes an
+            # -EAGAIN final.  Files whose FMODE_NOWAIT is not known here keep
+            # the flag, and the host's answer.
+            if f.fmode_nowait():
+                flags &= ~RWF_NOWAIT
+        elif poll_events != POLLIN and f.nowait_write_refused():
+            # io_write(): a buffered write to a regular file whose filesystem
+            # cannot do it without blocking (no FOP_BUFFER_WASYNC: ext4) is
+            # -EAGAIN before any I/O, whatever its length -- final under
+            # RWF_NOWAIT -- after io_rw_init_file's checks.
+            _init_file_checks(req, f, flags, False, False)
+            raise OSError(errno.EAGAIN, "buffered write would block")
     offset = _offset(req)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
     iovs = inject.iovecs(req) if req.fault is not None else req.cmd
@@ -204,20 +223,65 @@ def _transfer_iovs(req, method, poll_events):
             # The Sentry copies child memory before the host call checks the
             # open mode; Linux checks the mode first (io_rw_init_file).
             _init_file_checks(req, f, flags, poll_events == POLLIN, False)
-        if e.errno == errno.EOPNOTSUPP and f.kind == "dir" and not flags & ~_ANY_FILE_RWF:
-            # A directory has no ->read_iter: preadv2(2) refuses any RWF flag
-            # on it, but io_uring reads through ->read (loop_rw_iter), which
-            # is generic_read_dir's EISDIR.  Only the flags a file must
-            # support (NOWAIT, ATOMIC, DONTCACHE) are EOPNOTSUPP there too.
-            raise OSError(errno.EISDIR, "is a directory") from None
-        if e.errno != errno.EOPNOTSUPP or not add_nowait or flags & ~RWF_SUPPORTED:
+        if e.errno != errno.EOPNOTSUPP or flags & ~RWF_SUPPORTED:
             raise    # unknown RWF flags are EOPNOTSUPP, not a file without NOWAIT
+        reading = poll_events == POLLIN
+        if f.loop_rw(reading):
+            return _loop_transfer(req, f, method, iovs, offset, flags, poll_events)
+        if flags & RWF_NOWAIT and f.fmode_nowait():
+            # The file takes IOCB_NOWAIT but its read_iter/write_iter refuses
+            # it with EOPNOTSUPP (ext4's buffered write): io_read/io_write
+            # turn that into -EAGAIN, final under RWF_NOWAIT (REQ_F_NOWAIT).
+            raise OSError(errno.EAGAIN, "file refuses a nowait transfer") from None
+        if not add_nowait:
+            raise
         # A file without RWF_NOWAIT support (a tty): wait for readiness, then
         # do the plain call.
         if not f.ready(poll_events):
             return None
         return method(req.task.mem, iovs, offset, flags)
     return None      # not ready: wait for the op's direction and retry (submit.py)
+
+
+def _loop_transfer(req, f, method, iovs, offset, flags, poll_events):
+    """A file with only ->read or ->write for this direction (FileDescription
+    .loop_rw): the host's preadv2/pwritev2 refused the RWF flags with
+    EOPNOTSUPP, but io_uring checks them in kiocb_set_rw_flags() and then
+    calls ->read/->write itself (loop_rw_iter), which ignores them."""
+    if flags & RWF_APPEND and flags & RWF_NOAPPEND:
+        raise OSError(errno.EINVAL, "RWF_APPEND with RWF_NOAPPEND")
+    if flags & ~_ANY_FILE_RWF & ~RWF_NOWAIT or (flags & RWF_NOWAIT and not f.fmode_nowait()):
+        # RWF_ATOMIC (no FMODE_CAN_ATOMIC_WRITE), RWF_DONTCACHE (no
+        # FOP_DONTCACHE), RWF_NOWAIT without FMODE_NOWAIT.  (RWF_HIPRI is
+        # refused before: _init_file_checks.)
+        raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")
+    if f.kind == "dir":
+        # generic_read_dir, the directory's ->read.
+        raise OSError(errno.EISDIR, "is a directory")
+    if flags & RWF_NOWAIT:
+        # loop_rw_iter(): under IOCB_NOWAIT a file not opened O_NONBLOCK is
+        # -EAGAIN without a call (final under RWF_NOWAIT); an O_NONBLOCK
+        # one is called, and its own -EAGAIN is final too.
+        if not f.nonblocking():
+            raise OSError(errno.EAGAIN, "would block")
+        return method(req.task.mem, iovs, offset, 0)
+    # Otherwise Linux's attempt under IOCB_NOWAIT is -EAGAIN and the request
+    # is retried when the file is ready (poll, then io-wq): a plain call.
+    if not f.ready(poll_events):
+        return None
+    try:
+        return method(req.task.mem, iovs, offset, 0)
+    except BlockingIOError:
+        return None
+
+
+def _iowq_blocking(req, f):
+    """Would Linux's io-wq worker issue req blocking (without
+    IO_URING_F_NONBLOCK)?  io_wq_submit_work() tries a REQ_F_FORCE_ASYNC
+    request non-blocking first when its op and file can poll; a request it
+    was handed otherwise (a link's head left open at the end of a batch), or
+    on a file without ->poll, is issued blocking."""
+    return bool(req.iowq) and not (req.iowq == IOWQ_FORCE and f.has_poll())
 
 
 def _init_file_checks(req, f, flags, reading, sock_pos):
@@ -267,6 +331,14 @@ def issue_read_multishot(req, kernel):
     another CQE (that read's CQE is the last)."""
     if not kbuf.can_poll(req.file):
         return -errno.EBADFD          # regular files: io_file_can_poll() is false
+    if req.iowq:
+        # io_wq_submit_work(): a multishot request given to io-wq is not
+        # issued there but arms its poll (the file has FMODE_NOWAIT or is
+        # O_NONBLOCK: pipes, sockets, eventfds...), so the first read -- and
+        # with it the buffer selection and its -ENOBUFS -- waits for data.
+        req.iowq = 0
+        if not req.file.ready(POLLIN):
+            return None
     ring = req.ring
     while True:
         req.cmd = [kbuf.select(req, 0)]        # ENOBUFS ends the request

@@ -127,7 +127,6 @@ def _transfer(req, kernel, call, both_pipes=False, offsets=(None, None)):
     fin = _input(req, kernel)
     if req.len == 0:
         return 0          # Linux resolves the input but moves nothing
-    fd_in, fd_out = _host_fd(fin), _host_fd(req.file)
     # io_splice calls do_splice(), which checks the open modes (EBADF)
     # before the offsets on pipes (ESPIPE); splice(2) checks them the other
     # way round, so the Sentry checks the modes itself first.
@@ -140,6 +139,11 @@ def _transfer(req, kernel, call, both_pipes=False, offsets=(None, None)):
     pipes = (fin.kind == "fifo", req.file.kind == "fifo")
     if not (all(pipes) if both_pipes else any(pipes)):
         raise OSError(errno.EINVAL, "no pipe to splice through")
+    if getattr(fin, "fd", None) is None or getattr(req.file, "fd", None) is None:
+        # A side without a host fd (an io_uring ring) cannot splice, which
+        # do_splice() finds only after its offset checks (ESPIPE first).
+        _offsets_refused(fin, req.file, *offsets)
+    fd_in, fd_out = _host_fd(fin), _host_fd(req.file)
     user_nonblock = req.op_flags & SPLICE_F_NONBLOCK
     flags = req.op_flags & SPLICE_F_ALL
     if not user_nonblock:

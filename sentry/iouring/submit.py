@@ -24,7 +24,7 @@ from pysentry.sentry.fdchannel import FdNotHeld
 from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
-from pysentry.sentry.iouring.request import INFLIGHT, Request, Unfailed
+from pysentry.sentry.iouring.request import INFLIGHT, IOWQ_FORCE, IOWQ_PUNT, Request, Unfailed
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
 
@@ -161,10 +161,11 @@ def _submit_batch_in_order(kernel, ring, task, count):
         # A link left open at the end of the batch is submitted as it is,
         # to an io-wq worker in Linux (io_submit_state_end ->
         # io_queue_sqe_fallback -> io_queue_iowq, unless the ring drains),
-        # which runs its links after it there too.
+        # which runs its links after it there too (io_wq_free_work), each
+        # issued blocking unless it was forced async.
         if not ring.drain_active:
             for r in chain:
-                r.iowq = True
+                r.iowq = r.iowq or IOWQ_PUNT
         _queue_chain(kernel, ring, chain)
         _sync_dataplane(ring)
     return submitted
@@ -200,6 +201,10 @@ def _init(req, link):
         ring.drain_next = False
         ring.drain_active = True
         req.flags |= abi.IOSQE_IO_DRAIN
+    if req.flags & abi.IOSQE_ASYNC or ring.drain_active:
+        # io_init_req: REQ_F_FORCE_ASYNC -- IOSQE_ASYNC, or the drain's slow
+        # path, taken by every request while ctx->drain_active is set.
+        req.iowq = IOWQ_FORCE
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:

@@ -128,10 +128,16 @@ _IOSQE_FIXED_FILE, _IOSQE_ASYNC, _IOSQE_LINKS = 1, 1 << 4, (1 << 2) | (1 << 3)
 def iowq_user_data(script):
     """user_data of the SQEs Linux completes in an io-wq worker: IOSQE_ASYNC,
     an op it always punts, and what is linked after one (a link's next
-    request is queued by the completion of the one before)."""
-    out, chain_async = set(), False
+    request is queued by the completion of the one before); and a link
+    chain still open when a submit step comes (io_submit_state_end hands
+    its head to io-wq: io_queue_sqe_fallback)."""
+    out, chain_async, chain = set(), False, []
     for line in script.splitlines():
         w = line.split()
+        if w and w[0] == "submit" and chain:
+            out.update(chain)
+            chain, chain_async = [], False
+            continue
         if not w or w[0] != "sqe":
             continue
         op, flags, rw, ud = int(w[1]), int(w[2]), int(w[8]), int(w[9])
@@ -143,6 +149,7 @@ def iowq_user_data(script):
         if punted or chain_async:
             out.add(ud)
         chain_async = bool(flags & _IOSQE_LINKS) and (punted or chain_async)
+        chain = chain + [ud] if flags & _IOSQE_LINKS else []
     return out
 
 

@@ -73,6 +73,7 @@
 #define DP_FSYNC_DATASYNC (1u << 0)
 #define DP_RWF_SUPPORTED 0x1ffu           /* HIPRI..NOSIGNAL, as vfs/file.py */
 #define DP_RWF_HIPRI 0x1u
+#define DP_RWF_NOWAIT 0x8u
 #define DP_SQ_CQ_OVERFLOW (1u << 1)
 #define DP_CQE_F_SKIP (1u << 5)
 #define DP_CQE_F_32 (1u << 15)
@@ -711,6 +712,11 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 	 * here) -- but only after the open mode's EBADF: Python keeps the order. */
 	if (s->op_flags & ~DP_RWF_SUPPORTED || s->op_flags & DP_RWF_HIPRI)
 		return DP_DECLINE;
+	/* IOSQE_ASYNC with RWF_NOWAIT: Linux's io-wq worker issues a regular
+	 * file's transfer blocking, which clears IOCB_NOWAIT (rw.py's
+	 * _iowq_blocking); the host call here would keep it. */
+	if ((s->flags & DP_IOSQE_ASYNC) && (s->op_flags & DP_RWF_NOWAIT))
+		return DP_DECLINE;
 	*nr = 1;
 	switch (s->opcode) {
 	case DP_OP_READ:
@@ -777,6 +783,15 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 	return *total > DP_CHUNK ? DP_DECLINE : DP_DONE;
 }
 
+/* An RWF_NOWAIT transfer the host refused with EOPNOTSUPP: Linux's
+ * io_uring answers -EOPNOTSUPP or -EAGAIN depending on where the refusal
+ * came from (kiocb_set_rw_flags, or the file's read_iter/write_iter),
+ * which rw.py works out.  Nothing moved, so Python can issue it. */
+static int dp_nowait_refused(const struct ps_sqe *s, ssize_t n)
+{
+	return n == -EOPNOTSUPP && (s->op_flags & DP_RWF_NOWAIT);
+}
+
 /* A transfer between the file at an explicit offset and the child's iovecs,
  * staged through the bounce buffer -- what HostFileDescription.read/write
  * do for a seekable file.  A host error is the result.  A read of a single
@@ -813,6 +828,8 @@ static int dp_rw(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d, 
 			return DP_FLUSH_FIRST;
 		ssize_t n = dp_preadv2(fd, d->bounce + d->used, total, (off_t)s->off,
 				       (int)s->op_flags);
+		if (dp_nowait_refused(s, n))
+			return DP_DECLINE;
 		if (n <= 0) {
 			it->res = (int32_t)n;
 			return DP_DONE;
@@ -834,11 +851,16 @@ static int dp_rw(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d, 
 		ssize_t g = process_vm_readv(d->pid, &local, 1, riov, nr, 0);
 		if (g < 0 || (uint64_t)g != total)
 			return DP_DECLINE;
-		it->res = (int32_t)dp_pwritev2(fd, d->bounce, total, (off_t)s->off, (int)s->op_flags);
+		ssize_t w = dp_pwritev2(fd, d->bounce, total, (off_t)s->off, (int)s->op_flags);
+		if (dp_nowait_refused(s, w))
+			return DP_DECLINE;
+		it->res = (int32_t)w;
 		return DP_DONE;
 	}
 	/* READV: the bytes read go to the child at once (only the n read). */
 	ssize_t n = dp_preadv2(fd, d->bounce, total, (off_t)s->off, (int)s->op_flags);
+	if (dp_nowait_refused(s, n))
+		return DP_DECLINE;
 	if (n <= 0) {
 		it->res = (int32_t)n;
 		return DP_DONE;
