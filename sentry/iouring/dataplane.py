@@ -75,7 +75,7 @@ def sync(ring):
     if c is None:
         return
     state = (eligible(ring),
-             bool(ring.deferred) or ring.drain_active is not None,
+             ring.drain_active,
              ring.sqpoll is not None
              and (bool(ring.waiters) or ring._kick >= 0 or bool(ring.timeouts)))
     if state != ring.dp_state:

@@ -147,7 +147,9 @@ class Ring:
         # Submission-side state used by submit.py
         self.inflight = 0
         self.deferred = collections.deque()
-        self.drain_active = None
+        self.drain_active = False   # Linux's ctx->drain_active (sticky, submit.py)
+        self.drain_next = False     # ctx->drain_next: drain the chain after a link
+        self.released = []          # deferred chains let go during a batch: run after it
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token

@@ -8,7 +8,11 @@ Mirrors the request life cycle of Linux's io_uring/io_uring.c:
     previous one completes; a failure (an error or a short transfer) cancels the
     rest of a soft link with -ECANCELED;
   * IOSQE_IO_DRAIN holds a request until everything submitted before it has
-    completed, and holds later requests until it has completed itself;
+    completed, and holds later requests until it has completed itself; as in
+    Linux 6.18 (io_init_drain, io_drain_req, io_queue_deferred) a drain in the
+    middle of a link drains the link's head and the chain after the link,
+    and once a drain was seen every new chain queues behind all requests
+    still in flight until one finds none (ctx->drain_active is sticky);
   * IOSQE_CQE_SKIP_SUCCESS suppresses the CQE of a request that succeeded;
   * a request that would block (returns None from issue) waits for its file's
     readiness and is issued again (the internal poll of io_uring/poll.c).
@@ -35,10 +39,13 @@ def submit(kernel, ring, task, to_submit):
         submitted = _submit_batch(kernel, ring, task, count)
     finally:
         ring.submitting = False
-    while ring.cancelled:
+    while ring.cancelled or ring.released:
         cancelled, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
         for req, res in cancelled:
             complete(kernel, req, res)
+        released, ring.released = ring.released, []
+        for chain in released:
+            issue(kernel, chain[0])
     ring.notify()
     return submitted
 
@@ -92,7 +99,7 @@ def _submit_batch_in_order(kernel, ring, task, count):
         req = Request(ring, task, sqe)
         if ring.trace is not None:
             ring.trace.sqe(ring, req)
-        req.init_error = _init(req)
+        req.init_error = _init(req, chain[0] if chain is not None else None)
         if kernel.injector is not None and not req.init_error:
             req.fault = kernel.injector.fault_for(req)
         if req.opcode == abi.OP_LINK_TIMEOUT and not req.init_error and (
@@ -117,7 +124,10 @@ def _submit_batch_in_order(kernel, ring, task, count):
     return submitted
 
 
-def _init(req):
+def _init(req, head):
+    """Initialise req (io_init_req); head is the first request of the link
+    it joins, or None if it starts a chain."""
+    ring = req.ring
     opdef = OPS.get(req.opcode)
     if opdef is None or req.flags & ~abi.IOSQE_ALL:
         return -errno.EINVAL
@@ -126,14 +136,27 @@ def _init(req):
     if req.flags & abi.IOSQE_CQE_SKIP_SUCCESS:
         # A skipped CQE breaks drain's sequence counting: once a ring has seen
         # CQE_SKIP_SUCCESS, IO_DRAIN fails on it for good (ctx->drain_disabled).
-        req.ring.drain_disabled = True
-    if req.flags & abi.IOSQE_IO_DRAIN and req.ring.drain_disabled:
-        return -errno.EOPNOTSUPP
+        ring.drain_disabled = True
+    if req.flags & abi.IOSQE_IO_DRAIN:
+        if ring.drain_disabled:
+            return -errno.EOPNOTSUPP
+        # io_init_drain(): a drain inside a link drains its head (the link
+        # runs as one) and the chain after the link (ctx->drain_next).
+        ring.drain_active = True
+        if head is not None:
+            head.flags |= abi.IOSQE_IO_DRAIN
+            ring.drain_next = True
+    if ring.drain_next and head is None:
+        # The first request after such a link is drained, whatever becomes
+        # of it (io_init_req, before its own checks can fail it).
+        ring.drain_next = False
+        ring.drain_active = True
+        req.flags |= abi.IOSQE_IO_DRAIN
     if req.ioprio and not opdef.ioprio:
         return -errno.EINVAL        # io_init_req: this op takes no priority
     if req.ring.flags & abi.SETUP_IOPOLL and not opdef.iopoll:
         return -errno.EINVAL        # io_init_req: not a pollable op
-    r = req.ring.restrictions
+    r = ring.restrictions
     if r is not None and not r.sqe_allowed(req):
         return -errno.EACCES
     if req.personality:
@@ -171,9 +194,14 @@ def _queue_chain(kernel, ring, chain):
             else:
                 _post(ring, r, r.init_error or -errno.ECANCELED, failed=True)
         return True
-    if chain[0].flags & abi.IOSQE_IO_DRAIN or ring.deferred or ring.drain_active is not None:
+    if ring.drain_active:
+        # io_drain_req(): while a drain is active every chain queues; the
+        # drain ends when a chain without one finds nothing left to wait for.
         ring.deferred.append(chain)
         _run_deferred(kernel, ring)
+        if not chain[0].flags & abi.IOSQE_IO_DRAIN and not ring.deferred:
+            ring.drain_active = False
+            _sync_dataplane(ring)
     else:
         _start(kernel, ring, chain)
     return False
@@ -181,12 +209,25 @@ def _queue_chain(kernel, ring, chain):
 
 def _start(kernel, ring, chain):
     ring.inflight += len(chain)
-    if chain[0].flags & abi.IOSQE_IO_DRAIN:
-        ring.drain_active = chain
     issue(kernel, chain[0])
 
 
+def _release(kernel, ring, chain):
+    """A deferred chain may go: it is in flight from now on, but Linux
+    issues it by task work (io_req_task_queue), so one released during a
+    submission batch runs when the batch is done."""
+    ring.inflight += len(chain)
+    if ring.submitting:
+        ring.released.append(chain)
+    else:
+        issue(kernel, chain[0])
+
+
 def _run_deferred(kernel, ring):
+    """Start what may start of the deferred chains (io_queue_deferred): the
+    first one, and any after a drain, only when no request outside the queue
+    is in flight (nr_req_allocated == nr_drained); those after the first up
+    to the next drain without waiting."""
     # Re-entry (a deferred chain completing while we start the next) only
     # asks the outer call to look again: no recursion however long the queue.
     if ring.running_deferred:
@@ -197,18 +238,25 @@ def _run_deferred(kernel, ring):
         ring.rerun_deferred = True
         while ring.rerun_deferred:
             ring.rerun_deferred = False
-            while ring.deferred and ring.drain_active is None:
+            first, drain_seen = True, False
+            while ring.deferred:
                 chain = ring.deferred[0]
-                if chain[0].flags & abi.IOSQE_IO_DRAIN and ring.inflight:
+                drain_seen = drain_seen or bool(chain[0].flags & abi.IOSQE_IO_DRAIN)
+                if (first or drain_seen) and ring.inflight:
                     break
                 ring.deferred.popleft()
-                _start(kernel, ring, chain)
+                first = False
+                _release(kernel, ring, chain)
     finally:
         ring.running_deferred = False
-    # While chains are deferred or a drain runs, new SQEs queue behind them
-    # in Python (io_drain_req): the data plane must not overtake them.
+    _sync_dataplane(ring)
+
+
+def _sync_dataplane(ring):
+    # While a drain is active new SQEs queue in Python (io_drain_req): the
+    # data plane must not overtake them.
     st = ring.dp_state
-    if st is not None and st[1] != (bool(ring.deferred) or ring.drain_active is not None):
+    if st is not None and st[1] != ring.drain_active:
         dataplane.sync(ring)
 
 
@@ -337,9 +385,8 @@ def _complete_one(kernel, req, res):
             else:
                 _post(ring, r, -errno.ECANCELED, failed=True)
             ring.inflight -= 1
-    if ring.drain_active is chain:
-        ring.drain_active = None
-    _run_deferred(kernel, ring)
+    if ring.drain_active:
+        _run_deferred(kernel, ring)
     return None
 
 
@@ -388,5 +435,13 @@ def cancel_all(kernel, ring):
     for req in waiting(ring):
         detach(kernel, req)
         req.release()
+    # Chains a drain still holds never ran (io_cancel_defer_files).
+    while ring.deferred:
+        for req in ring.deferred.popleft():
+            req.release()
+    for chain in ring.released:
+        for req in chain:
+            req.release()
+    ring.released = []
     for lt in list(ring.link_timeouts):
         timeout.settle_link(ring, lt)

@@ -1,0 +1,70 @@
+/* Links, drain, cancel and timeout differences the differential fuzzer
+ * (tools/fuzz) found.  One section each, picked by argv[1] (default: all);
+ * tests/test_sandbox_fuzz_fixes_tB.py checks the output is Linux's.  CQEs
+ * are printed sorted by user_data. */
+#include <errno.h>
+#include <liburing.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "fuzz_fixes.h"
+
+static void efd_write(int efd)
+{
+    uint64_t one = 1;
+    if (write(efd, &one, sizeof one) != sizeof one)
+        exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    wanted = argc > 1 ? argv[1] : "";
+    static uint64_t val[8];
+    alarm(60);
+    int efd = eventfd(0, 0);
+    if (efd < 0)
+        return 1;
+
+    if (want("drainlink")) {
+        /* Seed 25577: IOSQE_IO_DRAIN on a request inside a link.  Linux
+         * (io_init_drain) drains the link's head -- the link waits for
+         * everything submitted before it -- and the request after the
+         * link too (ctx->drain_next).  The Sentry looked at the head's
+         * own flags only and ran the link at once. */
+        if (io_uring_queue_init(16, &ring, 0))
+            return 1;
+        SQE(1, 0, io_uring_prep_read(s, efd, &val[0], 8, 0));   /* waits */
+        SQE(2, IOSQE_IO_LINK, );
+        SQE(3, IOSQE_IO_DRAIN, );
+        SQE(4, 0, );
+        run("read waiting, then a link with a drain inside, then a nop", 0);
+        efd_write(efd);
+        run("after the eventfd write", 4);
+        io_uring_queue_exit(&ring);
+    }
+    if (want("drainsticky")) {
+        /* Seed 25577 too: once a drain was seen, Linux keeps draining
+         * (ctx->drain_active) until a request without IOSQE_IO_DRAIN finds
+         * nothing in flight: a NOP submitted later waits for a read the
+         * drain's own batch started. */
+        if (io_uring_queue_init(16, &ring, 0))
+            return 1;
+        SQE(5, IOSQE_IO_DRAIN, );
+        SQE(6, 0, io_uring_prep_read(s, efd, &val[1], 8, 0));   /* waits */
+        run("a drained nop, then a read", 1);
+        SQE(7, 0, );
+        run("a nop submitted after them", 0);
+        efd_write(efd);
+        run("after the eventfd write", 2);
+        SQE(8, 0, );
+        run("a nop once nothing is in flight", 1);
+        SQE(9, 0, );
+        run("and another", 1);
+        io_uring_queue_exit(&ring);
+    }
+    return 0;
+}
