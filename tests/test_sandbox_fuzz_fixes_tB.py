@@ -30,3 +30,11 @@ def test_drain_stays_active():
         "a nop once nothing is in flight: submit=1 [8 0 0]",
         "and another: submit=1 [9 0 0]",
     ]
+
+
+def test_drain_never_releases_a_zero_copy_send():
+    # a deferred SEND_ZC's notification counts as in flight in Linux 6.18's drain: nothing deferred runs again (submit.py drain_stuck)
+    assert same_as_native("fuzz_fixes_tB", "drainzc").splitlines() == [
+        "a drained nop, a zero-copy send, a nop: submit=3 [21 0 0]",
+        "a nop later: submit=1",
+    ]

@@ -150,6 +150,7 @@ class Ring:
         self.drain_active = False   # Linux's ctx->drain_active (sticky, submit.py)
         self.drain_next = False     # ctx->drain_next: drain the chain after a link
         self.released = []          # deferred chains let go during a batch: run after it
+        self.drain_stuck = False    # a zero-copy send was deferred: nothing deferred goes again
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token

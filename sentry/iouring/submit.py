@@ -197,6 +197,12 @@ def _queue_chain(kernel, ring, chain):
     if ring.drain_active:
         # io_drain_req(): while a drain is active every chain queues; the
         # drain ends when a chain without one finds nothing left to wait for.
+        if any(r.opcode in _ZC_OPS for r in chain):
+            # A zero-copy send's prep allocated its notification, a request
+            # Linux 6.18 counts as in flight (nr_req_allocated) but that is
+            # not in the defer list (nr_drained) and only completes with the
+            # send: from now on nothing deferred can go, ever.
+            ring.drain_stuck = True
         ring.deferred.append(chain)
         _run_deferred(kernel, ring)
         if not chain[0].flags & abi.IOSQE_IO_DRAIN and not ring.deferred:
@@ -205,6 +211,9 @@ def _queue_chain(kernel, ring, chain):
     else:
         _start(kernel, ring, chain)
     return False
+
+
+_ZC_OPS = (abi.OP_SEND_ZC, abi.OP_SENDMSG_ZC)
 
 
 def _start(kernel, ring, chain):
@@ -242,7 +251,7 @@ def _run_deferred(kernel, ring):
             while ring.deferred:
                 chain = ring.deferred[0]
                 drain_seen = drain_seen or bool(chain[0].flags & abi.IOSQE_IO_DRAIN)
-                if (first or drain_seen) and ring.inflight:
+                if (first or drain_seen) and (ring.inflight or ring.drain_stuck):
                     break
                 ring.deferred.popleft()
                 first = False

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fuzz_fixes.h"
@@ -64,6 +65,24 @@ int main(int argc, char **argv)
         run("a nop once nothing is in flight", 1);
         SQE(9, 0, );
         run("and another", 1);
+        io_uring_queue_exit(&ring);
+    }
+    if (want("drainzc")) {
+        /* Seed 25071 (and the SEND_ZC CQEs Linux never posts with drain):
+         * a zero-copy send's prep allocates its notification, a request
+         * Linux 6.18's drain counts as in flight but never finds in its
+         * defer list -- so a SEND_ZC that has to wait for a drain never
+         * runs, nor does anything queued behind it. */
+        int sv[2];
+        static char buf[16] = "zero-copy";
+        if (io_uring_queue_init(16, &ring, 0) || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+            return 1;
+        SQE(21, IOSQE_IO_DRAIN, );
+        SQE(22, 0, io_uring_prep_send_zc(s, sv[0], buf, 4, 0, 0));
+        SQE(23, 0, );
+        run("a drained nop, a zero-copy send, a nop", 1);
+        SQE(24, 0, );
+        run("a nop later", 0);
         io_uring_queue_exit(&ring);
     }
     return 0;
