@@ -16,8 +16,9 @@ left out of the comparison; so is one whose pysentry output a native rerun of
 it alone (up to three) reproduces: Linux gives that result too.  A program
 whose outputs differ only by CQEs pysentry posted that Linux had not when
 the program stopped looking, each of a request Linux completes in an io-wq
-worker (IOSQE_ASYNC, the ops it always punts, and their links), is counted
-as "iowq-late": a timing difference, said so, not a divergence.  Everything
+worker (IOSQE_ASYNC, IOSQE_IO_DRAIN, the ops it always punts, and their
+links), is counted as "iowq-late": a timing difference, said so, not a
+divergence.  Everything
 else must match.  A batch whose native runs met io_uring disabled
 by the kernel.io_uring_disabled sysctl (other suites toggle it) is counted as
 "host-uring-disabled" and not compared either.
@@ -118,20 +119,23 @@ def run_batch_once(interp, scripts, sandbox, timeout):
 # openat/openat2 when they may create or truncate).
 _IOWQ_OPS = {3, 8, 17, 21, 25, 30, 33, 35, 36, 37, 38, 39, 41, 42, 43, 44, 55}
 _O_CREAT_TRUNC_TMPFILE = 0o100 | 0o1000 | 0o20000000
-_IOSQE_ASYNC, _IOSQE_LINKS = 1 << 4, (1 << 2) | (1 << 3)
+_IOSQE_DRAIN, _IOSQE_ASYNC, _IOSQE_LINKS = 1 << 1, 1 << 4, (1 << 2) | (1 << 3)
 
 
 def iowq_user_data(script):
     """user_data of the SQEs Linux completes in an io-wq worker: IOSQE_ASYNC,
-    an op it always punts, and what is linked after one (a link's next
-    request is queued by the completion of the one before)."""
+    IOSQE_IO_DRAIN (io_init_req sets REQ_F_FORCE_ASYNC on a request while a
+    drain is active, its own flag included, and io_req_task_submit punts it
+    when the drain lets it go), an op it always punts, and what is linked
+    after one (a link's next request is queued by the completion of the one
+    before)."""
     out, chain_async = set(), False
     for line in script.splitlines():
         w = line.split()
         if not w or w[0] != "sqe":
             continue
         op, flags, rw, ud = int(w[1]), int(w[2]), int(w[8]), int(w[9])
-        punted = (flags & _IOSQE_ASYNC or op in _IOWQ_OPS
+        punted = (flags & (_IOSQE_ASYNC | _IOSQE_DRAIN) or op in _IOWQ_OPS
                   or (op == 24 and rw not in (0, 1, 2))
                   or (op in (18, 28) and rw & _O_CREAT_TRUNC_TMPFILE))
         if punted or chain_async:
