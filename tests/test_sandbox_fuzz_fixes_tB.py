@@ -32,6 +32,15 @@ def test_drain_stays_active():
     ]
 
 
+def test_drain_of_a_request_that_fails_init():
+    # a drain flag stays in force when its request then fails initialisation: a later file read (a data-plane SQE) waits (submit.py _init)
+    assert same_as_native("fuzz_fixes_tB", "drainfail").splitlines() == [
+        "read waiting, a drain failing init: submit=2 [32 -22 0]",
+        "a file read: submit=1",
+        "after the eventfd write: submit=0 [31 8 0] [33 4 0]",
+    ]
+
+
 def test_drain_never_releases_a_zero_copy_send():
     # a deferred SEND_ZC's notification counts as in flight in Linux 6.18's drain: nothing deferred runs again (submit.py drain_stuck)
     assert same_as_native("fuzz_fixes_tB", "drainzc").splitlines() == [

@@ -146,6 +146,7 @@ def _init(req, head):
         if head is not None:
             head.flags |= abi.IOSQE_IO_DRAIN
             ring.drain_next = True
+        _sync_dataplane(ring)   # even if req fails below, the drain stays
     if ring.drain_next and head is None:
         # The first request after such a link is drained, whatever becomes
         # of it (io_init_req, before its own checks can fail it).

@@ -3,6 +3,7 @@
  * tests/test_sandbox_fuzz_fixes_tB.py checks the output is Linux's.  CQEs
  * are printed sorted by user_data. */
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,25 @@ int main(int argc, char **argv)
         SQE(9, 0, );
         run("and another", 1);
         io_uring_queue_exit(&ring);
+    }
+    if (want("drainfail")) {
+        /* A drain whose request then fails initialisation (here an unknown
+         * personality) still leaves the drain active (io_init_drain comes
+         * first in io_init_req): a read of a regular file after it -- an
+         * SQE the C data plane would take -- waits for the eventfd read. */
+        int fd = open("/proc/self/exe", O_RDONLY);
+        static char buf[16];
+        if (fd < 0 || io_uring_queue_init(16, &ring, 0))
+            return 1;
+        SQE(31, 0, io_uring_prep_read(s, efd, &val[2], 8, 0));  /* waits */
+        SQE(32, IOSQE_IO_DRAIN, s->personality = 0x7ff);
+        run("read waiting, a drain failing init", 1);
+        SQE(33, 0, io_uring_prep_read(s, fd, buf, 4, 0));
+        run("a file read", 0);
+        efd_write(efd);
+        run("after the eventfd write", 2);
+        io_uring_queue_exit(&ring);
+        close(fd);
     }
     if (want("drainzc")) {
         /* Seed 25071 (and the SEND_ZC CQEs Linux never posts with drain):
