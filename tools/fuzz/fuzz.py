@@ -16,8 +16,9 @@ left out of the comparison; so is one whose pysentry output a native rerun of
 it alone (up to three) reproduces: Linux gives that result too.  A program
 whose outputs differ only by CQEs pysentry posted that Linux had not when
 the program stopped looking, each of a request Linux completes in an io-wq
-worker (IOSQE_ASYNC, the ops it always punts, and their links), is counted
-as "iowq-late": a timing difference, said so, not a divergence.  Everything
+worker (IOSQE_ASYNC, IOSQE_IO_DRAIN, the ops it always punts, and their
+links), is counted as "iowq-late": a timing difference, said so, not a
+divergence.  Everything
 else must match.  A batch whose native runs met io_uring disabled
 by the kernel.io_uring_disabled sysctl (other suites toggle it) is counted as
 "host-uring-disabled" and not compared either.
@@ -122,15 +123,18 @@ _O_CREAT_TRUNC_TMPFILE = 0o100 | 0o1000 | 0o20000000
 # system cannot take one without blocking (no FOP_BUFFER_WASYNC: ext4, where
 # the scratch directories are on this host) is punted by io_write() to io-wq.
 _WRITE_OPS = {2, 5, 23}
-_IOSQE_FIXED_FILE, _IOSQE_ASYNC, _IOSQE_LINKS = 1, 1 << 4, (1 << 2) | (1 << 3)
+_IOSQE_FIXED_FILE, _IOSQE_DRAIN, _IOSQE_ASYNC = 1, 1 << 1, 1 << 4
+_IOSQE_LINKS = (1 << 2) | (1 << 3)
 
 
 def iowq_user_data(script):
     """user_data of the SQEs Linux completes in an io-wq worker: IOSQE_ASYNC,
-    an op it always punts, and what is linked after one (a link's next
-    request is queued by the completion of the one before); and a link
-    chain still open when a submit step comes (io_submit_state_end hands
-    its head to io-wq: io_queue_sqe_fallback)."""
+    IOSQE_IO_DRAIN (io_init_req sets REQ_F_FORCE_ASYNC on a request while a
+    drain is active, its own flag included, and io_req_task_submit punts it
+    when the drain lets it go), an op it always punts, and what is linked
+    after one (a link's next request is queued by the completion of the one
+    before); and a link chain still open when a submit step comes
+    (io_submit_state_end hands its head to io-wq: io_queue_sqe_fallback)."""
     out, chain_async, chain = set(), False, []
     for line in script.splitlines():
         w = line.split()
@@ -141,7 +145,7 @@ def iowq_user_data(script):
         if not w or w[0] != "sqe":
             continue
         op, flags, rw, ud = int(w[1]), int(w[2]), int(w[8]), int(w[9])
-        punted = (flags & _IOSQE_ASYNC or op in _IOWQ_OPS
+        punted = (flags & (_IOSQE_ASYNC | _IOSQE_DRAIN) or op in _IOWQ_OPS
                   or (op == 24 and rw not in (0, 1, 2))
                   or (op in (18, 28) and rw & _O_CREAT_TRUNC_TMPFILE)
                   or (op in _WRITE_OPS and int(w[4]) == gen.FD_FILE
