@@ -293,7 +293,15 @@ def _run_deferred(kernel, ring):
                 ring.deferred.popleft()
                 ring.nr_drained -= len(chain)
                 first = False
-                issue(kernel, chain[0])
+                if ring.submitting:
+                    # io_queue_deferred() hands the chain to task work
+                    # (io_req_task_queue): during a submission it runs after
+                    # the batch, when the batch's completed requests have
+                    # been freed -- until then they count as allocated, so a
+                    # chain queued behind them in the same batch waits.
+                    ring.cancelled.append((chain[0], _Issue))
+                else:
+                    issue(kernel, chain[0])
     finally:
         ring.running_deferred = False
     _sync_dataplane(ring)
