@@ -83,7 +83,7 @@ def issue(req, kernel):
     for cand in _candidates(req.ring, req.op_flags, req.addr):
         if _matches(req, cand) and detach(kernel, cand):
             if req.ring.submitting:
-                req.ring.cancelled.append((cand, -errno.ECANCELED))
+                req.ring.batch_work.append((cand, -errno.ECANCELED))
             else:
                 submit.complete(kernel, cand, -errno.ECANCELED)
             found += 1

@@ -112,7 +112,7 @@ class _Watch:
         self.close()
         res = index if req.opcode == abi.OP_FUTEX_WAITV else 0
         if req.ring.submitting:
-            req.ring.cancelled.append((req, res))
+            req.ring.batch_work.append((req, res))
         else:
             submit.complete(kernel, req, res)
             req.ring.notify()

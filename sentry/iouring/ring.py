@@ -158,12 +158,15 @@ class Ring:
         self.running_deferred = False
         self.rerun_deferred = False
         self.pending = WaitTable()     # request waiting for readiness -> poller token
-        # Requests cancelled (or futex waits woken) during a submission batch
-        # complete when it ends, after the cancel's own CQE, as Linux
-        # completes them by task work: [(request, result)].
+        # What a submission batch leaves to run when it ends, in order, as
+        # Linux runs it by task work after flushing the batch's CQEs
+        # (submit._run_task_work): a request cancelled or a futex wait woken
+        # completes, after the cancel's own CQE; the next request of a link,
+        # or a chain the defer list let go, is issued; a failed link's rest
+        # ends.  [(request, result | submit._Issue | submit._FailRest)].
         self.submitting = False
         self.batch_sq_head = 0      # the SQ head when the batch began
-        self.cancelled = []
+        self.batch_work = []
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
         self.timeouts = WaitTable()    # TIMEOUT requests waiting (timeout.py)
         self.link_timeouts = {}  # armed LINK_TIMEOUT -> the request it guards

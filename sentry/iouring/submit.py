@@ -48,11 +48,11 @@ def submit(kernel, ring, task, to_submit):
 
 
 class _Issue:
-    """In ring.cancelled: issue the request (the next one of its link)."""
+    """In ring.batch_work: issue the request (the next one of its link)."""
 
 
 class _FailRest:
-    """In ring.cancelled: end the request and the rest of its link with
+    """In ring.batch_work: end the request and the rest of its link with
     -ECANCELED (silently: the failed one had CQE_SKIP_SUCCESS)."""
 
     __slots__ = ("silent",)
@@ -73,8 +73,8 @@ def _run_task_work(kernel, ring):
     ring.batch_sq_head = ring.sq_head      # the batch's SQ head is published
     ring.submitting = True
     try:
-        while ring.cancelled:
-            work, ring.cancelled = ring.cancelled, []     # no O(n) pop(0) per request
+        while ring.batch_work:
+            work, ring.batch_work = ring.batch_work, []     # no O(n) pop(0) per request
             for req, res in work:
                 if isinstance(res, _FailRest):
                     _fail_rest(ring, req.chain, req.pos, res.silent)
@@ -240,7 +240,7 @@ def _queue_chain(kernel, ring, chain):
         _post(ring, head, head.init_error or -errno.ECANCELED, failed=True)
         silent = bool(head.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
         if len(chain) > 1:
-            ring.cancelled.append((chain[1], _FailRest(silent)))
+            ring.batch_work.append((chain[1], _FailRest(silent)))
         return True
     if ring.drain_active:
         _drain_req(kernel, ring, chain)
@@ -299,7 +299,7 @@ def _run_deferred(kernel, ring):
                     # the batch, when the batch's completed requests have
                     # been freed -- until then they count as allocated, so a
                     # chain queued behind them in the same batch waits.
-                    ring.cancelled.append((chain[0], _Issue))
+                    ring.batch_work.append((chain[0], _Issue))
                 else:
                     issue(kernel, chain[0])
     finally:
@@ -436,7 +436,7 @@ def _complete_one(kernel, req, res):
             # request, or fails the rest, when the completions are flushed
             # (io_free_batch_list -> io_queue_next), so a later SQE of the
             # same batch is issued first.
-            ring.cancelled.append((chain[nxt], _Issue if go_on else _FailRest(silent)))
+            ring.batch_work.append((chain[nxt], _Issue if go_on else _FailRest(silent)))
             return None
         if go_on:
             return chain[nxt]
