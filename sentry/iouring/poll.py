@@ -99,9 +99,17 @@ def _no_wait_queue(f):
     with EPERM."""
     if f.kind in ("reg", "dir", "blk"):
         return True
-    if f.kind in ("io_uring", "signalfd"):
+    if f.kind in ("io_uring", "signalfd", "fifo", "sock"):
         return False
-    fd = f.poll_fd()
+    # Whether a driver has ->poll never changes for an open file, so the
+    # host is asked once per description (three syscalls), not per request.
+    known = getattr(f, "_no_wait_queue", None)
+    if known is None:
+        known = f._no_wait_queue = _host_refuses_epoll(f.poll_fd())
+    return known
+
+
+def _host_refuses_epoll(fd):
     if fd is None or fd < 0:
         return False
     ep = select.epoll()
