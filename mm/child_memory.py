@@ -96,8 +96,7 @@ class ChildMemory:
         the readable part is copied or allocated."""
         off = addr & 4095
         total = (off + size + 4095) & ~4095
-        m = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-                      | getattr(mmap, "MAP_NORESERVE", 0x4000))
+        m = _anonymous(total)
         view = memoryview(m)[off:off + size]
         cbuf = ffi.from_buffer(view)
         self._local.iov_base = cbuf
@@ -111,9 +110,7 @@ class ChildMemory:
             # page on, the mirror is unreadable too.
             cut = (off + n) & ~4095
             if cut < total:
-                base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
-                if lib.mprotect(ffi.cast("void *", base + cut), total - cut, 0):    # PROT_NONE
-                    raise _efault()
+                _no_access(m, cut, total - cut)
         return view, n
 
     @staticmethod
@@ -122,11 +119,8 @@ class ChildMemory:
         Python still takes as writable: a host readv given it faults there,
         as a host writev does (an mmap made with prot=0 is a read-only
         buffer, which os.readv refuses before any call)."""
-        m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-                      | getattr(mmap, "MAP_NORESERVE", 0x4000))
-        base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
-        if lib.mprotect(ffi.cast("void *", base), size, 0):    # PROT_NONE
-            raise _efault()
+        m = _anonymous(size)
+        _no_access(m, 0, size)
         return memoryview(m)
 
     def probe(self, addrs):
@@ -158,6 +152,21 @@ class ChildMemory:
             out += data
             addr += chunk
         raise OSError(errno.ENAMETOOLONG, "File name too long")
+
+
+def _anonymous(size):
+    """Private anonymous pages for a mirror, reserving no swap for them."""
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+                     | getattr(mmap, "MAP_NORESERVE", 0x4000))
+
+
+def _no_access(m, start, length):
+    """Make [start, start+length) of mapping m PROT_NONE.  The mmap object
+    stays a writable Python buffer, which a host readv still accepts; a
+    mapping made with prot=0 would be read-only to Python."""
+    base = int(ffi.cast("uintptr_t", ffi.from_buffer(m)))
+    if lib.mprotect(ffi.cast("void *", base + start), length, 0):
+        raise _efault()
 
 
 def access_ok(addr, size):
