@@ -19,73 +19,13 @@
 
 #define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); exit(1); } while (0)
 
-#define REG_PBUF_RING 22
-#define UNREG_PBUF_RING 23
-#define REG_PBUF_STATUS 26
-#define PBUF_RING_INC 2
-#define CQE_F_BUF_MORE (1U << 4)
 #define RECVSEND_BUNDLE (1U << 4)
 #define FEAT_RECVSEND_BUNDLE (1U << 14)
-
-struct pb_reg {
-	uint64_t ring_addr;
-	uint32_t ring_entries;
-	uint16_t bgid;
-	uint16_t flags;
-	uint64_t resv[3];
-};
-
-struct pb_status {
-	uint32_t buf_group;
-	uint32_t head;
-	uint32_t resv[8];
-};
-
-struct pb_buf {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t bid;
-	uint16_t resv;           /* bufs[0].resv is the ring's tail */
-};
 
 static struct io_uring r;
 static int sv[2];                /* sv[0]: the ring's socket; sv[1]: the peer */
 
-static int reg(unsigned op, void *arg, unsigned nr)
-{
-	int ret = syscall(__NR_io_uring_register, r.ring_fd, op, arg, nr);
-	return ret < 0 ? -errno : ret;
-}
-
-static int reg_ring(void *addr, unsigned entries, unsigned bgid, unsigned flags)
-{
-	struct pb_reg rg = { (uintptr_t)addr, entries, bgid, flags, { 0, 0, 0 } };
-	return reg(REG_PBUF_RING, &rg, 1);
-}
-
-static int unreg_ring(unsigned bgid)
-{
-	struct pb_reg rg = { 0, 0, bgid, 0, { 0, 0, 0 } };
-	return reg(UNREG_PBUF_RING, &rg, 1);
-}
-
-static int ring_head(unsigned bgid)
-{
-	struct pb_status st;
-	memset(&st, 0, sizeof(st));
-	st.buf_group = bgid;
-	int ret = reg(REG_PBUF_STATUS, &st, 1);
-	return ret < 0 ? ret : (int)st.head;
-}
-
-static struct io_uring_sqe *get(unsigned long long ud)
-{
-	struct io_uring_sqe *s = io_uring_get_sqe(&r);
-	if (!s)
-		FAIL("no sqe");
-	s->user_data = ud;
-	return s;
-}
+#include "pbuf.h"
 
 static char pool[64 * 1024] __attribute__((aligned(4096)));
 static char rbuf[64 * 1024] __attribute__((aligned(4096)));  /* receive buffers */
