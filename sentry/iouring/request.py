@@ -92,7 +92,13 @@ class Request:
     def release(self):
         if self.live:
             self.live = False
-            self.ring.live -= 1
+            ring = self.ring
+            if ring.submitting:
+                # Completed within a batch: freed only at the batch's flush
+                # (submit._flush), and counted as allocated until then.
+                ring.unflushed += 1
+            else:
+                ring.live -= 1
         if self.file is not None:
             self.file.put()
             self.file = None

@@ -151,6 +151,11 @@ class Ring:
         # defer list and how many requests they hold (ctx->defer_list,
         # ctx->nr_drained); ctx->drain_active and ctx->drain_next.
         self.live = 0
+        # Of those, the ones completed during a submission batch or a
+        # task-work pass after it: Linux frees them (io_free_batch_list)
+        # only when the batch's completions are flushed, so until then they
+        # still count in ctx->nr_req_allocated (submit._flush).
+        self.unflushed = 0
         self.deferred = collections.deque()
         self.nr_drained = 0
         self.drain_active = False

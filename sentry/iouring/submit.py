@@ -35,16 +35,35 @@ def submit(kernel, ring, task, to_submit):
     ring.submitting = True
     try:
         submitted = _submit_batch(kernel, ring, task, count)
+        # io_submit_state_end() flushes the batch's completions: the
+        # requests they free stop counting for the drain, and the flush
+        # looks at the defer list again.
+        _flush(kernel, ring)
     finally:
         ring.submitting = False
+        ring.live -= ring.unflushed
+        ring.unflushed = 0
     _run_task_work(kernel, ring)
     if ring.deferred:
-        # io_submit_state_end() flushes the batch's completions, and the
-        # flush looks at the defer list again (requests that failed
-        # initialisation were freed meanwhile).
         _run_deferred(kernel, ring)
     ring.notify()
     return submitted
+
+
+def _flush(kernel, ring):
+    """__io_submit_flush_completions() at the end of a batch or of a
+    task-work pass: the requests completed meanwhile are freed (until now
+    they counted in ctx->nr_req_allocated, Request.release), then, while
+    the ring drains, io_queue_deferred() looks at the defer list.  So a
+    request queued behind a drain in the same batch as a request that
+    completed, or failed initialisation, waits for the flush; and since
+    only io_drain_req() clears ctx->drain_active, the ring keeps draining
+    after the chain leaves the list here (seed 10582: every later request
+    waits for a poll still in flight)."""
+    ring.live -= ring.unflushed
+    ring.unflushed = 0
+    if ring.deferred:
+        _run_deferred(kernel, ring)
 
 
 class _Issue:
@@ -84,8 +103,13 @@ def _run_task_work(kernel, ring):
                     issue(kernel, req)
                 else:
                     complete(kernel, req, res)
+            # ctx_flush_and_put(): each pass ends with a flush; a chain the
+            # defer list lets go there runs in the next pass.
+            _flush(kernel, ring)
     finally:
         ring.submitting = False
+        ring.live -= ring.unflushed
+        ring.unflushed = 0
 
 
 def fds_named(ring, count):
@@ -296,9 +320,7 @@ def _run_deferred(kernel, ring):
                 if ring.submitting:
                     # io_queue_deferred() hands the chain to task work
                     # (io_req_task_queue): during a submission it runs after
-                    # the batch, when the batch's completed requests have
-                    # been freed -- until then they count as allocated, so a
-                    # chain queued behind them in the same batch waits.
+                    # the batch (or in the next task-work pass).
                     ring.batch_work.append((chain[0], _Issue))
                 else:
                     issue(kernel, chain[0])
