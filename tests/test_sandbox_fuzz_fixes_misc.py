@@ -51,3 +51,12 @@ def test_ringread():
         "a NOP: submit=1 [1 -22 0] [2 0 0]",
         "a NOP, then READ from the ring fd: submit=2 [3 0 0] [4 -22 0]",
     ]
+
+
+def test_ringpollbatch():
+    # a POLL_ADD on the ring fd does not see the CQEs of its own batch, which Linux posts when the batch ends; a linked one, issued after, does (sentry/iouring/ring.py poll_revents)
+    assert same_as_native("fuzz_fixes_misc", "ringpollbatch").splitlines() == [
+        "READ that fails, then POLL_ADD on the ring fd: submit=2 [1 -9 0] [2 4 0]",
+        "NOP, and POLL_ADD linked after another NOP: submit=3 [3 0 0] [4 0 0] [5 5 0]",
+        "NOP, then POLL_ADD for POLLIN on the ring fd: submit=2 [6 0 0] [7 1 0]",
+    ]

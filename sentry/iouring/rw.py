@@ -267,7 +267,7 @@ def _ring_rw(req, f, flags, poll_events):
         if _iowq_blocking(req, f) or ring.poll_revents() & poll_events:
             raise OSError(errno.EINVAL, "no read or write")
         ring.drain_kick()           # only CQEs posted from now on wake it
-        req.ring_waited = ring.posted
+        req.ring_waited = ring.posted_committed()
     else:
         ring.drain_kick()
         if reading and ring.posted != req.ring_waited:

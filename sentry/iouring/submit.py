@@ -32,6 +32,7 @@ def submit(kernel, ring, task, to_submit):
     """Consume up to to_submit SQEs; return how many were consumed."""
     count = min(to_submit, ring.sq_entries, ring.sq_ready())
     ring.batch_sq_head = ring.sq_head
+    _batch_cq(ring)
     ring.submitting = True
     try:
         submitted = _submit_batch(kernel, ring, task, count)
@@ -48,6 +49,14 @@ def submit(kernel, ring, task, to_submit):
         _run_deferred(kernel, ring)
     ring.notify()
     return submitted
+
+
+def _batch_cq(ring):
+    """The CQEs a batch, or a task-work pass, starts with: the only ones
+    io_uring_poll() sees until the flush at its end (Ring.poll_revents)."""
+    ring.batch_cq_tail = ring.cq_tail
+    ring.batch_overflow = len(ring.overflow)
+    ring.batch_posted = ring.posted
 
 
 def _flush(kernel, ring):
@@ -94,6 +103,7 @@ def _run_task_work(kernel, ring):
     try:
         while ring.batch_work:
             work, ring.batch_work = ring.batch_work, []     # no O(n) pop(0) per request
+            _batch_cq(ring)         # the previous pass (or the batch) was flushed
             for req, res in work:
                 if isinstance(res, _FailRest):
                     _fail_rest(ring, req.chain, req.pos, res.silent)

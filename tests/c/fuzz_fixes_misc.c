@@ -116,5 +116,27 @@ int main(int argc, char **argv)
         SQE(4, 0, io_uring_prep_read(s, rfd, buf, 8, 0));
         run("a NOP, then READ from the ring fd", 2);
     }
+    if (want("ringpollbatch")) {
+        /* Seed 11518: a POLL_ADD on the ring's own fd after a request that
+         * completed in the same batch.  Linux posts the batch's CQEs when
+         * it flushes them at the batch's end (io_submit_state_end), so
+         * io_uring_poll() still finds the CQ empty: POLLOUT alone.  The
+         * Sentry had written the first CQE already: POLLIN | POLLOUT. */
+        fresh_ring(8, 0);
+        int rfd = ring.ring_fd;
+        SQE(1, 0, io_uring_prep_read(s, p[1], buf, 8, 0));
+        SQE(2, 0, io_uring_prep_poll_add(s, rfd, POLLIN | POLLOUT));
+        run("READ that fails, then POLL_ADD on the ring fd", 2);
+        /* A link's next request is issued by task work after the flush:
+         * by then the batch's CQEs are there. */
+        SQE(3, 0, );
+        SQE(4, IOSQE_IO_LINK, );
+        SQE(5, 0, io_uring_prep_poll_add(s, rfd, POLLIN | POLLOUT));
+        run("NOP, and POLL_ADD linked after another NOP", 3);
+        /* POLLIN alone waits, and the batch's flush wakes it. */
+        SQE(6, 0, );
+        SQE(7, 0, io_uring_prep_poll_add(s, rfd, POLLIN));
+        run("NOP, then POLL_ADD for POLLIN on the ring fd", 2);
+    }
     return 0;
 }
