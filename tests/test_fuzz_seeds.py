@@ -18,7 +18,7 @@ from harness import REPO
 
 # docs/reliability.md, "Open divergences": still diverging, and seeds whose
 # result under pysentry depends on timing (they diverged in some of 5 runs).
-OPEN = {47, 90, 95, 122, 128, 172}
+OPEN = {90, 95, 122, 128, 172}
 # 4: SQPOLL, the program rewrites a one-entry SQ while the SQ thread consumes
 # it -- what the thread reads depends on when it runs, natively too.
 FLAKY = {4, 31, 114, 136, 152, 167}
@@ -29,7 +29,9 @@ FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 3
               316, 396, 2648, 2894,
               # drain with SEND_ZC, SEND_ZC flags, POLL_FIRST, faulting writes (fuzz_fixes_tD.c)
               1214, 4202, 6545, 7952, 21734, 1965, 6419, 10132, 12641, 23593, 23831, 5967,
-              647, 4118, 26664, 7846, 25751, 27920]
+              647, 4118, 26664, 7846, 25751, 27920,
+              # drain after a failed init, ring-fd read/write and poll (fuzz_fixes_misc.c)
+              10582, 47, 7737, 27039, 11518]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 

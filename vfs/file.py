@@ -164,13 +164,18 @@ class FileDescription:
         # first has kiocb_set_rw_flags() refuse, with EOPNOTSUPP, what a file
         # must support -- RWF_NOWAIT (no FMODE_NOWAIT), RWF_ATOMIC, RWF_DONTCACHE
         # -- and then the read or write itself is EINVAL.
+        self.no_rw_flags(flags)
+        raise OSError(errno.EINVAL, "no read or write")
+
+    def no_rw_flags(self, flags):
+        """The RWF flags io_rw_init_file() refuses (EOPNOTSUPP) on a file
+        with no read or write, before it gets to the transfer."""
         if flags & ~RWF_SUPPORTED:
             raise OSError(errno.EOPNOTSUPP, "unsupported RWF flags")
         both_appends = RWF_APPEND | RWF_NOAPPEND
         if flags & both_appends != both_appends and flags & (RWF_NOWAIT | RWF_ATOMIC
                                                              | RWF_DONTCACHE):
             raise OSError(errno.EOPNOTSUPP, "RWF flag the file cannot honour")
-        raise OSError(errno.EINVAL, "no read or write")
 
     def read(self, mem, iovs, offset, flags=0):
         self._no_rw(flags)

@@ -152,7 +152,7 @@ def issue_add(req, kernel):
         # Wait for readiness, then issue again (a ring's kick fd is POLLIN).
         req.poll_events = select.POLLIN if req.file.kind == "io_uring" else req.cmd.mask
         if req.file.kind == "io_uring":
-            req.cmd.waited = req.file.ring.posted
+            req.cmd.waited = req.file.ring.posted_committed()
         return None
     ring = req.ring
     if req.file.kind == "io_uring":
@@ -164,7 +164,7 @@ def issue_add(req, kernel):
         # again), so that wake-up ends it with POLLIN.
         # (Counted before this poll's own first CQE: on its own ring, that
         # CQE is the wake-up that ends it.)
-        seen = [req.file.ring.posted]
+        seen = [req.file.ring.posted_committed()]
         if mask and not ring.post_more(req.user_data, mask, CQE_F_MORE):
             return mask
 

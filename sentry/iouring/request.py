@@ -32,7 +32,8 @@ class Request:
                  "op_flags", "user_data", "buf_index", "personality", "splice_fd_in",
                  "addr3", "opdef", "file", "cmd", "expected", "chain", "pos",
                  "init_error", "poll_events", "poll_file", "cflags", "kbuf", "kbuf_want",
-                 "creds", "rsrc", "fault", "attr", "big_cqe", "live", "iowq", "__weakref__")
+                 "creds", "rsrc", "fault", "attr", "big_cqe", "live", "iowq", "ring_waited",
+                 "__weakref__")
 
     def __init__(self, ring, task, sqe):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len,
@@ -65,6 +66,9 @@ class Request:
         # REQ_F_FORCE_ASYNC); IOWQ_FORCE: REQ_F_FORCE_ASYNC (IOSQE_ASYNC, or
         # the drain's slow path).  rw.py acts on it.
         self.iowq = 0
+        # A READ/WRITE on a ring fd waiting for that ring to be ready: the
+        # ring's posted count when it began to wait (rw.py _ring_rw), or None.
+        self.ring_waited = None
 
     @property
     def file_index(self):
@@ -92,7 +96,13 @@ class Request:
     def release(self):
         if self.live:
             self.live = False
-            self.ring.live -= 1
+            ring = self.ring
+            if ring.submitting:
+                # Completed within a batch: freed only at the batch's flush
+                # (submit._flush), and counted as allocated until then.
+                ring.unflushed += 1
+            else:
+                ring.live -= 1
         if self.file is not None:
             self.file.put()
             self.file = None

@@ -151,6 +151,11 @@ class Ring:
         # defer list and how many requests they hold (ctx->defer_list,
         # ctx->nr_drained); ctx->drain_active and ctx->drain_next.
         self.live = 0
+        # Of those, the ones completed during a submission batch or a
+        # task-work pass after it: Linux frees them (io_free_batch_list)
+        # only when the batch's completions are flushed, so until then they
+        # still count in ctx->nr_req_allocated (submit._flush).
+        self.unflushed = 0
         self.deferred = collections.deque()
         self.nr_drained = 0
         self.drain_active = False
@@ -166,6 +171,13 @@ class Ring:
         # ends.  [(request, result | submit._Issue | submit._FailRest)].
         self.submitting = False
         self.batch_sq_head = 0      # the SQ head when the batch began
+        # The CQ tail and the overflowed CQEs when the batch (or a task-work
+        # pass after it) began: Linux posts a batch's CQEs when it flushes
+        # them at its end (io_submit_state_end), so io_uring_poll() within
+        # the batch sees only those (poll_revents).
+        self.batch_cq_tail = 0
+        self.batch_overflow = 0
+        self.batch_posted = 0
         self.batch_work = []
         self.multishot = WaitTable()   # multishot poll request -> its poller watch
         self.timeouts = WaitTable()    # TIMEOUT requests waiting (timeout.py)
@@ -301,6 +313,12 @@ class Ring:
         """The next CQ slot the Sentry fills (Linux's cached_cq_tail)."""
         c = self._c
         return c.cq_tail if c is not None else self._cq_tail
+
+    def posted_committed(self):
+        """`posted` as the ring's pollers know it: within a batch, what was
+        posted before it -- the batch's own CQEs wake them at its end, when
+        Linux commits them (io_commit_cqring_flush)."""
+        return self.batch_posted if self.submitting else self.posted
 
     @property
     def posted(self):
@@ -590,7 +608,12 @@ class Ring:
         head = self.batch_sq_head if self.submitting else self.sq_head
         if (self.u32[SQ_TAIL // 4] - head) & _U32 != self.sq_entries:
             mask |= 0x004 | 0x100          # POLLOUT | POLLWRNORM
-        if self.events_available():
+        if self.submitting:
+            queued = (self.batch_cq_tail - self.u32[CQ_HEAD // 4]) & _U32
+            available = min(queued, self.cq_entries) + self.batch_overflow
+        else:
+            available = self.events_available()
+        if available:
             mask |= 0x001 | 0x040          # POLLIN | POLLRDNORM
         return mask
 

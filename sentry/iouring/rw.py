@@ -210,6 +210,8 @@ def _transfer_iovs(req, method, poll_events):
             # RWF_NOWAIT -- after io_rw_init_file's checks.
             _init_file_checks(req, f, flags, False, False)
             raise OSError(errno.EAGAIN, "buffered write would block")
+    if f.kind == "io_uring":
+        return _ring_rw(req, f, flags, poll_events)
     offset = _offset(req)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
     iovs = inject.iovecs(req) if req.fault is not None else req.cmd
@@ -241,6 +243,37 @@ def _transfer_iovs(req, method, poll_events):
             return None
         return method(req.task.mem, iovs, offset, flags)
     return None      # not ready: wait for the op's direction and retry (submit.py)
+
+
+def _ring_rw(req, f, flags, poll_events):
+    """READ/WRITE on an io_uring fd, which has neither read nor write.
+    After io_rw_init_file's flag checks, io_read()/io_write() issued
+    non-blocking (inline, or by io-wq for a REQ_F_FORCE_ASYNC request: the
+    ring fd can poll) go on only if io_file_supports_nowait() -- the ring
+    has no FMODE_NOWAIT, so io_uring_poll() must report the direction
+    ready (ring.poll_revents(): POLLOUT unless the SQ, as published before
+    the batch, is full; POLLIN while CQEs wait) -- and then fail with
+    EINVAL.  Otherwise -EAGAIN arms a poll on the ring, which the ring
+    wakes only with EPOLLIN | EPOLL_URING_WAKE, when it posts CQEs
+    (io_poll_wq_wake): a read is issued again then, and fails with EINVAL
+    (at once, or blocking from io-wq if the CQ was emptied meanwhile); a
+    write's poll ignores that key and waits until it is cancelled.  A
+    request io-wq issues blocking (a link's head left open at the end of a
+    batch) skips the readiness check: EINVAL."""
+    f.no_rw_flags(flags)
+    ring = f.ring
+    reading = poll_events == POLLIN
+    if req.ring_waited is None:
+        if _iowq_blocking(req, f) or ring.poll_revents() & poll_events:
+            raise OSError(errno.EINVAL, "no read or write")
+        ring.drain_kick()           # only CQEs posted from now on wake it
+        req.ring_waited = ring.posted_committed()
+    else:
+        ring.drain_kick()
+        if reading and ring.posted != req.ring_waited:
+            raise OSError(errno.EINVAL, "no read or write")
+    req.poll_events = POLLIN        # the ring's kick eventfd: it posted CQEs
+    return None
 
 
 def _loop_transfer(req, f, method, iovs, offset, flags, poll_events):

@@ -32,19 +32,47 @@ def submit(kernel, ring, task, to_submit):
     """Consume up to to_submit SQEs; return how many were consumed."""
     count = min(to_submit, ring.sq_entries, ring.sq_ready())
     ring.batch_sq_head = ring.sq_head
+    _batch_cq(ring)
     ring.submitting = True
     try:
         submitted = _submit_batch(kernel, ring, task, count)
+        # io_submit_state_end() flushes the batch's completions: the
+        # requests they free stop counting for the drain, and the flush
+        # looks at the defer list again.
+        _flush(kernel, ring)
     finally:
         ring.submitting = False
+        ring.live -= ring.unflushed
+        ring.unflushed = 0
     _run_task_work(kernel, ring)
     if ring.deferred:
-        # io_submit_state_end() flushes the batch's completions, and the
-        # flush looks at the defer list again (requests that failed
-        # initialisation were freed meanwhile).
         _run_deferred(kernel, ring)
     ring.notify()
     return submitted
+
+
+def _batch_cq(ring):
+    """The CQEs a batch, or a task-work pass, starts with: the only ones
+    io_uring_poll() sees until the flush at its end (Ring.poll_revents)."""
+    ring.batch_cq_tail = ring.cq_tail
+    ring.batch_overflow = len(ring.overflow)
+    ring.batch_posted = ring.posted
+
+
+def _flush(kernel, ring):
+    """__io_submit_flush_completions() at the end of a batch or of a
+    task-work pass: the requests completed meanwhile are freed (until now
+    they counted in ctx->nr_req_allocated, Request.release), then, while
+    the ring drains, io_queue_deferred() looks at the defer list.  So a
+    request queued behind a drain in the same batch as a request that
+    completed, or failed initialisation, waits for the flush; and since
+    only io_drain_req() clears ctx->drain_active, the ring keeps draining
+    after the chain leaves the list here (seed 10582: every later request
+    waits for a poll still in flight)."""
+    ring.live -= ring.unflushed
+    ring.unflushed = 0
+    if ring.deferred:
+        _run_deferred(kernel, ring)
 
 
 class _Issue:
@@ -75,6 +103,7 @@ def _run_task_work(kernel, ring):
     try:
         while ring.batch_work:
             work, ring.batch_work = ring.batch_work, []     # no O(n) pop(0) per request
+            _batch_cq(ring)         # the previous pass (or the batch) was flushed
             for req, res in work:
                 if isinstance(res, _FailRest):
                     _fail_rest(ring, req.chain, req.pos, res.silent)
@@ -84,8 +113,13 @@ def _run_task_work(kernel, ring):
                     issue(kernel, req)
                 else:
                     complete(kernel, req, res)
+            # ctx_flush_and_put(): each pass ends with a flush; a chain the
+            # defer list lets go there runs in the next pass.
+            _flush(kernel, ring)
     finally:
         ring.submitting = False
+        ring.live -= ring.unflushed
+        ring.unflushed = 0
 
 
 def fds_named(ring, count):
@@ -296,9 +330,7 @@ def _run_deferred(kernel, ring):
                 if ring.submitting:
                     # io_queue_deferred() hands the chain to task work
                     # (io_req_task_queue): during a submission it runs after
-                    # the batch, when the batch's completed requests have
-                    # been freed -- until then they count as allocated, so a
-                    # chain queued behind them in the same batch waits.
+                    # the batch (or in the next task-work pass).
                     ring.batch_work.append((chain[0], _Issue))
                 else:
                     issue(kernel, chain[0])

@@ -125,6 +125,7 @@ _O_CREAT_TRUNC_TMPFILE = 0o100 | 0o1000 | 0o20000000
 _WRITE_OPS = {2, 5, 23}
 _IOSQE_FIXED_FILE, _IOSQE_DRAIN, _IOSQE_ASYNC = 1, 1 << 1, 1 << 4
 _IOSQE_LINKS = (1 << 2) | (1 << 3)
+_IORING_SETUP_IOPOLL = 1
 
 
 def iowq_user_data(script):
@@ -134,10 +135,22 @@ def iowq_user_data(script):
     when the drain lets it go), an op it always punts, and what is linked
     after one (a link's next request is queued by the completion of the one
     before); and a link chain still open when a submit step comes
-    (io_submit_state_end hands its head to io-wq: io_queue_sqe_fallback)."""
+    (io_submit_state_end hands its head to io-wq: io_queue_sqe_fallback).
+
+    On an IOPOLL ring also every SQE after an IOSQE_IO_DRAIN one (even one
+    that failed initialisation): ctx->drain_active stays set until a later
+    request finds nothing else allocated, and each request meanwhile is
+    REQ_F_FORCE_ASYNC.  That matters there because such a ring's io-wq
+    completions reach the CQ only by task work (ctx->lockless_cq) and its
+    io_uring_enter(GETEVENTS) never sleeps (io_iopoll_check), so whether
+    the program sees them is timing (fuzz seeds 8951 11087 25888 29891)."""
     out, chain_async, chain = set(), False, []
+    iopoll = drained = False
     for line in script.splitlines():
         w = line.split()
+        if w and w[0] == "setup":
+            iopoll, drained = bool(int(w[2]) & _IORING_SETUP_IOPOLL), False
+            continue
         if w and w[0] == "submit" and chain:
             out.update(chain)
             chain, chain_async = [], False
@@ -150,7 +163,8 @@ def iowq_user_data(script):
                   or (op in (18, 28) and rw & _O_CREAT_TRUNC_TMPFILE)
                   or (op in _WRITE_OPS and int(w[4]) == gen.FD_FILE
                       and not flags & _IOSQE_FIXED_FILE))
-        if punted or chain_async:
+        drained = drained or (iopoll and bool(flags & _IOSQE_DRAIN))
+        if punted or chain_async or drained:
             out.add(ud)
         chain_async = bool(flags & _IOSQE_LINKS) and (punted or chain_async)
         chain = chain + [ud] if flags & _IOSQE_LINKS else []

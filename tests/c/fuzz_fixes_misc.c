@@ -1,0 +1,142 @@
+/* Divergences the differential fuzzer (tools/fuzz) found that were left
+ * open after the 30,000-seed triage: IOSQE_IO_DRAIN when a request of the
+ * same batch failed initialisation (the batch's completed requests count
+ * as allocated until its completions are flushed), and READ/WRITE on a
+ * ring's own fd, which Linux issues only when io_uring_poll says the ring
+ * is ready for it.  One section each, picked by argv[1] (default: all),
+ * each on a fresh ring; tests/test_sandbox_fuzz_fixes_misc.py checks the
+ * output is Linux's.  CQEs are printed sorted by user_data. */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fuzz_fixes.h"
+
+static void fresh_ring(unsigned entries, unsigned flags)
+{
+    static int have;
+    if (have)
+        io_uring_queue_exit(&ring);
+    if (io_uring_queue_init(entries, &ring, flags))
+        exit(1);
+    have = 1;
+}
+
+int main(int argc, char **argv)
+{
+    wanted = argc > 1 ? argv[1] : "";
+    int p[2];
+    alarm(60);
+    if (pipe(p))
+        return 1;
+    static char data[64] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    static char buf[64];
+    char c;
+
+    if (want("drainflush")) {
+        /* Seed 10582: a drained request that fails initialisation (no such
+         * personality) and, in the same batch, a POLL_ADD behind it.  The
+         * failed request is freed only when the batch's completions are
+         * flushed, so io_drain_req() finds it still allocated and keeps
+         * the poll on the defer list until then; and since only
+         * io_drain_req() stops the drain, the ring still drains when the
+         * flush lets the poll go: the NOP of the next submission waits for
+         * the poll.  The Sentry freed the failed request at once, issued
+         * the poll, stopped draining and ran the NOP. */
+        fresh_ring(8, IORING_SETUP_SUBMIT_ALL);
+        SQE(1, IOSQE_IO_DRAIN, s->personality = 999);
+        SQE(2, 0, io_uring_prep_poll_add(s, p[0], POLLIN));
+        run("a drained NOP that fails initialisation, then POLL_ADD", 1);
+        SQE(3, 0, );
+        run("a NOP after them", 0);
+        if (write(p[1], "x", 1) != 1)
+            return 1;
+        run("the pipe written", 2);
+        if (read(p[0], &c, 1) != 1)
+            return 1;
+    }
+    if (want("drainflush2")) {
+        /* Seed 10582's own order: the drain failed in one submission; in
+         * the next a request fails initialisation before a POLL_ADD. */
+        fresh_ring(8, IORING_SETUP_SUBMIT_ALL);
+        SQE(1, IOSQE_IO_DRAIN, s->personality = 999);
+        run("a drained NOP that fails initialisation", 1);
+        SQE(2, 0, s->personality = 999);
+        SQE(3, 0, io_uring_prep_poll_add(s, p[0], POLLIN));
+        run("a NOP that fails initialisation, then POLL_ADD", 1);
+        SQE(4, 0, io_uring_prep_readv(s, p[0], (struct iovec[]){{buf, 1}}, 1, 0);
+            s->rw_flags = 0x80000000);
+        run("a READV with an unknown RWF flag after them", 0);
+        if (write(p[1], "x", 1) != 1)
+            return 1;
+        run("the pipe written", 2);
+        if (read(p[0], &c, 1) != 1)
+            return 1;
+    }
+    if (want("ringwrite")) {
+        /* Seeds 47, 7737, 27039: a WRITE to the ring's own fd in a batch
+         * that fills its SQ.  io_write() issues a write only when the file
+         * supports NOWAIT or io_uring_poll() says POLLOUT, and the SQ is
+         * full as the program published it before the batch: -EAGAIN, and
+         * a poll for POLLOUT is armed on the ring.  The ring wakes its
+         * pollers only with EPOLLIN (a CQE was posted), which a POLLOUT
+         * poll ignores: the write waits until it is cancelled.  When the
+         * SQ is not full it is issued, and the ring has no write: EINVAL.
+         * The Sentry answered EINVAL at once. */
+        fresh_ring(4, 0);
+        int rfd = ring.ring_fd;
+        SQE(1, 0, io_uring_prep_write(s, rfd, data, 8, 0));
+        SQE(2, 0, );
+        SQE(3, 0, );
+        SQE(4, 0, );
+        run("WRITE to the ring fd with NOPs that fill the SQ", 3);
+        SQE(5, 0, );
+        run("a NOP later", 1);
+        SQE(6, 0, io_uring_prep_writev(s, rfd, (struct iovec[]){{data, 8}}, 1, 0));
+        run("WRITEV to the ring fd, the SQ not full", 1);
+        SQE(7, 0, io_uring_prep_cancel64(s, 1, 0));
+        run("ASYNC_CANCEL of the WRITE", 2);
+    }
+    if (want("ringread")) {
+        /* The same for a READ from the ring fd, which waits for POLLIN: a
+         * CQE of the ring wakes it, and it is issued again -- EINVAL. */
+        fresh_ring(4, 0);
+        int rfd = ring.ring_fd;
+        SQE(1, 0, io_uring_prep_read(s, rfd, buf, 8, 0));
+        run("READ from the ring fd, no CQE waiting", 0);
+        SQE(2, 0, );
+        run("a NOP", 2);
+        SQE(3, 0, );
+        SQE(4, 0, io_uring_prep_read(s, rfd, buf, 8, 0));
+        run("a NOP, then READ from the ring fd", 2);
+    }
+    if (want("ringpollbatch")) {
+        /* Seed 11518: a POLL_ADD on the ring's own fd after a request that
+         * completed in the same batch.  Linux posts the batch's CQEs when
+         * it flushes them at the batch's end (io_submit_state_end), so
+         * io_uring_poll() still finds the CQ empty: POLLOUT alone.  The
+         * Sentry had written the first CQE already: POLLIN | POLLOUT. */
+        fresh_ring(8, 0);
+        int rfd = ring.ring_fd;
+        SQE(1, 0, io_uring_prep_read(s, p[1], buf, 8, 0));
+        SQE(2, 0, io_uring_prep_poll_add(s, rfd, POLLIN | POLLOUT));
+        run("READ that fails, then POLL_ADD on the ring fd", 2);
+        /* A link's next request is issued by task work after the flush:
+         * by then the batch's CQEs are there. */
+        SQE(3, 0, );
+        SQE(4, IOSQE_IO_LINK, );
+        SQE(5, 0, io_uring_prep_poll_add(s, rfd, POLLIN | POLLOUT));
+        run("NOP, and POLL_ADD linked after another NOP", 3);
+        /* POLLIN alone waits, and the batch's flush wakes it. */
+        SQE(6, 0, );
+        SQE(7, 0, io_uring_prep_poll_add(s, rfd, POLLIN));
+        run("NOP, then POLL_ADD for POLLIN on the ring fd", 2);
+    }
+    return 0;
+}

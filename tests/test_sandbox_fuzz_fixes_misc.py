@@ -1,0 +1,59 @@
+"""Divergences the differential fuzzer (tools/fuzz) left open after the
+30,000-seed triage: a drain behind a request that failed initialisation in
+the same batch, and reads and writes on a ring's own fd.  Each a section of
+tests/c/fuzz_fixes_misc.c run natively and sandboxed, with the C data plane
+on and off."""
+import pytest
+
+from harness import same_as_native
+
+
+# Each case with the C data plane on and forced off (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("dataplane_on_and_off")
+
+
+def test_drainflush():
+    # a request that failed initialisation counts as allocated until its batch's flush: the POLL_ADD behind the drain waits for it, and the ring drains on (sentry/iouring/submit.py _flush)
+    assert same_as_native("fuzz_fixes_misc", "drainflush").splitlines() == [
+        "a drained NOP that fails initialisation, then POLL_ADD: submit=2 [1 -22 0]",
+        "a NOP after them: submit=1",
+        "the pipe written: submit=0 [2 1 0] [3 0 0]",
+    ]
+
+
+def test_drainflush2():
+    # seed 10582's order: the READV after the poll waits for it
+    assert same_as_native("fuzz_fixes_misc", "drainflush2").splitlines() == [
+        "a drained NOP that fails initialisation: submit=1 [1 -22 0]",
+        "a NOP that fails initialisation, then POLL_ADD: submit=2 [2 -22 0]",
+        "a READV with an unknown RWF flag after them: submit=1",
+        "the pipe written: submit=0 [3 1 0] [4 -95 0]",
+    ]
+
+
+def test_ringwrite():
+    # a WRITE to the ring fd while its SQ is full waits for POLLOUT, which no CQE brings: only the cancel ends it; with room in the SQ it is EINVAL at once (sentry/iouring/rw.py _ring_rw)
+    assert same_as_native("fuzz_fixes_misc", "ringwrite").splitlines() == [
+        "WRITE to the ring fd with NOPs that fill the SQ: submit=4 [2 0 0] [3 0 0] [4 0 0]",
+        "a NOP later: submit=1 [5 0 0]",
+        "WRITEV to the ring fd, the SQ not full: submit=1 [6 -22 0]",
+        "ASYNC_CANCEL of the WRITE: submit=1 [1 -125 0] [7 0 0]",
+    ]
+
+
+def test_ringread():
+    # a READ from the ring fd with no CQE waiting waits for one, then is EINVAL (sentry/iouring/rw.py _ring_rw)
+    assert same_as_native("fuzz_fixes_misc", "ringread").splitlines() == [
+        "READ from the ring fd, no CQE waiting: submit=1",
+        "a NOP: submit=1 [1 -22 0] [2 0 0]",
+        "a NOP, then READ from the ring fd: submit=2 [3 0 0] [4 -22 0]",
+    ]
+
+
+def test_ringpollbatch():
+    # a POLL_ADD on the ring fd does not see the CQEs of its own batch, which Linux posts when the batch ends; a linked one, issued after, does (sentry/iouring/ring.py poll_revents)
+    assert same_as_native("fuzz_fixes_misc", "ringpollbatch").splitlines() == [
+        "READ that fails, then POLL_ADD on the ring fd: submit=2 [1 -9 0] [2 4 0]",
+        "NOP, and POLL_ADD linked after another NOP: submit=3 [3 0 0] [4 0 0] [5 5 0]",
+        "NOP, then POLL_ADD for POLLIN on the ring fd: submit=2 [6 0 0] [7 1 0]",
+    ]
