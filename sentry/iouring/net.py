@@ -99,7 +99,7 @@ class NetState:
     __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
                  "name_user", "control_user", "controllen_user", "done", "polled",
                  "in_progress", "seen_aborted", "stype", "zc", "notif", "pick", "sel_len",
-                 "nr_iovs", "inq", "waitall")
+                 "nr_iovs", "inq", "waitall", "total_left")
 
     def __init__(self):
         self.flags = 0            # sqe->ioprio: RECVSEND_* flags
@@ -124,6 +124,7 @@ class NetState:
         self.nr_iovs = 1          # bundle receive: the iovec array's size (grows)
         self.inq = 0              # bundle receive: msg_inq after the last receive
         self.waitall = None       # bundle receive, MSG_WAITALL: (pick, bytes, cflags) so far
+        self.total_left = 0       # multishot RECV with sqe->optlen: bytes it may still receive
 
 
 def _stream_like(st, fd):
@@ -352,17 +353,28 @@ def _prep_send_payload(req, st, is_msg):
 
 def prep_recv(req):
     st = _state(req)
-    if req.splice_fd_in or req.off:
-        raise OSError(errno.EINVAL, "file_index/addr2 on a receive")
+    if req.off:
+        raise OSError(errno.EINVAL, "addr2 on a receive")
     _prep_sr_common(req, st, _RECVMSG_FLAGS)
     st.msg_flags = req.op_flags
+    # sqe->optlen (the file_index union): a multishot RECV's limit on the
+    # bytes it receives in all (Linux 6.18, mshot_total_len); anywhere else
+    # it must be 0 (io_recvmsg_prep).
+    optlen = req.splice_fd_in & 0xFFFFFFFF
     if st.flags & RECV_MULTISHOT:
         # Multishot receives need provided buffers (see _recv_selected)
-        # and cannot wait for a whole length.
+        # and cannot wait for a whole length.  A multishot RECV's sqe->len
+        # caps each receive, as a single one's caps its buffer.
         if not req.flags & abi.IOSQE_BUFFER_SELECT:
             raise OSError(errno.EINVAL, "multishot without buffer select")
         if st.msg_flags & MSG_WAITALL:
             raise OSError(errno.EINVAL, "multishot with MSG_WAITALL")
+        if req.opcode == abi.OP_RECV:
+            st.total_left = optlen
+        elif optlen:
+            raise OSError(errno.EINVAL, "optlen on a multishot RECVMSG")
+    elif optlen:
+        raise OSError(errno.EINVAL, "optlen on a receive")
     if st.flags & RECVSEND_BUNDLE and req.opcode == abi.OP_RECVMSG:
         raise OSError(errno.EINVAL, "bundle on RECVMSG")
     if req.opcode == abi.OP_RECVMSG:
@@ -534,6 +546,18 @@ def issue_send_zc(req, kernel):
 
 # --- receive ---------------------------------------------------------------------------
 def issue_recv(req, kernel):
+    if req.cmd.flags & RECV_MULTISHOT and req.iowq:
+        # io_wq_submit_work(): a multishot request given to io-wq (IOSQE_ASYNC,
+        # a drain) is not issued there.  A file that cannot be polled fails
+        # it with -EBADFD; on others (sockets and pipes have FMODE_NOWAIT)
+        # it arms its poll, so it is first issued -- and picks a buffer --
+        # once data is there (seed 3713).
+        if not kbuf.can_poll(req.file):
+            return -errno.EBADFD
+        req.iowq = 0
+        if not req.file.ready(POLLIN):
+            req.poll_events = POLLIN
+            return None
     if req.flags & abi.IOSQE_BUFFER_SELECT:
         if req.cmd.flags & RECVSEND_BUNDLE:
             return _recv_bundle(req, kernel)
@@ -735,6 +759,13 @@ def _recv_selected(req, kernel):
         kbuf.finish(req, res)
         if not st.flags & RECV_MULTISHOT:
             return res
+        if st.total_left:
+            # sqe->optlen: the receive that reaches the limit ends the
+            # multishot with its CQE (io_recv_finish(), IORING_RECV_MSHOT_LIM).
+            # It is not cut to the limit: only a bundle's pick is.
+            st.total_left -= min(res, st.total_left)
+            if not st.total_left:
+                return res
         ring = req.ring
         if not ring.post_more(req.user_data, res, req.cflags | CQE_F_MORE):
             return res                    # no room for another CQE: the last one
@@ -840,8 +871,12 @@ def _recv_bundle(req, kernel):
             return None
         if st.waitall is not None:
             return _recv_bundle_rest(req, st, fd, flags, stream)
-        total, cflags, empty = 0, 0, False
+        total, cflags, empty, limited = 0, 0, False, False
         max_len = req.kbuf_want or (st.inq if st.inq > 1 else 0)
+        if st.total_left:
+            # sqe->optlen: the buffers picked stay within what the
+            # multishot may still receive (io_recv_buf_select()).
+            max_len = min(max_len, st.total_left) if max_len else st.total_left
         retried = False
         while True:
             try:
@@ -889,14 +924,21 @@ def _recv_bundle(req, kernel):
             if not total:
                 cflags = picked
             total += n
-            if (retried or pick.empty or pick.partial or st.inq <= 1
+            if st.total_left:
+                # io_recv_finish() counts the request's result so far
+                # against the limit after each receive (after a retry, the
+                # first receive's bytes once more); reaching it ends the
+                # multishot and allows no retry (IORING_RECV_MSHOT_DONE).
+                st.total_left -= min(total, st.total_left)
+                limited = not st.total_left
+            if (limited or retried or pick.empty or pick.partial or st.inq <= 1
                     or n < pick.out_len):
                 break
             retried = True
-            max_len = st.inq
+            max_len = min(st.inq, st.total_left) if st.total_left else st.inq
         if st.inq > 0:
             cflags |= CQE_F_SOCK_NONEMPTY
-        if not st.flags & RECV_MULTISHOT or total <= 0 or empty:
+        if not st.flags & RECV_MULTISHOT or total <= 0 or empty or limited:
             req.cflags = cflags
             return total
         if not ring.post_more(req.user_data, total, cflags | CQE_F_MORE):
