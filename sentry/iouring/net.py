@@ -40,6 +40,7 @@ import struct
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.platform import sockets
+from pysentry.platform.libc import ffi, lib
 from pysentry.platform.sockets import SOCKADDR_STORAGE
 from pysentry.sentry.fscontext import borrowed_fs
 from pysentry.sentry.iouring import abi, kbuf, net_cmsg, taskwork
@@ -590,9 +591,9 @@ def _recv_iovs(req, kernel):
         left = total - st.done
         size = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
         try:
-            n, data, name, control, mflags = sockets.recvmsg(
-                fd, size, recvmsg and bool(st.name_user), controllen,
-                flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+            n, name, control, mflags = _recv_into(
+                req, st, fd, st.iovs, st.done, size, recvmsg and bool(st.name_user),
+                controllen, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
         except BlockingIOError:
             if flags & MSG_DONTWAIT:
                 return st.done or -errno.EAGAIN
@@ -602,13 +603,6 @@ def _recv_iovs(req, kernel):
             if st.done:
                 return st.done
             raise
-        if data:
-            try:
-                iovmod.scatter(req.task.mem, st.iovs, st.done, data)
-            except OSError:
-                if st.done:
-                    return st.done
-                raise
         if recvmsg:
             rights = _write_back(req, st, name, control, mflags, flags, compat)
             if rights is not None:
@@ -627,6 +621,102 @@ def _recv_iovs(req, kernel):
         if st.stype == SOCK_STREAM and sockets.still_queued(fd):
             req.cflags |= CQE_F_SOCK_NONEMPTY
         return st.done
+
+
+# A receive's buffer is probed (a byte per page, one process_vm_readv) up to
+# this many bytes whatever the socket holds; past it, only as far as the
+# bytes queued reach (SIOCINQ), so a large buffer costs no more to check
+# than the data that can land in it.
+_PROBE_ALWAYS = 64 << 10
+
+
+def _recv_into(req, st, fd, iovs, start, size, want_name, controllen, flags):
+    """recvmsg(2) of up to `size` bytes into the child's iovecs from byte
+    `start` on: (n, name, control, msg_flags), the data in place.  Raises
+    as recvmsg does (BlockingIOError: nothing there)."""
+    size, segs = _faulting_segments(req, st, fd, iovs, start, size)
+    if segs is not None:
+        return _recv_mirrored(req, fd, segs, size, want_name, controllen, flags)
+    n, data, name, control, mflags = sockets.recvmsg(fd, size, want_name, controllen, flags)
+    if data:
+        iovmod.scatter(req.task.mem, iovs, start, data)
+    return n, name, control, mflags
+
+
+def _faulting_segments(req, st, fd, iovs, start, size):
+    """Before a receive of `size` bytes into `iovs` (from byte `start` on):
+    can the child's buffer take all it may bring?  Returns (size, None) if
+    so; else (size, the segments to receive into through mirrors).
+
+    Linux's stream protocols copy skb by skb to the buffer and stop at the
+    first one they cannot copy whole: the receive returns the bytes before
+    it, or -EFAULT, and that skb stays queued (a datagram socket drops it).
+    The Sentry must not take from the host socket what Linux would leave
+    there, so a buffer that faults is given to the host call as a mirror
+    that faults at the same place (_recv_mirrored).
+
+    A buffer larger than _PROBE_ALWAYS is probed only as far as the bytes
+    queued (a datagram socket's next datagram, a seqpacket's queue, never
+    less than the head record).  A byte stream's receive is then cut to
+    what was probed: what arrives after the count was taken is left for the
+    next receive, as if it had come a moment later."""
+    probe = size
+    if size > _PROBE_ALWAYS:
+        queued = sockets.queued(fd)
+        if queued is not None:
+            probe = min(size, max(queued, _PROBE_ALWAYS))
+            if st.stype == SOCK_STREAM:
+                size = probe
+    segs = [seg for seg in iovmod.window(iovs, start, probe) if seg[1]]
+    if _all_reachable(req.task.mem, segs, probe):
+        return size, None
+    return size, [seg for seg in iovmod.window(iovs, start, size) if seg[1]]
+
+
+_PROBE_SINK = ffi.new("char[]", iovmod.UIO_MAXIOV)
+
+
+def _all_reachable(mem, segs, size):
+    """iovmod.all_mapped() for a receive's segments: a byte of each page
+    read in one process_vm_readv, its iovec array packed in one go rather
+    than filled field by field -- the check every receive now pays."""
+    words = []
+    for base, length in segs:
+        words += (base, 1)
+        page = (base | 4095) + 1
+        end = base + length
+        while page < end:
+            words += (page, 1)
+            page += 4096
+    n = len(words) >> 1
+    if n > iovmod.UIO_MAXIOV:
+        return iovmod.all_mapped(mem, segs, size)
+    if not n:
+        return True
+    riov = ffi.from_buffer("struct iovec[]", struct.pack("<%dQ" % len(words), *words))
+    liov = ffi.new("struct iovec *", (_PROBE_SINK, n))
+    return lib.process_vm_readv(mem.pid, liov, 1, riov, n, 0) == n
+
+
+def _recv_mirrored(req, fd, segs, size, want_name, controllen, flags):
+    """recvmsg(2) on the host into mirrors of the child's segments that
+    fault where they do (ChildMemory.mirror), so the host kernel takes what
+    Linux would take; then what it copied goes to the child -- on -EFAULT
+    too: the bytes a failed skb copy put before the fault stay in Linux's
+    buffer.  Returns (n, name, control, msg_flags)."""
+    mem = req.task.mem
+    reachable = []
+    bufs = iovmod.gather_mirrored(mem, segs, 0, size, reachable)
+    try:
+        n, name, control, mflags = sockets.recvmsg_into(fd, bufs, want_name, controllen, flags)
+    except OSError as e:
+        if e.errno == errno.EFAULT:
+            iovmod.scatter_from(mem, segs, bufs, reachable[0])
+        raise
+    # The mirror's readable part beyond n is the child's own bytes (or a
+    # failed skb copy's): copied back as they are.
+    iovmod.scatter_from(mem, segs, bufs, max(n, reachable[0]))
+    return n, name, control, mflags
 
 
 def _write_back(req, st, name, control, mflags, flags, compat):
@@ -890,10 +980,9 @@ def _recv_bundle(req, kernel):
             empty = empty or pick.empty
             st.inq = -1
             try:
-                n, data, _name, _control, _mflags = sockets.recvmsg(
-                    fd, pick.out_len, False, 0, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
-                if data:
-                    iovmod.scatter(req.task.mem, pick.iovs, 0, data)
+                n, _name, _control, _mflags = _recv_into(
+                    req, st, fd, pick.iovs, 0, pick.out_len, False, 0,
+                    flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
             except BlockingIOError:
                 kbuf.give_back_pick(req, pick)
                 if total:
@@ -956,10 +1045,9 @@ def _recv_bundle_rest(req, st, fd, flags, stream):
     while done < pick.out_len:
         st.inq = -1
         try:
-            n, data, _name, _control, _mflags = sockets.recvmsg(
-                fd, pick.out_len - done, False, 0, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
-            if data:
-                iovmod.scatter(req.task.mem, pick.iovs, done, data)
+            n, _name, _control, _mflags = _recv_into(
+                req, st, fd, pick.iovs, done, pick.out_len - done, False, 0,
+                flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
         except BlockingIOError:
             st.waitall = (pick, done, cflags)
             req.poll_events = POLLIN

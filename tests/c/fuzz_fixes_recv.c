@@ -267,6 +267,77 @@ int main(int argc, char **argv)
             s->buf_group = GROUP);
         run("RECV into a provided buffer (no fault)", 1);
         show_bufs(1);
+        /* A provided buffer that faults after 4 bytes: -EFAULT, the buffer
+         * goes back to its group (the next receive gets it again). */
+        SQE(98, 0, io_uring_prep_provide_buffers(s, guard - 4, 64, 1, 9, 0));
+        run("a buffer of group 9 that faults after 4 bytes", 1);
+        put(sv[0], "0123456789", 10);
+        memset(guard - 4, '.', 4);
+        SQE(6, IOSQE_BUFFER_SELECT, io_uring_prep_recv(s, sv[1], NULL, 0, 0); s->buf_group = 9);
+        run("RECV into it", 1);
+        printf("the 4 bytes: %.4s\n", guard - 4);
+        SQE(7, IOSQE_BUFFER_SELECT, io_uring_prep_recv(s, sv[1], NULL, 3, 0); s->buf_group = 9);
+        run("RECV of 3 bytes into it", 1);
+        left(sv[1]);
+    }
+    if (want("recvbig")) {
+        /* Large buffers (the Sentry checks them only as far as the data
+         * queued reaches): one whose end is unmapped but the data does not
+         * reach it; one that faults after 70,000 bytes with 100,000 sent
+         * (the skbs copied whole before the fault are the result). */
+        fresh_ring();
+        size_t big = 256 << 10;
+        char *b = mmap(NULL, big + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (b == MAP_FAILED || mprotect(b + big, 4096, PROT_NONE))
+            return 1;
+        put(sv[0], "0123456789", 10);
+        SQE(1, 0, io_uring_prep_recv(s, sv[1], b, big + 64, 0));
+        run("RECV of 10 bytes into 256 KiB that run into a guard page", 1);
+        static char lots[100000];
+        for (int i = 0; i < (int)sizeof lots; i++)
+            lots[i] = 'a' + i % 26;
+        put(sv[0], lots, sizeof lots);
+        SQE(2, 0, io_uring_prep_recv(s, sv[1], b + big - 70000, 200000, 0));
+        run("RECV of 100,000 bytes into a buffer that faults after 70,000", 1);
+        int total = 0, n;
+        char tmp[4096];
+        while ((n = recv(sv[1], tmp, sizeof tmp, MSG_DONTWAIT)) > 0)
+            total += n;
+        printf("left in the socket: %d\n", total);
+        printf("copied right: %d\n", !memcmp(b + big - 70000, lots, 60000));
+        munmap(b, big + 4096);
+    }
+    if (want("bundlefault")) {
+        /* A bundle RECV whose second ring buffer faults after 2 bytes. */
+        fresh_ring();
+        struct io_uring_buf_ring *br = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        struct { unsigned long long addr; unsigned entries; unsigned short bgid, flags;
+                 unsigned long long resv[3]; } reg = { (unsigned long)br, 4, 8, 0, { 0 } };
+        if (br == MAP_FAILED || syscall(__NR_io_uring_register, ring.ring_fd, 22, &reg, 1))
+            return 1;
+        br->bufs[0].addr = (unsigned long)area;
+        br->bufs[0].len = 4;
+        br->bufs[0].bid = 0;
+        br->bufs[1].addr = (unsigned long)(guard - 2);
+        br->bufs[1].len = 8;
+        br->bufs[1].bid = 1;
+        __atomic_store_n(&br->tail, 2, __ATOMIC_RELEASE);
+        memset(area, '.', 4);
+        memset(guard - 2, '.', 2);
+        put(sv[0], "0123", 4);
+        put(sv[0], "456789", 6);
+        SQE(1, IOSQE_BUFFER_SELECT, io_uring_prep_recv(s, sv[1], NULL, 0, 0); s->buf_group = 8;
+            s->ioprio = IORING_RECVSEND_BUNDLE);
+        run("bundle RECV of a 4-byte and a 6-byte send, the second buffer faulting after 2", 1);
+        printf("the bytes: %.4s %.2s\n", area, guard - 2);
+        left(sv[1]);
+        put(sv[0], "0123456789", 10);
+        SQE(2, IOSQE_BUFFER_SELECT, io_uring_prep_recv(s, sv[1], NULL, 0, 0); s->buf_group = 8;
+            s->ioprio = IORING_RECVSEND_BUNDLE);
+        run("bundle RECV of one 10-byte send, the same buffers", 1);
+        printf("the bytes: %.4s %.2s\n", area, guard - 2);
+        left(sv[1]);
     }
     return 0;
 }
