@@ -71,7 +71,7 @@ def test_mshottotalbundle():
 
 
 def test_recvfault():
-    # a RECV or RECVMSG into a buffer that faults part-way returns what the skbs copied whole gave, or -EFAULT, and leaves the skb it could not copy queued (a datagram is dropped); a provided buffer goes back to its group (sentry/iouring/net.py _recv_mirrored)
+    # a RECV or RECVMSG into a buffer that faults part-way returns what the skbs copied whole gave, or -EFAULT, and leaves the skb it could not copy queued (a datagram is dropped); a provided buffer goes back to its group; a multishot RECVMSG's payload likewise (sentry/iouring/net.py _recv_mirrored)
     assert same_as_native("fuzz_fixes_recv", "recvfault").splitlines() == [
         'RECV of one 10-byte send into a buffer that faults after 4 bytes: submit=1 [1 -14 0]',
         'the 4 bytes: 0123',
@@ -91,6 +91,10 @@ def test_recvfault():
         'the 4 bytes: 0123',
         'RECV of 3 bytes into it: submit=1 [7 3 0x5]',
         'left in the socket: 7 3456789',
+        'a buffer of group 10 that faults after 40 bytes: submit=1 [97 0 0]',
+        'multishot RECVMSG of 30 bytes into it: submit=1 [8 -14 0]',
+        'the 24 bytes: abcdefghijklmnopqrstuvwx',
+        'left in the socket: 30 abcdefghijklmnopqrstuvwxyz0123',
     ]
 
 

@@ -665,7 +665,7 @@ def _faulting_segments(req, st, fd, iovs, start, size):
         queued = sockets.queued(fd)
         if queued is not None:
             probe = min(size, max(queued, _PROBE_ALWAYS))
-            if st.stype == SOCK_STREAM:
+            if _stream_like(st, fd) and st.stype == SOCK_STREAM:
                 size = probe
     segs = [seg for seg in iovmod.window(iovs, start, probe) if seg[1]]
     if _all_reachable(req.task.mem, segs, probe):
@@ -899,8 +899,12 @@ def _recvmsg_into_buffer(req, st, picked):
     space = length - hdr
     ctl_room = min(controllen * 2 + 64 if compat else controllen, _CONTROL_MAX)
     try:
-        n, data, name, control, mflags = sockets.recvmsg(fd, space, namelen > 0, ctl_room,
-                                                  flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+        # The payload goes straight to its place after the header (through
+        # a mirror if that faults: Linux's sock_recvmsg() fails there and
+        # leaves the skb queued).
+        n, name, control, mflags = _recv_into(req, st, fd, [(addr + hdr, space)], 0, space,
+                                              namelen > 0, ctl_room,
+                                              flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
     except BlockingIOError:
         if flags & MSG_DONTWAIT:
             return -errno.EAGAIN
@@ -921,8 +925,6 @@ def _recvmsg_into_buffer(req, st, picked):
         mflags |= MSG_CTRUNC
     if ctl:
         mem.write(addr + _RECVMSG_OUT.size + namelen, ctl)
-    if data:
-        mem.write(addr + hdr, data[:space])
     out_flags = (mflags & ~(MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)) | (flags & MSG_CMSG_CLOEXEC)
     name = name or b""
     mem.write(addr, _RECVMSG_OUT.pack(len(name), len(ctl), n, out_flags) + name[:namelen])

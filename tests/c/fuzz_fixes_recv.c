@@ -279,6 +279,17 @@ int main(int argc, char **argv)
         SQE(7, IOSQE_BUFFER_SELECT, io_uring_prep_recv(s, sv[1], NULL, 3, 0); s->buf_group = 9);
         run("RECV of 3 bytes into it", 1);
         left(sv[1]);
+        /* A multishot RECVMSG into a buffer whose payload part (after the
+         * 16-byte io_uring_recvmsg_out) faults after 24 bytes. */
+        SQE(97, 0, io_uring_prep_provide_buffers(s, guard - 40, 64, 1, 10, 0));
+        run("a buffer of group 10 that faults after 40 bytes", 1);
+        static struct msghdr mh2;
+        put(sv[0], "abcdefghijklmnopqrstuvwxyz0123", 30);
+        SQE(8, IOSQE_BUFFER_SELECT, io_uring_prep_recvmsg(s, sv[1], &mh2, 0);
+            s->ioprio = IORING_RECV_MULTISHOT; s->buf_group = 10);
+        run("multishot RECVMSG of 30 bytes into it", 1);
+        printf("the 24 bytes: %.24s\n", guard - 24);
+        left(sv[1]);
     }
     if (want("recvbig")) {
         /* Large buffers (the Sentry checks them only as far as the data
