@@ -26,7 +26,7 @@ def test_mshotlen():
 
 
 def test_mshotiowq():
-    # a multishot RECV given to io-wq (IOSQE_ASYNC, a drain) fails with -EBADFD on a file that cannot be polled and waits for data on a pipe or socket (seed 3713; sentry/iouring/net.py issue_recv)
+    # a multishot RECV given to io-wq (IOSQE_ASYNC, a drain) fails with -EBADFD on a file that cannot be polled and waits for data on a pipe or socket, then is issued by its poll (POLL_FIRST met, MSG_DONTWAIT waits again); inline, MSG_DONTWAIT ends it with -EAGAIN (seed 3713; sentry/iouring/net.py issue_recv)
     assert same_as_native("fuzz_fixes_recv", "mshotiowq").splitlines() == [
         'multishot RECV on a file: submit=1 [1 -88 0]',
         '  with IOSQE_ASYNC: submit=1 [2 -77 0]',
@@ -36,6 +36,9 @@ def test_mshotiowq():
         'cancelled: submit=1 [4 -125 0] [5 0 0]',
         'multishot RECV with IOSQE_ASYNC on an empty pipe: submit=1',
         '3 bytes written: submit=0 [6 -88 0]',
+        'multishot RECV, POLL_FIRST, MSG_DONTWAIT, IOSQE_ASYNC, 3 bytes queued: submit=1 [8 3 0x10003]',
+        'cancelled: submit=1 [8 -125 0] [9 0 0]',
+        'multishot RECV with MSG_DONTWAIT, 3 bytes queued: submit=1 [10 -11 0] [10 3 0x20003]',
         'multishot RECV with len 151 and IOSQE_IO_DRAIN on a file: submit=1 [7 -77 0]',
     ]
 
@@ -67,6 +70,10 @@ def test_mshottotalbundle():
         '6 more: submit=0 [2 1 0x50005]',
         'buffers: abcdefghij..abcdef..g...........',
         'left in the socket: 5 hijkl',
+        'multishot bundle RECV with optlen 20, 14 bytes queued: submit=1 [3 14 0x60003]',
+        '6 more: submit=0 [3 4 0x20007] [3 2 0x30001]',
+        'buffers: ijklmn..opqrst..........abcdefgh',
+        'left in the socket: -1 ',
     ]
 
 

@@ -556,6 +556,11 @@ def issue_recv(req, kernel):
         if not kbuf.can_poll(req.file):
             return -errno.EBADFD
         req.iowq = 0
+        # From now on it is issued by its poll (REQ_F_POLLED, so
+        # RECVSEND_POLL_FIRST is satisfied, and IO_URING_F_MULTISHOT, so a
+        # receive that finds nothing waits again, even with MSG_DONTWAIT).
+        req.cmd.polled = True
+        req.cmd.msg_flags &= ~MSG_DONTWAIT
         if not req.file.ready(POLLIN):
             req.poll_events = POLLIN
             return None

@@ -144,6 +144,19 @@ int main(int argc, char **argv)
         run("multishot RECV with IOSQE_ASYNC on an empty pipe", 0);
         put(p[1], "abc", 3);
         run("3 bytes written", 1);
+        /* io-wq's poll counts as the one RECVSEND_POLL_FIRST asks for,
+         * even with MSG_DONTWAIT (no -EAGAIN). */
+        put(sv[0], "abc", 3);
+        SQE(8, IOSQE_BUFFER_SELECT | IOSQE_ASYNC, MSHOT(s, sv[1], 0);
+            s->ioprio |= IORING_RECVSEND_POLL_FIRST; s->msg_flags = MSG_DONTWAIT);
+        run("multishot RECV, POLL_FIRST, MSG_DONTWAIT, IOSQE_ASYNC, 3 bytes queued", 1);
+        SQE(9, 0, io_uring_prep_cancel64(s, 8, 0));
+        run("cancelled", 2);
+        /* Issued inline, MSG_DONTWAIT ends it at the first receive that
+         * finds nothing (-EAGAIN). */
+        put(sv[0], "abc", 3);
+        SQE(10, IOSQE_BUFFER_SELECT, MSHOT(s, sv[1], 0); s->msg_flags = MSG_DONTWAIT);
+        run("multishot RECV with MSG_DONTWAIT, 3 bytes queued", 2);
         SQE(7, IOSQE_BUFFER_SELECT | IOSQE_IO_DRAIN, MSHOT(s, fd, 151));
         run("multishot RECV with len 151 and IOSQE_IO_DRAIN on a file", 1);
         close(fd);
@@ -217,6 +230,23 @@ int main(int argc, char **argv)
             s->ioprio |= IORING_RECVSEND_BUNDLE; s->file_index = 7);
         run("multishot bundle RECV with optlen 7, 6 bytes queued", 1);
         put(sv[0], "ghijkl", 6);
+        run("6 more", 1);
+        printf("buffers: %.32s\n", (char *)rbufs);
+        left(sv[1]);
+        /* The limit spans rounds: 14 bytes in the first, then picks cut
+         * to the 6 left, the round that reaches 20 being the last CQE. */
+        memset(rbufs, '.', sizeof rbufs);
+        for (int i = 0; i < 8; i++) {
+            br->bufs[i].addr = (unsigned long)rbufs[i];
+            br->bufs[i].len = 4;
+            br->bufs[i].bid = i;
+        }
+        __atomic_store_n(&br->tail, 16, __ATOMIC_RELEASE);
+        put(sv[0], "abcdefghijklmn", 14);
+        SQE(3, IOSQE_BUFFER_SELECT, MSHOT(s, sv[1], 0); s->buf_group = 8;
+            s->ioprio |= IORING_RECVSEND_BUNDLE; s->file_index = 20);
+        run("multishot bundle RECV with optlen 20, 14 bytes queued", 1);
+        put(sv[0], "opqrst", 6);
         run("6 more", 1);
         printf("buffers: %.32s\n", (char *)rbufs);
         left(sv[1]);
