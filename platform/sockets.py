@@ -92,6 +92,40 @@ def recvmsg(fd, size, want_name, controllen, flags):
     return n, data, name, control, msg.msg_flags & 0xFFFFFFFF
 
 
+def recvmsg_into(fd, bufs, want_name, controllen, flags):
+    """recvmsg(2) into a list of buffers (one iovec each; memoryviews of
+    mirrors, net.py): (n, name, control, msg_flags)."""
+    cbufs = [_ffi.from_buffer(b) for b in bufs]
+    iov = _ffi.new("struct iovec[]", max(1, len(bufs)))
+    for i, (c, b) in enumerate(zip(cbufs, bufs)):
+        iov[i].iov_base = c
+        iov[i].iov_len = len(b)
+    msg = _ffi.new("struct msghdr *")
+    msg.msg_iov = iov
+    msg.msg_iovlen = len(bufs)
+    if want_name:
+        namebuf = _ffi.new("char[]", SOCKADDR_STORAGE)
+        msg.msg_name = namebuf
+        msg.msg_namelen = SOCKADDR_STORAGE
+    if controllen:
+        ctlbuf = _ffi.new("char[]", controllen)
+        msg.msg_control = ctlbuf
+        msg.msg_controllen = controllen
+    n = _check(_lib.recvmsg(fd, msg, flags))
+    name = _ffi.buffer(namebuf, msg.msg_namelen)[:] if want_name else None
+    control = _ffi.buffer(ctlbuf, msg.msg_controllen)[:] if controllen else b""
+    return n, name, control, msg.msg_flags & 0xFFFFFFFF
+
+
+def queued(fd):
+    """SIOCINQ: the bytes a receive may find (a stream's queue, a datagram
+    socket's next datagram), or None where the protocol does not say."""
+    val = _ffi.new("int *")
+    if _lib.ioctl(fd, _SIOCINQ, val) < 0:
+        return None
+    return max(val[0], 0)
+
+
 def inq_hint(fd):
     """The msg_inq Linux's stream protocols report after a receive: the
     bytes queued -- TCP's tcp_inq_hint() says 1 once the peer's FIN arrived

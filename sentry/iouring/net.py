@@ -40,6 +40,7 @@ import struct
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
 from pysentry.platform import sockets
+from pysentry.platform.libc import ffi, lib
 from pysentry.platform.sockets import SOCKADDR_STORAGE
 from pysentry.sentry.fscontext import borrowed_fs
 from pysentry.sentry.iouring import abi, kbuf, net_cmsg, taskwork
@@ -99,7 +100,7 @@ class NetState:
     __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
                  "name_user", "control_user", "controllen_user", "done", "polled",
                  "in_progress", "seen_aborted", "stype", "zc", "notif", "pick", "sel_len",
-                 "nr_iovs", "inq", "waitall")
+                 "nr_iovs", "inq", "waitall", "total_left")
 
     def __init__(self):
         self.flags = 0            # sqe->ioprio: RECVSEND_* flags
@@ -124,6 +125,7 @@ class NetState:
         self.nr_iovs = 1          # bundle receive: the iovec array's size (grows)
         self.inq = 0              # bundle receive: msg_inq after the last receive
         self.waitall = None       # bundle receive, MSG_WAITALL: (pick, bytes, cflags) so far
+        self.total_left = 0       # multishot RECV with sqe->optlen: bytes it may still receive
 
 
 def _stream_like(st, fd):
@@ -352,17 +354,28 @@ def _prep_send_payload(req, st, is_msg):
 
 def prep_recv(req):
     st = _state(req)
-    if req.splice_fd_in or req.off:
-        raise OSError(errno.EINVAL, "file_index/addr2 on a receive")
+    if req.off:
+        raise OSError(errno.EINVAL, "addr2 on a receive")
     _prep_sr_common(req, st, _RECVMSG_FLAGS)
     st.msg_flags = req.op_flags
+    # sqe->optlen (the file_index union): a multishot RECV's limit on the
+    # bytes it receives in all (Linux 6.18, mshot_total_len); anywhere else
+    # it must be 0 (io_recvmsg_prep).
+    optlen = req.splice_fd_in & 0xFFFFFFFF
     if st.flags & RECV_MULTISHOT:
         # Multishot receives need provided buffers (see _recv_selected)
-        # and cannot wait for a whole length.
+        # and cannot wait for a whole length.  A multishot RECV's sqe->len
+        # caps each receive, as a single one's caps its buffer.
         if not req.flags & abi.IOSQE_BUFFER_SELECT:
             raise OSError(errno.EINVAL, "multishot without buffer select")
         if st.msg_flags & MSG_WAITALL:
             raise OSError(errno.EINVAL, "multishot with MSG_WAITALL")
+        if req.opcode == abi.OP_RECV:
+            st.total_left = optlen
+        elif optlen:
+            raise OSError(errno.EINVAL, "optlen on a multishot RECVMSG")
+    elif optlen:
+        raise OSError(errno.EINVAL, "optlen on a receive")
     if st.flags & RECVSEND_BUNDLE and req.opcode == abi.OP_RECVMSG:
         raise OSError(errno.EINVAL, "bundle on RECVMSG")
     if req.opcode == abi.OP_RECVMSG:
@@ -534,6 +547,23 @@ def issue_send_zc(req, kernel):
 
 # --- receive ---------------------------------------------------------------------------
 def issue_recv(req, kernel):
+    if req.cmd.flags & RECV_MULTISHOT and req.iowq:
+        # io_wq_submit_work(): a multishot request given to io-wq (IOSQE_ASYNC,
+        # a drain) is not issued there.  A file that cannot be polled fails
+        # it with -EBADFD; on others (sockets and pipes have FMODE_NOWAIT)
+        # it arms its poll, so it is first issued -- and picks a buffer --
+        # once data is there (seed 3713).
+        if not kbuf.can_poll(req.file):
+            return -errno.EBADFD
+        req.iowq = 0
+        # From now on it is issued by its poll (REQ_F_POLLED, so
+        # RECVSEND_POLL_FIRST is satisfied, and IO_URING_F_MULTISHOT, so a
+        # receive that finds nothing waits again, even with MSG_DONTWAIT).
+        req.cmd.polled = True
+        req.cmd.msg_flags &= ~MSG_DONTWAIT
+        if not req.file.ready(POLLIN):
+            req.poll_events = POLLIN
+            return None
     if req.flags & abi.IOSQE_BUFFER_SELECT:
         if req.cmd.flags & RECVSEND_BUNDLE:
             return _recv_bundle(req, kernel)
@@ -566,9 +596,9 @@ def _recv_iovs(req, kernel):
         left = total - st.done
         size = min(left, _STREAM_CHUNK) if stream else min(left, _DGRAM_MAX)
         try:
-            n, data, name, control, mflags = sockets.recvmsg(
-                fd, size, recvmsg and bool(st.name_user), controllen,
-                flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+            n, name, control, mflags = _recv_into(
+                req, st, fd, st.iovs, st.done, size, recvmsg and bool(st.name_user),
+                controllen, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
         except BlockingIOError:
             if flags & MSG_DONTWAIT:
                 return st.done or -errno.EAGAIN
@@ -578,13 +608,6 @@ def _recv_iovs(req, kernel):
             if st.done:
                 return st.done
             raise
-        if data:
-            try:
-                iovmod.scatter(req.task.mem, st.iovs, st.done, data)
-            except OSError:
-                if st.done:
-                    return st.done
-                raise
         if recvmsg:
             rights = _write_back(req, st, name, control, mflags, flags, compat)
             if rights is not None:
@@ -603,6 +626,102 @@ def _recv_iovs(req, kernel):
         if st.stype == SOCK_STREAM and sockets.still_queued(fd):
             req.cflags |= CQE_F_SOCK_NONEMPTY
         return st.done
+
+
+# A receive's buffer is probed (a byte per page, one process_vm_readv) up to
+# this many bytes whatever the socket holds; past it, only as far as the
+# bytes queued reach (SIOCINQ), so a large buffer costs no more to check
+# than the data that can land in it.
+_PROBE_ALWAYS = 64 << 10
+
+
+def _recv_into(req, st, fd, iovs, start, size, want_name, controllen, flags):
+    """recvmsg(2) of up to `size` bytes into the child's iovecs from byte
+    `start` on: (n, name, control, msg_flags), the data in place.  Raises
+    as recvmsg does (BlockingIOError: nothing there)."""
+    size, segs = _faulting_segments(req, st, fd, iovs, start, size)
+    if segs is not None:
+        return _recv_mirrored(req, fd, segs, size, want_name, controllen, flags)
+    n, data, name, control, mflags = sockets.recvmsg(fd, size, want_name, controllen, flags)
+    if data:
+        iovmod.scatter(req.task.mem, iovs, start, data)
+    return n, name, control, mflags
+
+
+def _faulting_segments(req, st, fd, iovs, start, size):
+    """Before a receive of `size` bytes into `iovs` (from byte `start` on):
+    can the child's buffer take all it may bring?  Returns (size, None) if
+    so; else (size, the segments to receive into through mirrors).
+
+    Linux's stream protocols copy skb by skb to the buffer and stop at the
+    first one they cannot copy whole: the receive returns the bytes before
+    it, or -EFAULT, and that skb stays queued (a datagram socket drops it).
+    The Sentry must not take from the host socket what Linux would leave
+    there, so a buffer that faults is given to the host call as a mirror
+    that faults at the same place (_recv_mirrored).
+
+    A buffer larger than _PROBE_ALWAYS is probed only as far as the bytes
+    queued (a datagram socket's next datagram, a seqpacket's queue, never
+    less than the head record).  A byte stream's receive is then cut to
+    what was probed: what arrives after the count was taken is left for the
+    next receive, as if it had come a moment later."""
+    probe = size
+    if size > _PROBE_ALWAYS:
+        queued = sockets.queued(fd)
+        if queued is not None:
+            probe = min(size, max(queued, _PROBE_ALWAYS))
+            if _stream_like(st, fd) and st.stype == SOCK_STREAM:
+                size = probe
+    segs = [seg for seg in iovmod.window(iovs, start, probe) if seg[1]]
+    if _all_reachable(req.task.mem, segs, probe):
+        return size, None
+    return size, [seg for seg in iovmod.window(iovs, start, size) if seg[1]]
+
+
+_PROBE_SINK = ffi.new("char[]", iovmod.UIO_MAXIOV)
+
+
+def _all_reachable(mem, segs, size):
+    """iovmod.all_mapped() for a receive's segments: a byte of each page
+    read in one process_vm_readv, its iovec array packed in one go rather
+    than filled field by field -- the check every receive now pays."""
+    words = []
+    for base, length in segs:
+        words += (base, 1)
+        page = (base | 4095) + 1
+        end = base + length
+        while page < end:
+            words += (page, 1)
+            page += 4096
+    n = len(words) >> 1
+    if n > iovmod.UIO_MAXIOV:
+        return iovmod.all_mapped(mem, segs, size)
+    if not n:
+        return True
+    riov = ffi.from_buffer("struct iovec[]", struct.pack("<%dQ" % len(words), *words))
+    liov = ffi.new("struct iovec *", (_PROBE_SINK, n))
+    return lib.process_vm_readv(mem.pid, liov, 1, riov, n, 0) == n
+
+
+def _recv_mirrored(req, fd, segs, size, want_name, controllen, flags):
+    """recvmsg(2) on the host into mirrors of the child's segments that
+    fault where they do (ChildMemory.mirror), so the host kernel takes what
+    Linux would take; then what it copied goes to the child -- on -EFAULT
+    too: the bytes a failed skb copy put before the fault stay in Linux's
+    buffer.  Returns (n, name, control, msg_flags)."""
+    mem = req.task.mem
+    reachable = []
+    bufs = iovmod.gather_mirrored(mem, segs, 0, size, reachable)
+    try:
+        n, name, control, mflags = sockets.recvmsg_into(fd, bufs, want_name, controllen, flags)
+    except OSError as e:
+        if e.errno == errno.EFAULT:
+            iovmod.scatter_from(mem, segs, bufs, reachable[0])
+        raise
+    # The mirror's readable part beyond n is the child's own bytes (or a
+    # failed skb copy's): copied back as they are.
+    iovmod.scatter_from(mem, segs, bufs, max(n, reachable[0]))
+    return n, name, control, mflags
 
 
 def _write_back(req, st, name, control, mflags, flags, compat):
@@ -735,6 +854,13 @@ def _recv_selected(req, kernel):
         kbuf.finish(req, res)
         if not st.flags & RECV_MULTISHOT:
             return res
+        if st.total_left:
+            # sqe->optlen: the receive that reaches the limit ends the
+            # multishot with its CQE (io_recv_finish(), IORING_RECV_MSHOT_LIM).
+            # It is not cut to the limit: only a bundle's pick is.
+            st.total_left -= min(res, st.total_left)
+            if not st.total_left:
+                return res
         ring = req.ring
         if not ring.post_more(req.user_data, res, req.cflags | CQE_F_MORE):
             return res                    # no room for another CQE: the last one
@@ -778,8 +904,12 @@ def _recvmsg_into_buffer(req, st, picked):
     space = length - hdr
     ctl_room = min(controllen * 2 + 64 if compat else controllen, _CONTROL_MAX)
     try:
-        n, data, name, control, mflags = sockets.recvmsg(fd, space, namelen > 0, ctl_room,
-                                                  flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+        # The payload goes straight to its place after the header (through
+        # a mirror if that faults: Linux's sock_recvmsg() fails there and
+        # leaves the skb queued).
+        n, name, control, mflags = _recv_into(req, st, fd, [(addr + hdr, space)], 0, space,
+                                              namelen > 0, ctl_room,
+                                              flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
     except BlockingIOError:
         if flags & MSG_DONTWAIT:
             return -errno.EAGAIN
@@ -800,8 +930,6 @@ def _recvmsg_into_buffer(req, st, picked):
         mflags |= MSG_CTRUNC
     if ctl:
         mem.write(addr + _RECVMSG_OUT.size + namelen, ctl)
-    if data:
-        mem.write(addr + hdr, data[:space])
     out_flags = (mflags & ~(MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)) | (flags & MSG_CMSG_CLOEXEC)
     name = name or b""
     mem.write(addr, _RECVMSG_OUT.pack(len(name), len(ctl), n, out_flags) + name[:namelen])
@@ -840,8 +968,12 @@ def _recv_bundle(req, kernel):
             return None
         if st.waitall is not None:
             return _recv_bundle_rest(req, st, fd, flags, stream)
-        total, cflags, empty = 0, 0, False
+        total, cflags, empty, limited = 0, 0, False, False
         max_len = req.kbuf_want or (st.inq if st.inq > 1 else 0)
+        if st.total_left:
+            # sqe->optlen: the buffers picked stay within what the
+            # multishot may still receive (io_recv_buf_select()).
+            max_len = min(max_len, st.total_left) if max_len else st.total_left
         retried = False
         while True:
             try:
@@ -855,10 +987,9 @@ def _recv_bundle(req, kernel):
             empty = empty or pick.empty
             st.inq = -1
             try:
-                n, data, _name, _control, _mflags = sockets.recvmsg(
-                    fd, pick.out_len, False, 0, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
-                if data:
-                    iovmod.scatter(req.task.mem, pick.iovs, 0, data)
+                n, _name, _control, _mflags = _recv_into(
+                    req, st, fd, pick.iovs, 0, pick.out_len, False, 0,
+                    flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
             except BlockingIOError:
                 kbuf.give_back_pick(req, pick)
                 if total:
@@ -889,14 +1020,21 @@ def _recv_bundle(req, kernel):
             if not total:
                 cflags = picked
             total += n
-            if (retried or pick.empty or pick.partial or st.inq <= 1
+            if st.total_left:
+                # io_recv_finish() counts the request's result so far
+                # against the limit after each receive (after a retry, the
+                # first receive's bytes once more); reaching it ends the
+                # multishot and allows no retry (IORING_RECV_MSHOT_DONE).
+                st.total_left -= min(total, st.total_left)
+                limited = not st.total_left
+            if (limited or retried or pick.empty or pick.partial or st.inq <= 1
                     or n < pick.out_len):
                 break
             retried = True
-            max_len = st.inq
+            max_len = min(st.inq, st.total_left) if st.total_left else st.inq
         if st.inq > 0:
             cflags |= CQE_F_SOCK_NONEMPTY
-        if not st.flags & RECV_MULTISHOT or total <= 0 or empty:
+        if not st.flags & RECV_MULTISHOT or total <= 0 or empty or limited:
             req.cflags = cflags
             return total
         if not ring.post_more(req.user_data, total, cflags | CQE_F_MORE):
@@ -914,10 +1052,9 @@ def _recv_bundle_rest(req, st, fd, flags, stream):
     while done < pick.out_len:
         st.inq = -1
         try:
-            n, data, _name, _control, _mflags = sockets.recvmsg(
-                fd, pick.out_len - done, False, 0, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
-            if data:
-                iovmod.scatter(req.task.mem, pick.iovs, done, data)
+            n, _name, _control, _mflags = _recv_into(
+                req, st, fd, pick.iovs, done, pick.out_len - done, False, 0,
+                flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
         except BlockingIOError:
             st.waitall = (pick, done, cflags)
             req.poll_events = POLLIN
