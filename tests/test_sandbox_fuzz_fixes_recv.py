@@ -8,11 +8,8 @@ import pytest
 from harness import same_as_native
 
 
-@pytest.fixture(autouse=True, params=["dataplane-on", "dataplane-off"])
-def _dataplane(request, monkeypatch):
-    """Each section with the C data plane on (the default) and forced off
-    (run_sandbox passes os.environ on)."""
-    monkeypatch.setenv("PYSENTRY_DATAPLANE", "1" if request.param == "dataplane-on" else "0")
+# Each case with the C data plane on and forced off (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("dataplane_on_and_off")
 
 
 def test_mshotlen():
