@@ -142,9 +142,10 @@ class Tracer:
 
     # --- the trap step in C ------------------------------------------------------
     def enable_trap_step(self, bounce, fdmap, pass_writes, counted):
-        """Serve pread64/pwrite64 on held regular files, and read/write/
-        pread64/pwrite64 the host runs unchanged, in C (native/trap.c's
-        ps_trap_loop) until a stop that needs Python.  bounce: the Sentry
+        """Pass read/write/pread64/pwrite64 that the host runs unchanged
+        (and, with PYSENTRY_SERVE_FILES=1, serve pread64/pwrite64 on held
+        regular files) in C (native/trap.c's ps_trap_loop) until a stop
+        that needs Python.  bounce: the Sentry
         thread's bounce buffer; fdmap(task): the C map of the task's fd
         table (with its trap kinds); pass_writes(): whether a write to a
         stream needs nothing at its exit right now; counted({nr: n}): the

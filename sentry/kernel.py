@@ -65,10 +65,10 @@ class Kernel:
         return self.tracer.run()
 
     def _enable_trap_step(self):
-        """The tracer's C trap step serves what file_io.py's short paths
-        serve (pread64/pwrite64 on a held regular file, and read/write/
-        pread64/pwrite64 passed to the host on other held files) without
-        a return to Python.  Not with --trace-syscalls, which prints every
+        """The tracer's C trap step does what file_io.py does for read/
+        write/pread64/pwrite64 on a held file but a ring -- pass them to
+        the host (or, with PYSENTRY_SERVE_FILES=1, serve a regular file's
+        pread64/pwrite64 by its short path) -- without a return to Python.  Not with --trace-syscalls, which prints every
         call; --inject rules only concern io_uring requests."""
         if self.trace_syscalls is not None:
             return

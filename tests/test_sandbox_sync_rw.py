@@ -1,14 +1,19 @@
-"""pread64/pwrite64/read/write on regular files, served by the Sentry, against
-Linux: through the short path (sentry/syscalls/file_io.py) and the C trap
-path (platform/native/trap.c) by default, and through the general Python
-path with PYSENTRY_PY_TRAP=1."""
+"""pread64/pwrite64/read/write on regular files against Linux: run on the
+host in the program (sentry/syscalls/file_io.py), passed by the C trap
+step (platform/native/trap.c) by default and by Python with
+PYSENTRY_PY_TRAP=1; and served by the Sentry with PYSENTRY_SERVE_FILES=1
+(tools/bench.py's served row) -- through the short path and C's copy of it,
+and through the general Python path with PYSENTRY_PY_TRAP=1 too."""
 import pytest
 
 from harness import check, run_native, run_sandbox
 
 
-@pytest.mark.parametrize("env,options", [({}, ()), ({"PYSENTRY_PY_TRAP": "1"}, ("--cpu-policy", "none"))],
-                         ids=["c-trap", "python-trap"])
+@pytest.mark.parametrize("env,options", [
+    ({}, ()), ({"PYSENTRY_PY_TRAP": "1"}, ("--cpu-policy", "none")),
+    ({"PYSENTRY_SERVE_FILES": "1"}, ()),
+    ({"PYSENTRY_SERVE_FILES": "1", "PYSENTRY_PY_TRAP": "1"}, ("--cpu-policy", "none"))],
+    ids=["c-trap", "python-trap", "served-c-trap", "served-python-trap"])
 def test_sync_reads_and_writes_match_linux(tmp_path, env, options):
     (tmp_path / "native").mkdir()
     (tmp_path / "sandbox").mkdir()

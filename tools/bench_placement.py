@@ -9,7 +9,9 @@ by hand, the issue's "pinned" column).  Configurations are interleaved round
 by round, so background load hits all of them alike; each cell is the median
 of --rounds runs.
 
-  served pread       us per call, loop of 20,000 (tools/bench/sysloop.c)
+  pread              us per call, loop of 20,000 (tools/bench/sysloop.c); the
+                     host runs it (the Sentry served it before regular files
+                     were passed to the host: see --baseline)
   read to the host   us per call, read(2) of /dev/zero passed through
   fio psync          IOPS, 4 KiB randread, 64 MiB page-cached file
   fio io_uring       IOPS, QD32, fio's defaults
@@ -18,7 +20,7 @@ of --rounds runs.
   qemu-img io_uring  seconds for 20,000 4 KiB reads, 32 in parallel
   qemu-img threads   the same with its thread pool
   32 rings           IOPS, 32 threads with a ring each, QD4 (ringthreads.c)
-  two sandboxes      served-pread calls/s of two sandboxes at once, over one
+  two sandboxes      pread calls/s of two sandboxes at once, over one
 
 --baseline DIR adds a column for an older checkout run as it is, e.g. the
 commit before placement (git archive COMMIT | tar -x -C DIR): "before".
@@ -89,7 +91,7 @@ def workloads(args, build):
            "--invalidate=0", "--runtime=%d" % args.fio_secs, "--time_based",
            "--output-format=json"]
     uring = fio + ["--ioengine=io_uring", "--iodepth=32"]
-    w = [("served pread, us/call", "us", lambda p: us_per_call(run(sandbox(p, [sysloop, "pread", f])))),
+    w = [("pread, us/call", "us", lambda p: us_per_call(run(sandbox(p, [sysloop, "pread", f])))),
          ("read to the host, us/call", "us",
           lambda p: us_per_call(run(sandbox(p, [sysloop, "read-host"])))),
          ("fio psync, IOPS", "iops", lambda p: fio_iops(run(sandbox(p, fio + ["--ioengine=psync"])))),
@@ -113,12 +115,12 @@ def workloads(args, build):
     w += [("32 threads, a ring each, IOPS", "iops",
            lambda p: float(re.search(r"iops=(\d+)", run(sandbox(
                p, [ringthreads, f, "--threads", "32", "--qd", "4", "--ops", "1000"]))).group(1))),
-          ("two sandboxes at once / one alone (served pread)", "x", lambda p: two_at_once(p, sysloop, f))]
+          ("two sandboxes at once / one alone (pread)", "x", lambda p: two_at_once(p, sysloop, f))]
     return w
 
 
 def two_at_once(policy, sysloop, f):
-    """Calls/s of two served-pread loops in two sandboxes at once, over one alone."""
+    """Calls/s of two pread loops in two sandboxes at once, over one alone."""
     one = 1e6 / us_per_call(run(sandbox(policy, [sysloop, "pread", f])))
     cmd = sandbox(policy, [sysloop, "pread", f, "40000"])
     cwd, env = _where(cmd)

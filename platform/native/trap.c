@@ -17,20 +17,24 @@
  *
  * All return -errno on failure, as the caller raises it.
  *
- * The trap step.  Most stops of an I/O-bound program are a pread64 or
- * pwrite64 on a regular file the Sentry holds, or a read/write the Sentry
- * only passes through to the host (a pipe, a socket, /dev/zero).  For those
- * ps_trap_loop does in C what sentry/syscalls/file_io.py does, with the same
- * host calls and the same result, and waits for the next stop:
+ * The trap step.  Most stops of an I/O-bound program are a read, write,
+ * pread64 or pwrite64 that the host runs as it is: on a regular file, a
+ * pipe, a socket, /dev/zero -- any file but an io_uring ring, whose fd is
+ * the same open file description as the Sentry's, so that the host's
+ * result is Linux's (sentry/syscalls/file_io.py says why, regular files
+ * and their position included).  For those ps_trap_loop does in C what
+ * file_io.py does, and waits for the next stop:
  *
- *   pread64/pwrite64 on an fd whose kind is PS_TK_SERVE, of 1..CHUNK bytes
- *     at an offset below 2^63 from a buffer inside user space (file_io.py's
- *     _simple()): copyio.c's ps_read_to_child/ps_write_from_child on the
- *     Sentry's host fd (the same open file description as the program's),
- *     then the result (two POKEUSERs and PTRACE_CONT);
  *   read/write/pread64/pwrite64 on an fd of kind PS_TK_PASS: PTRACE_CONT,
  *     the host runs the call (a write only while Python wants nothing at its
- *     exit: pass_writes, set by Python before each call).
+ *     exit: pass_writes, set by Python before each call);
+ *   pread64/pwrite64 on an fd whose kind is PS_TK_SERVE -- a regular file,
+ *     only when the Sentry serves those itself (PYSENTRY_SERVE_FILES=1,
+ *     kept to measure and test serving) --, of 1..CHUNK bytes at an offset
+ *     below 2^63 from a buffer inside user space (file_io.py's _simple()):
+ *     copyio.c's ps_read_to_child/ps_write_from_child on the Sentry's host
+ *     fd (the same open file description as the program's), then the
+ *     result (two POKEUSERs and PTRACE_CONT).
  *
  * Only 64-bit-ABI calls of a thread Python has marked `enabled` (no
  * injection under way, no io_uring task work queued: tracer.py keeps the

@@ -42,6 +42,7 @@ import os
 
 from pysentry import native
 from pysentry.sentry.iouring import abi, failsafe
+from pysentry.sentry.syscalls import file_io
 
 ENABLED = native.lib is not None and os.environ.get("PYSENTRY_DATAPLANE", "1") != "0"
 
@@ -128,13 +129,16 @@ def fdmap_set(m, fd, desc):
 def trap_kind(desc):
     """What the C trap step (platform/native/trap.c) may do with read,
     write, pread64 and pwrite64 on this file -- exactly what
-    sentry/syscalls/file_io.py does for a held fd: a regular file's
-    pread64/pwrite64 take its short path (PS_TK_SERVE; read/write at the
-    file position stay with Python); on any other file but a ring, the four
-    calls run on the host unchanged (PS_TK_PASS).  A ring fd's errors, and
-    any file without a host fd, are Python's (0)."""
+    sentry/syscalls/file_io.py does for a held fd: on any file but a ring,
+    regular files included, the four calls run on the host unchanged
+    (PS_TK_PASS: the program's fd is the Sentry's open file description,
+    see file_io.py).  A ring fd's errors are Python's (0).  With
+    PYSENTRY_SERVE_FILES=1 (file_io.SERVE_FILES) a regular file's
+    pread64/pwrite64 are served instead, by C's copy of file_io's short
+    path (PS_TK_SERVE; read/write at the file position then stay with
+    Python), and a regular file without a host fd is Python's."""
     kind = desc.kind
-    if kind == "reg":
+    if kind == "reg" and file_io.SERVE_FILES:
         return _lib.PS_TK_SERVE if getattr(desc, "fd", -1) >= 0 else 0
     if kind == "io_uring":
         return 0

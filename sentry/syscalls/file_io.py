@@ -1,13 +1,49 @@
 """read/write/pread64/pwrite64/readv/writev/preadv(2)/pwritev(2)/fsync/fdatasync.
 
-On regular files these are served by the Sentry through the same
-FileDescription methods io_uring's READ/WRITE ops use, so both paths share one
-file offset and one implementation.  On streams (pipes, sockets, ttys, ...)
-the call may block; the Sentry must never block, so it lets the host run the
-call in the child: the child's fd and the Sentry's refer to the same open file
-description, so the result is identical.
+Every one of these runs on the host, in the program, on every file but an
+io_uring ring: the program's fd and the Sentry's refer to the same open
+file description (Kernel.lookup_file takes the Sentry's over with
+pidfd_getfd or SCM_RIGHTS), so the host gives Linux's own result -- it *is*
+Linux's.  That holds for regular files too, position and all: the Sentry
+keeps no file position of its own.  Its reads and writes at the file
+position (read(2), io_uring READ/WRITE at offset -1: vfs/file.py) use the
+host description's f_pos (lseek(SEEK_CUR) on the shared description, or a
+host write(2)), so a read(2) the host runs in the program moves the very
+position the Sentry's io_uring requests read next.  And nothing of the
+Sentry needs to see the call: no file content, size or permission is
+virtualised (the program's open(2) is the host's), nothing the Sentry
+waits on is a regular file (no ->poll), and io_uring requests in flight
+meet the host's file as a host read(2) would.
+
+The host's result is more exactly Linux's than the Sentry's serving it
+would be, because the call runs as the program rather than as the Sentry:
+RLIMIT_FSIZE and SIGXFSZ are the program's; a write clears a set-user-ID
+bit by the program's capabilities (file_remove_privs); a read into a
+partly mapped buffer stops at the program's own fault; O_DIRECT checks
+the program's buffer alignment, not a bounce buffer's; the I/O is
+accounted to the program (/proc/PID/io's rchar and wchar: add_rchar(current))
+and new page cache charged to its memory cgroup; a read(2) takes
+f_pos_lock against the program's own lseek(2), which the Sentry's
+lseek/preadv/lseek could not; a write(2) of more than CHUNK bytes is one
+host write, not several.
+
+So the only call the Sentry answers itself is one on a ring fd: an
+io_uring file has no read/write (EINVAL), and is not FMODE_PREAD either
+(ESPIPE for the calls at an offset).  The C trap step
+(platform/native/trap.c) passes the hot four (read, write, pread64,
+pwrite64) to the host without a return to Python (dataplane.trap_kind).
+
+PYSENTRY_SERVE_FILES=1 makes the Sentry serve regular files itself again,
+as it did before: pread64/pwrite64 through their short path (and the C
+trap step's PS_TK_SERVE), the rest through the FileDescription methods
+io_uring's READ/WRITE ops use.  It is kept to measure what serving costs
+(tools/bench.py) and to test that path, which io_uring still relies on.
+
+A write to a stream (and, to wake an inotify watcher, to any file) may
+wake the Sentry's waiters: see _serve.
 """
 import errno
+import os
 
 from pysentry.mm import iov as iovmod
 from pysentry.mm.child_memory import MAX_RW_COUNT, access_ok
@@ -18,24 +54,29 @@ from pysentry.vfs.file import CHUNK
 
 _OFF_CUR = (1 << 64) - 1
 
+# The Sentry serves regular files itself (see above): for measurements and tests.
+SERVE_FILES = os.environ.get("PYSENTRY_SERVE_FILES") == "1"
+
 
 def _regular_file(kernel, task, fd, positional):
-    """The description if the Sentry serves this fd, None to pass through."""
+    """The description if the Sentry serves this fd (only a regular file,
+    and only with SERVE_FILES), None to pass through."""
     desc = kernel.lookup_file(task, signed_fd(fd))
     if desc.kind == "io_uring":
         desc.put()
         # An io_uring file has no read/write (EINVAL), and is not FMODE_PREAD
         # either: the calls at an offset fail first with ESPIPE.
         raise OSError(errno.ESPIPE if positional else errno.EINVAL, "io_uring fd")
-    if desc.kind != "reg":
+    if desc.kind != "reg" or not SERVE_FILES:
         desc.put()
         return None
     return desc
 
 
 def _serve(kernel, task, fd, fn, write=False, positional=False):
-    """fn(desc) on a regular file; anything else runs on the host.  A write
-    to a stream may then wake the Sentry's waiters (below)."""
+    """fn(desc) on a regular file the Sentry serves; anything else runs on
+    the host.  A write may then wake the Sentry's waiters (below): a
+    stream's readers, or an inotify fd's watching a regular file."""
     desc = _regular_file(kernel, task, fd, positional)
     if desc is None:
         if write and kernel.io_uring.defer_rings and kernel.poller.busy():
@@ -83,7 +124,10 @@ def _simple(task, fd, buf, count, pos):
     """The description for the common case of pread64/pwrite64, or None: an fd
     the Sentry already holds on a regular file, one buffer it may touch, a
     valid offset.  Every other case takes the general path below, which
-    gives the same result with all of its checks."""
+    gives the same result with all of its checks.  None unless SERVE_FILES:
+    the host runs the call."""
+    if not SERVE_FILES:
+        return None
     desc = task.fdtable.entries.get(fd)
     if (desc is not None and desc.kind == "reg" and 0 < count <= CHUNK and pos < 1 << 63
             and access_ok(buf, count)):

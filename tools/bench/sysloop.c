@@ -2,7 +2,8 @@
  * sysloop: the cost of one trapped syscall, as a loop of N identical calls.
  *
  *   sysloop pread FILE [N]     4 KiB pread(2) at offset 0 of a regular file
- *                              (the Sentry serves it)
+ *                              (pysentry passes it through to the host; with
+ *                              PYSENTRY_SERVE_FILES=1 the Sentry serves it)
  *   sysloop read-host [N]      1-byte read(2) from /dev/zero (the Sentry
  *                              passes it through to the host)
  *
