@@ -58,3 +58,17 @@ def test_multishot():
         "  then: tail 9, tail-head 1, slots 2/1 2/1 2/1 2/1 2/1 2/1 2/1 2/1, overflow 0",
         "  the last CQE, flushed from the overflow list: flags 0",
     ]
+
+
+def test_zcnotif():
+    # a zero-copy send's notification is task work: after the batch's CQEs, and after its link's task work when the send failed before sending (sentry/iouring/submit.py Notif, net.py cleanup_zc)
+    assert same_as_native("fuzz_fixes_cqback", "zcnotif").splitlines() == [
+        "SEND_ZC on a pipe, NOP, SEND_ZC linked to a NOP, NOP: submit=5",
+        "  1 -88 0x2",
+        "  2 0 0",
+        "  3 -88 0x2",
+        "  5 0 0",
+        "  1 0 0x8",
+        "  4 -125 0",
+        "  3 0 0x8",
+    ]

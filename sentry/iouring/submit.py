@@ -61,6 +61,21 @@ class _FailRest:
         self.silent = silent
 
 
+class Notif:
+    """In ring.batch_work: post a zero-copy send's notification CQE
+    (net.cleanup_zc).  Linux posts it by task work (io_notif_flush ->
+    io_tx_ubuf_complete), so within a batch it follows the batch's flushed
+    CQEs.  `late`: flushed when the request is freed (io_send_zc_cleanup,
+    for a send that failed before sending), which io_free_batch_list does
+    after io_queue_next: after the task work of its link."""
+
+    __slots__ = ("res", "late")
+
+    def __init__(self, res, late):
+        self.res = res
+        self.late = late
+
+
 def _run_task_work(kernel, ring):
     """What a batch left to task work, in the order it was queued, as
     Linux runs it once io_submit_sqes() has flushed the batch's CQEs: a
@@ -82,6 +97,9 @@ def _run_task_work(kernel, ring):
                         _run_deferred(kernel, ring)
                 elif res is _Issue:
                     issue(kernel, req)
+                elif isinstance(res, Notif):
+                    if not ring.closed:
+                        ring.post(req.user_data, res.res, abi.CQE_F_NOTIF)
                 else:
                     complete(kernel, req, res)
     finally:
@@ -436,7 +454,14 @@ def _complete_one(kernel, req, res):
             # request, or fails the rest, when the completions are flushed
             # (io_free_batch_list -> io_queue_next), so a later SQE of the
             # same batch is issued first.
-            ring.batch_work.append((chain[nxt], _Issue if go_on else _FailRest(silent)))
+            work = (chain[nxt], _Issue if go_on else _FailRest(silent))
+            last = ring.batch_work[-1] if ring.batch_work else None
+            if last is not None and last[0] is req and isinstance(last[1], Notif) and last[1].late:
+                # its notification, queued as it was released just now,
+                # comes after the link's task work (see Notif)
+                ring.batch_work.insert(len(ring.batch_work) - 1, work)
+            else:
+                ring.batch_work.append(work)
             return None
         if go_on:
             return chain[nxt]

@@ -170,5 +170,43 @@ int main(int argc, char **argv)
         catch_up("caught up");
         printf("  the last CQE, flushed from the overflow list: flags %#x\n", r.cq.cqes[0].flags);
     }
+    if (want("zcnotif")) {
+        /* Seed 1104 (its final dump of the slots showed the order): a
+         * zero-copy send's notification is task work in Linux
+         * (io_notif_flush), so it comes after every CQE its batch
+         * flushes; one that failed before sending flushes it when freed,
+         * after the task work of its link (io_free_batch_list:
+         * io_queue_next, then io_clean_op).  The Sentry posted it right
+         * after the send's own CQE.  CQEs in the order posted. */
+        int p[2];
+        if (pipe(p))
+            return 1;
+        static char data[8] = "zcnotif";
+        fresh_ring(8);
+        struct io_uring_sqe *s = io_uring_get_sqe(&r);
+        io_uring_prep_send_zc(s, p[0], data, 8, 0, 0);
+        s->user_data = 1;
+        s = io_uring_get_sqe(&r);
+        io_uring_prep_nop(s);
+        s->user_data = 2;
+        s = io_uring_get_sqe(&r);
+        io_uring_prep_send_zc(s, p[0], data, 8, 0, 0);
+        s->user_data = 3;
+        s->flags = IOSQE_IO_LINK;
+        s = io_uring_get_sqe(&r);
+        io_uring_prep_nop(s);
+        s->user_data = 4;
+        s = io_uring_get_sqe(&r);
+        io_uring_prep_nop(s);
+        s->user_data = 5;
+        printf("SEND_ZC on a pipe, NOP, SEND_ZC linked to a NOP, NOP: submit=%d\n",
+               io_uring_submit_and_wait(&r, 7));
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = { 0, 200000000 };
+        while (!io_uring_wait_cqe_timeout(&r, &cqe, &ts)) {
+            printf("  %llu %d %#x\n", (unsigned long long)cqe->user_data, cqe->res, cqe->flags);
+            io_uring_cqe_seen(&r, cqe);
+        }
+    }
     return 0;
 }
