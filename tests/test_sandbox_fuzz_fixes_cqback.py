@@ -72,3 +72,10 @@ def test_zcnotif():
         "  4 -125 0",
         "  3 0 0x8",
     ]
+
+
+def test_asyncorder():
+    # an IOSQE_ASYNC request's CQE follows those its batch completes inline: Linux runs it in an io-wq worker (sentry/iouring/submit.py _queue_chain; the C data plane leaves it to Python)
+    assert same_as_native("fuzz_fixes_cqback", "asyncorder").splitlines() == [
+        "NOP with IOSQE_ASYNC, NOP: 2 1",
+    ] * 3

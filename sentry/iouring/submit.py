@@ -262,6 +262,13 @@ def _queue_chain(kernel, ring, chain):
         return True
     if ring.drain_active:
         _drain_req(kernel, ring, chain)
+    elif chain[0].iowq == IOWQ_FORCE and ring.submitting:
+        # IOSQE_ASYNC: Linux hands the chain to an io-wq worker
+        # (io_queue_iowq), which runs it once woken -- after the batch's
+        # inline completions are flushed, as the CQ's order shows (and
+        # which of them a full CQ overflows).  The Sentry has no worker:
+        # it issues the chain when the batch ends, in the order queued.
+        ring.batch_work.append((chain[0], _Issue))
     else:
         issue(kernel, chain[0])
     return False

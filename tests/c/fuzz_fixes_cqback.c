@@ -208,5 +208,32 @@ int main(int argc, char **argv)
             io_uring_cqe_seen(&r, cqe);
         }
     }
+    if (want("asyncorder")) {
+        /* Seeds 8672 9582: an IOSQE_ASYNC request runs in an io-wq worker
+         * (io_queue_iowq), whose CQE comes after those the batch completes
+         * inline and flushes; with a full CQ it is the one that overflows.
+         * The Sentry issued it in SQ order.  CQEs in the order posted. */
+        int n = 3;
+        if (argc > 2)
+            n = atoi(argv[2]);
+        for (int round = 0; round < n; round++) {
+            fresh_ring(2);      /* 4 CQ slots */
+            struct io_uring_sqe *s = io_uring_get_sqe(&r);
+            io_uring_prep_nop(s);
+            s->user_data = 1;
+            s->flags = IOSQE_ASYNC;
+            s = io_uring_get_sqe(&r);
+            io_uring_prep_nop(s);
+            s->user_data = 2;
+            io_uring_submit_and_wait(&r, 1);
+            usleep(20000);
+            printf("NOP with IOSQE_ASYNC, NOP:");
+            unsigned head = *r.cq.khead, tail = __atomic_load_n(r.cq.ktail, __ATOMIC_ACQUIRE);
+            for (; head != tail; head++)
+                printf(" %llu", (unsigned long long)r.cq.cqes[head & 3].user_data);
+            *r.cq.khead = tail;
+            printf("\n");
+        }
+    }
     return 0;
 }
