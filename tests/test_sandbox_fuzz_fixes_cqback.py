@@ -79,3 +79,10 @@ def test_asyncorder():
     assert same_as_native("fuzz_fixes_cqback", "asyncorder").splitlines() == [
         "NOP with IOSQE_ASYNC, NOP: 2 1",
     ] * 3
+
+
+def test_forceasync():
+    # an op whose prep forces io-wq (SPLICE here) posts after the batch's inline CQEs, like IOSQE_ASYNC (sentry/iouring/submit.py _forced_async)
+    assert same_as_native("fuzz_fixes_cqback", "forceasync").splitlines() == [
+        "SPLICE (ESPIPE), NOP: 2/0 1/-29",
+    ] * 3

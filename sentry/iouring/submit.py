@@ -240,7 +240,34 @@ def _init(req, link):
         return -e.errno
     except Exception as e:
         return failsafe.report("prep", req, e)
+    if _forced_async(req):
+        req.iowq = IOWQ_FORCE
     return 0
+
+
+# Ops whose prep sets REQ_F_FORCE_ASYNC in Linux 6.18: io-wq always runs
+# them, so their CQE follows those the batch completes inline
+# (_queue_chain).  FSYNC is one too, but the C data plane serves it in SQ
+# order (an fsync's cost is the disk's: left as it is for now).
+_FORCE_ASYNC_OPS = frozenset((
+    abi.OP_SYNC_FILE_RANGE, abi.OP_FALLOCATE, abi.OP_STATX, abi.OP_MADVISE, abi.OP_SPLICE,
+    abi.OP_TEE, abi.OP_RENAMEAT, abi.OP_UNLINKAT, abi.OP_MKDIRAT, abi.OP_SYMLINKAT,
+    abi.OP_LINKAT, abi.OP_FSETXATTR, abi.OP_SETXATTR, abi.OP_FGETXATTR, abi.OP_GETXATTR,
+    abi.OP_FTRUNCATE))
+_O_CREAT_TRUNC_TMPFILE = 0o100 | 0o1000 | 0o20000000
+
+
+def _forced_async(req):
+    op = req.opcode
+    if op in _FORCE_ASYNC_OPS:
+        return True
+    if op == abi.OP_FADVISE:
+        # io_fadvise_force_async: all but POSIX_FADV_NORMAL/RANDOM/SEQUENTIAL
+        return req.op_flags not in (0, 1, 2)
+    if op in (abi.OP_OPENAT, abi.OP_OPENAT2):
+        # io_openat_force_async: O_CREAT, O_TRUNC or __O_TMPFILE
+        return bool(req.cmd.how[0] & _O_CREAT_TRUNC_TMPFILE)
+    return False
 
 
 def _queue_chain(kernel, ring, chain):

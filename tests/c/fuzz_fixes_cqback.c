@@ -225,12 +225,38 @@ int main(int argc, char **argv)
             s = io_uring_get_sqe(&r);
             io_uring_prep_nop(s);
             s->user_data = 2;
-            io_uring_submit_and_wait(&r, 1);
-            usleep(20000);
+            io_uring_submit_and_wait(&r, 2);
             printf("NOP with IOSQE_ASYNC, NOP:");
             unsigned head = *r.cq.khead, tail = __atomic_load_n(r.cq.ktail, __ATOMIC_ACQUIRE);
             for (; head != tail; head++)
                 printf(" %llu", (unsigned long long)r.cq.cqes[head & 3].user_data);
+            *r.cq.khead = tail;
+            printf("\n");
+        }
+    }
+    if (want("forceasync")) {
+        /* Seeds 15427 18190: ops whose prep sets REQ_F_FORCE_ASYNC (SPLICE,
+         * STATX, the fs and xattr ops, ...) always run in io-wq: their CQE
+         * follows the batch's inline ones, as with IOSQE_ASYNC. */
+        int n = 3, p[2];
+        if (argc > 2)
+            n = atoi(argv[2]);
+        if (pipe(p))
+            return 1;
+        for (int round = 0; round < n; round++) {
+            fresh_ring(2);
+            struct io_uring_sqe *s = io_uring_get_sqe(&r);
+            io_uring_prep_splice(s, p[0], 0, p[1], -1, 16, 0);   /* an offset on a pipe */
+            s->user_data = 1;
+            s = io_uring_get_sqe(&r);
+            io_uring_prep_nop(s);
+            s->user_data = 2;
+            io_uring_submit_and_wait(&r, 2);
+            printf("SPLICE (ESPIPE), NOP:");
+            unsigned head = *r.cq.khead, tail = __atomic_load_n(r.cq.ktail, __ATOMIC_ACQUIRE);
+            for (; head != tail; head++)
+                printf(" %llu/%d", (unsigned long long)r.cq.cqes[head & 3].user_data,
+                       r.cq.cqes[head & 3].res);
             *r.cq.khead = tail;
             printf("\n");
         }
