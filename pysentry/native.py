@@ -39,7 +39,7 @@ def _build_dir():
 _CDEF = """
 struct ps_fdmap;
 struct ps_ring {
-    uint32_t sq_head, cq_tail;
+    uint32_t sq_head, cq_tail, cq_cached;
     uint64_t posted, cq_count, signalled;
     int owner, kick_pending, overflow, enabled, drain_disabled, ready_raised;
     ...;

@@ -99,7 +99,7 @@ class NetState:
 
     __slots__ = ("flags", "msg_flags", "iovs", "name", "control", "umsg", "namelen_user",
                  "name_user", "control_user", "controllen_user", "done", "polled",
-                 "in_progress", "seen_aborted", "stype", "zc", "notif", "pick", "sel_len",
+                 "in_progress", "seen_aborted", "stype", "zc", "notif", "sent", "pick", "sel_len",
                  "nr_iovs", "inq", "waitall", "total_left")
 
     def __init__(self):
@@ -120,6 +120,7 @@ class NetState:
         self.stype = None         # SO_TYPE of the socket, asked once
         self.zc = False
         self.notif = False        # zero-copy: a notification CQE follows (cleanup_zc)
+        self.sent = False         # zero-copy: the send was made (notification flushed at issue)
         self.pick = None          # SEND: the provided buffers being sent (kbuf.Pick)
         self.sel_len = 0          # SEND with a provided buffer: sqe->len, a cap
         self.nr_iovs = 1          # bundle receive: the iovec array's size (grows)
@@ -338,6 +339,12 @@ def cleanup_zc(req):
         # includes a send that failed and sent nothing (io_notif_tw_complete:
         # zc_copied || !zc_used); the Sentry always copies.
         notif_res = _s32(NOTIF_USAGE_ZC_COPIED)
+    if ring.submitting:
+        # Within a batch (or a task-work pass after it) Linux's
+        # notification is task work: it comes after the batch's CQEs.
+        from pysentry.sentry.iouring import submit
+        ring.batch_work.append((req, submit.Notif(notif_res, late=not st.sent)))
+        return
     ring.post(req.user_data, notif_res, CQE_F_NOTIF)
     ring.notify()
 
@@ -426,7 +433,12 @@ def issue_send(req, kernel):
         st.iovs = [table.resolve(req.buf_index, req.addr, min(req.len, MAX_RW_COUNT), req)]
     if not st.zc and (req.flags & abi.IOSQE_BUFFER_SELECT or st.flags & RECVSEND_BUNDLE):
         return _send_rounds(req, kernel, fd)
-    return _send_data(req, kernel, fd)
+    res = _send_data(req, kernel, fd)
+    if st.zc and res is not None:
+        # The send was made: Linux flushes the notification at issue
+        # (io_send_zc), not when the request is freed (cleanup_zc).
+        st.sent = True
+    return res
 
 
 def _send_data(req, kernel, fd):

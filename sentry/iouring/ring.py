@@ -476,14 +476,16 @@ class Ring:
     def post_more(self, user_data, res, cflags):
         """Post a multishot CQE (IORING_CQE_F_MORE) if the CQ has room for
         it; False, with nothing posted, if not: a multishot CQE may not
-        overflow, the request ends instead (Linux's io_req_post_cqe())."""
-        if self.cq_full():
-            return False
+        overflow, the request ends instead (Linux's io_req_post_cqe()).
+        Room is what io_get_cqe() finds: a slot of the cached run, else a
+        refill -- a program that moved its CQ head back still gets the run."""
         c = self._c
         if c is None or self.defer_taskrun:
+            if self.cq_full():
+                return False
             self.post(user_data, res, cflags)
             return True
-        # The SQ thread may post between the check above and this one.
+        # One locked step: the SQ thread may post meanwhile.
         if native.lib.ps_ring_post_if_room(c, user_data, res, cflags):
             return False
         if self.trace is not None:
@@ -546,8 +548,15 @@ class Ring:
     def cq_full(self):
         """No room for one more CQE without overflowing, counting those a
         DEFER_TASKRUN ring holds back: a multishot request ends here rather
-        than overflow (Linux's io_req_post_cqe() failing)."""
-        return bool(self.overflow) or self.cq_ready() + len(self.local_cqes) >= self.cq_entries
+        than overflow (Linux's io_req_post_cqe() failing).  The room is
+        io_get_cqe()'s: the rest of the run of slots cached at the last
+        refill, else the free slots the head leaves (io_cqe_cache_refill)
+        -- not the head alone, which the program may have moved back."""
+        if self.overflow:
+            return True
+        c = self._c
+        cached = c.cq_cached if c is not None else self._cq_cached
+        return max(cached, self._cq_free()) <= len(self.local_cqes)
 
     def run_local_work(self):
         """The submitter entered with GETEVENTS: post what was deferred

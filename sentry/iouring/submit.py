@@ -89,6 +89,21 @@ class _FailRest:
         self.silent = silent
 
 
+class Notif:
+    """In ring.batch_work: post a zero-copy send's notification CQE
+    (net.cleanup_zc).  Linux posts it by task work (io_notif_flush ->
+    io_tx_ubuf_complete), so within a batch it follows the batch's flushed
+    CQEs.  `late`: flushed when the request is freed (io_send_zc_cleanup,
+    for a send that failed before sending), which io_free_batch_list does
+    after io_queue_next: after the task work of its link."""
+
+    __slots__ = ("res", "late")
+
+    def __init__(self, res, late):
+        self.res = res
+        self.late = late
+
+
 def _run_task_work(kernel, ring):
     """What a batch left to task work, in the order it was queued, as
     Linux runs it once io_submit_sqes() has flushed the batch's CQEs: a
@@ -111,6 +126,9 @@ def _run_task_work(kernel, ring):
                         _run_deferred(kernel, ring)
                 elif res is _Issue:
                     issue(kernel, req)
+                elif isinstance(res, Notif):
+                    if not ring.closed:
+                        ring.post(req.user_data, res.res, abi.CQE_F_NOTIF)
                 else:
                     complete(kernel, req, res)
             # ctx_flush_and_put(): each pass ends with a flush; a chain the
@@ -256,7 +274,34 @@ def _init(req, link):
         return -e.errno
     except Exception as e:
         return failsafe.report("prep", req, e)
+    if _forced_async(req):
+        req.iowq = IOWQ_FORCE
     return 0
+
+
+# Ops whose prep sets REQ_F_FORCE_ASYNC in Linux 6.18: io-wq always runs
+# them, so their CQE follows those the batch completes inline
+# (_queue_chain).  FSYNC is one too, but the C data plane serves it in SQ
+# order (an fsync's cost is the disk's: left as it is for now).
+_FORCE_ASYNC_OPS = frozenset((
+    abi.OP_SYNC_FILE_RANGE, abi.OP_FALLOCATE, abi.OP_STATX, abi.OP_MADVISE, abi.OP_SPLICE,
+    abi.OP_TEE, abi.OP_RENAMEAT, abi.OP_UNLINKAT, abi.OP_MKDIRAT, abi.OP_SYMLINKAT,
+    abi.OP_LINKAT, abi.OP_FSETXATTR, abi.OP_SETXATTR, abi.OP_FGETXATTR, abi.OP_GETXATTR,
+    abi.OP_FTRUNCATE))
+_O_CREAT_TRUNC_TMPFILE = 0o100 | 0o1000 | 0o20000000
+
+
+def _forced_async(req):
+    op = req.opcode
+    if op in _FORCE_ASYNC_OPS:
+        return True
+    if op == abi.OP_FADVISE:
+        # io_fadvise_force_async: all but POSIX_FADV_NORMAL/RANDOM/SEQUENTIAL
+        return req.op_flags not in (0, 1, 2)
+    if op in (abi.OP_OPENAT, abi.OP_OPENAT2):
+        # io_openat_force_async: O_CREAT, O_TRUNC or __O_TMPFILE
+        return bool(req.cmd.how[0] & _O_CREAT_TRUNC_TMPFILE)
+    return False
 
 
 def _queue_chain(kernel, ring, chain):
@@ -278,6 +323,13 @@ def _queue_chain(kernel, ring, chain):
         return True
     if ring.drain_active:
         _drain_req(kernel, ring, chain)
+    elif chain[0].iowq == IOWQ_FORCE and ring.submitting:
+        # IOSQE_ASYNC: Linux hands the chain to an io-wq worker
+        # (io_queue_iowq), which runs it once woken -- after the batch's
+        # inline completions are flushed, as the CQ's order shows (and
+        # which of them a full CQ overflows).  The Sentry has no worker:
+        # it issues the chain when the batch ends, in the order queued.
+        ring.batch_work.append((chain[0], _Issue))
     else:
         issue(kernel, chain[0])
     return False
@@ -468,7 +520,14 @@ def _complete_one(kernel, req, res):
             # request, or fails the rest, when the completions are flushed
             # (io_free_batch_list -> io_queue_next), so a later SQE of the
             # same batch is issued first.
-            ring.batch_work.append((chain[nxt], _Issue if go_on else _FailRest(silent)))
+            work = (chain[nxt], _Issue if go_on else _FailRest(silent))
+            last = ring.batch_work[-1] if ring.batch_work else None
+            if last is not None and last[0] is req and isinstance(last[1], Notif) and last[1].late:
+                # its notification, queued as it was released just now,
+                # comes after the link's task work (see Notif)
+                ring.batch_work.insert(len(ring.batch_work) - 1, work)
+            else:
+                ring.batch_work.append(work)
             return None
         if go_on:
             return chain[nxt]

@@ -18,7 +18,9 @@ whose outputs differ only by CQEs pysentry posted that Linux had not when
 the program stopped looking, each of a request Linux completes in an io-wq
 worker (IOSQE_ASYNC, IOSQE_IO_DRAIN, the ops it always punts, and their
 links), is counted as "iowq-late": a timing difference, said so, not a
-divergence.  Everything
+divergence.  So is one that moved its CQ head back (its waits then return
+at once, and its final dump of the CQ slots shows when each CQE came) whose
+output Linux gives when paused after every step (settled_gives).  Everything
 else must match.  A batch whose native runs met io_uring disabled
 by the kernel.io_uring_disabled sysctl (other suites toggle it) is counted as
 "host-uring-disabled" and not compared either.
@@ -79,7 +81,7 @@ def parse(out):
     return progs
 
 
-def run_batch_once(interp, scripts, sandbox, timeout):
+def run_batch_once(interp, scripts, sandbox, timeout, env=None):
     """Run {name: script} in one interpreter; returns ({name: [lines]}, error or None)."""
     work = tempfile.mkdtemp(prefix="pysentry-fuzz-")
     try:
@@ -92,7 +94,7 @@ def run_batch_once(interp, scripts, sandbox, timeout):
         cmd = [interp, "-j", str(PAR), path]
         if sandbox:
             cmd = [sys.executable, "-m", "pysentry", "run", "--"] + cmd
-        env = dict(os.environ, PYTHONPATH=REPO)
+        env = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
         proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, errors="replace",
                                 start_new_session=True)
@@ -232,6 +234,24 @@ def linux_also_gives(interp, script, output, timeout, tries=3):
     return False
 
 
+def settled_gives(interp, script, output, timeout):
+    """A program that moved its CQ head back (`scribble 2`) no longer waits
+    for anything: every wait sees the CQ "full" and returns at once, so a
+    CQE Linux posts from an io-wq worker or by task work lands whenever the
+    worker gets to it, and the final dump of the CQ slots shows when.  The
+    Sentry issues such requests inline.  Run the program natively once more
+    with a pause after every step (interp.c FUZZ_SETTLE_MS): if Linux then
+    gives the Sentry's output, the divergence is that timing alone."""
+    if not any(line.startswith("scribble 2 ") for line in script.splitlines()):
+        return False
+    one, _ = run_batch_once(interp, {"p": script}, False, timeout,
+                            env={"FUZZ_SETTLE_MS": str(SETTLE_MS)})
+    return one.get("p") == output
+
+
+SETTLE_MS = 50
+
+
 def host_uring_enabled():
     """kernel.io_uring_disabled is 0: the oracle can run.  Other test suites
     on the machine toggle it; a batch run while it was set is not compared."""
@@ -293,6 +313,8 @@ def fuzz_batch(interp, seeds, timeout):
     for name, v in verdicts.items():
         if v == "diverged" and linux_also_gives(interp, scripts[name], sb[name], timeout):
             verdicts[name] = "linux-nondeterministic"
+        elif v == "diverged" and settled_gives(interp, scripts[name], sb[name], timeout):
+            verdicts[name] = "iowq-late"
     out = []
     for name, v in verdicts.items():
         if v in ("diverged", "sentry-failed"):
@@ -362,6 +384,8 @@ def diverges(interp, script, timeout=30):
     sb, err = run_batch_once(interp, {"p": script}, True, timeout * 4)
     s = (sb.get("p") or []) + (["SENTRY: " + err] if err else [])
     if s == n1.get("p") or (n1.get("p") and iowq_late(script, n1["p"], s)):
+        return None
+    if not err and settled_gives(interp, script, s, timeout):
         return None
     return n1.get("p"), s
 

@@ -17,6 +17,11 @@
 #include "../../tests/c/fuzzlib.h"
 #include <sys/wait.h>
 
+/* FUZZ_SETTLE_MS=N: sleep N ms after every step, so that work Linux does
+ * asynchronously (io-wq workers, task work) has finished before the next
+ * step; fuzz.py uses it to show a divergence is only that timing. */
+static int settle_ms;
+
 static void run_program(char *text)
 {
     char *save, *line;
@@ -50,6 +55,8 @@ static void run_program(char *text)
             fz_write(a[0], a[1]);
         else if (!strcmp(cmd, "exit"))
             fz_finish(1);
+        if (settle_ms && strcmp(cmd, "sqe"))
+            usleep(settle_ms * 1000);
     }
     fz_finish(0);
 }
@@ -87,6 +94,8 @@ int main(int argc, char **argv)
      * quiet periods -- so they overlap well; the output is in program order
      * either way. */
     int par = 1;
+    if (getenv("FUZZ_SETTLE_MS"))
+        settle_ms = atoi(getenv("FUZZ_SETTLE_MS"));
     if (argc > 3 && !strcmp(argv[1], "-j")) {
         par = atoi(argv[2]);
         argv += 2;

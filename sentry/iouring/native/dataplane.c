@@ -18,8 +18,8 @@
  * device -- and posts their CQEs as the Python path would (submit.py and
  * rw.py are the reference: same checks, same host calls, same results).  It
  * stops, without consuming it, at the first SQE it cannot finish exactly
- * as Python would: another opcode, a flag other than FIXED_FILE, ASYNC or
- * CQE_SKIP_SUCCESS (links, drain and buffer selection stay in Python), a
+ * as Python would: another opcode, a flag other than FIXED_FILE or
+ * CQE_SKIP_SUCCESS (links, drain, IOSQE_ASYNC and buffer selection stay in Python), a
  * personality, read/write attributes (attr_type_mask), the file position
  * (off = -1), an fd Python has not exported, any SQE that would fail its
  * prep (Python reports that and may end the batch, as io_submit_sqes()
@@ -67,7 +67,6 @@
 #define DP_OP_READ 22
 #define DP_OP_WRITE 23
 #define DP_IOSQE_FIXED_FILE (1u << 0)
-#define DP_IOSQE_ASYNC (1u << 4)
 #define DP_IOSQE_CQE_SKIP_SUCCESS (1u << 6)
 #define DP_NOP_INJECT_RESULT (1u << 0)
 #define DP_FSYNC_DATASYNC (1u << 0)
@@ -712,11 +711,6 @@ static int dp_rw_iovs(struct ps_ring *r, const struct ps_sqe *s, struct dp_round
 	 * here) -- but only after the open mode's EBADF: Python keeps the order. */
 	if (s->op_flags & ~DP_RWF_SUPPORTED || s->op_flags & DP_RWF_HIPRI)
 		return DP_DECLINE;
-	/* IOSQE_ASYNC with RWF_NOWAIT: Linux's io-wq worker issues a regular
-	 * file's transfer blocking, which clears IOCB_NOWAIT (rw.py's
-	 * _iowq_blocking); the host call here would keep it. */
-	if ((s->flags & DP_IOSQE_ASYNC) && (s->op_flags & DP_RWF_NOWAIT))
-		return DP_DECLINE;
 	*nr = 1;
 	switch (s->opcode) {
 	case DP_OP_READ:
@@ -883,8 +877,12 @@ static int dp_rw(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d, 
 static int dp_issue(struct ps_ring *r, const struct ps_sqe *s, struct dp_round *d,
 		    struct dp_item *it)
 {
-	if (s->flags & ~(DP_IOSQE_FIXED_FILE | DP_IOSQE_ASYNC | DP_IOSQE_CQE_SKIP_SUCCESS))
-		return DP_DECLINE;          /* links, drain, buffer select, unknown bits */
+	/* Links, drain, buffer select, unknown bits -- and IOSQE_ASYNC: Linux
+	 * runs that request in an io-wq worker, whose CQE comes after those
+	 * its batch completes inline (Python issues it when the batch ends,
+	 * submit._queue_chain). */
+	if (s->flags & ~(DP_IOSQE_FIXED_FILE | DP_IOSQE_CQE_SKIP_SUCCESS))
+		return DP_DECLINE;
 	if (s->personality)
 		return DP_DECLINE;
 	it->rw = 0;
