@@ -142,7 +142,15 @@ struct ps_ttask {
 	struct ps_fdmap *fdmap;     /* its fd table (a reference) */
 	uint64_t stops;             /* stops served here (placement.py adds them) */
 	uint64_t ip;                /* the last served call's instruction pointer, 0: none since Python's */
+	/* io_uring_enter: the rings this thread has used (their ids, as
+	 * tctx.add_node records them; PS_TRAP_RINGS at most, more stay with
+	 * Python), and what C submitted of the call it hands back to Python
+	 * (ps_dp_enter's cont[]: valid, count, consumed, requests). */
+	uint64_t rings[8];
+	uint32_t nrings;
+	uint32_t cont[4];
 };
+#define PS_TRAP_RINGS 8
 
 /* The loop's state, one per tracer. */
 struct ps_trap {
@@ -152,6 +160,8 @@ struct ps_trap {
 	char *bounce;               /* the Sentry thread's bounce buffer (vfs/file.py's) */
 	int pass_writes;            /* writes to PS_TK_PASS fds may simply continue */
 	uint64_t counts[4];         /* served here: read, write, pread64, pwrite64 */
+	uint64_t enters;            /* io_uring_enter calls served here */
+	uint64_t enter_reqs;        /* requests they (or calls handed on) submitted */
 };
 
 struct ps_ttask *ps_ttask_new(int tid)
@@ -195,6 +205,50 @@ static struct ps_ttask *trap_task(struct ps_trap *tr, int pid)
 	return NULL;
 }
 
+/* io_uring_enter on a ring fd (PS_TK_RING) of a thread that has used the
+ * ring, with flags 0 or GETEVENTS (enter.py masks the four arguments to 32
+ * bits; a negative fd is Python's): dataplane.c's ps_dp_enter() decides
+ * and does the rest.  1 served, 0 Python's (t->cont set if C submitted). */
+static int trap_enter(struct ps_trap *tr, struct ps_ttask *t, int pid,
+		      const struct ps_syscall_info *in)
+{
+	uint32_t fd = (uint32_t)in->args[0], to_submit = (uint32_t)in->args[1];
+	uint32_t min_complete = (uint32_t)in->args[2], flags = (uint32_t)in->args[3];
+	struct ps_fdmap *m = t->fdmap;
+	struct ps_ring *r = NULL;
+	if (flags & ~1u || fd > 0x7fffffffu)        /* only IORING_ENTER_GETEVENTS */
+		return 0;
+	pthread_rwlock_rdlock(&m->lock);
+	if (fd < m->n && m->kinds[fd] == PS_TK_RING && fd < m->nrings)
+		r = m->rings[fd];
+	pthread_rwlock_unlock(&m->lock);
+	if (!r)
+		return 0;
+	if (to_submit) {
+		/* io_uring_add_tctx_node() must be a no-op: the thread has
+		 * used this ring already (tctx.py). */
+		uint32_t i;
+		for (i = 0; i < t->nrings && t->rings[i] != r->id; i++)
+			;
+		if (i == t->nrings)
+			return 0;
+	}
+	long result;
+	unsigned reqs;
+	int rc = ps_dp_enter(r, pid, m, to_submit, min_complete, flags, tr->bounce, t->cont,
+			     &result, &reqs);
+	tr->enter_reqs += reqs;
+	if (!rc)
+		return 0;
+	int err = ps_return(pid, result);
+	if (err < 0)
+		return err;
+	t->stops++;
+	t->ip = in->instruction_pointer;
+	tr->enters++;
+	return 1;
+}
+
 /* Serve one seccomp stop if it is one of the cases above: 1 answered and
  * resumed, 0 Python's, -errno a ptrace call failed. */
 static int trap_serve(struct ps_trap *tr, struct ps_ttask *t, int pid,
@@ -213,6 +267,8 @@ static int trap_serve(struct ps_trap *tr, struct ps_ttask *t, int pid,
 	case 18:        /* pwrite64 */
 		write = 1;
 		break;
+	case 426:       /* io_uring_enter */
+		return trap_enter(tr, t, pid, in);
 	default:
 		return 0;   /* x32 calls (bit 30 set) land here too */
 	}

@@ -128,6 +128,7 @@ class Ring:
             if c == native.ffi.NULL:
                 raise MemoryError("ring control block")
             self._c = native.ffi.gc(c, native.lib.ps_ring_free)
+            c.id = dataplane.new_ring_id()
             self._sqe_buf = native.ffi.new("char[]", lay.sqe_size)
             self._sqe_view = native.ffi.buffer(self._sqe_buf)
         self.dp_state = None        # what dataplane.sync() last told the C block

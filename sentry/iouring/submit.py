@@ -28,13 +28,20 @@ from pysentry.sentry.iouring.request import INFLIGHT, IOWQ_FORCE, IOWQ_PUNT, Req
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
 
-def submit(kernel, ring, task, to_submit):
-    """Consume up to to_submit SQEs; return how many were consumed."""
-    count = min(to_submit, ring.sq_entries, ring.sq_ready())
-    ring.batch_sq_head = ring.sq_head
+def submit(kernel, ring, task, to_submit, pre=None):
+    """Consume up to to_submit SQEs; return how many were consumed.
+    pre: (count, consumed, requests) when the C trap step already made the
+    batch's first data-plane call (dataplane.c ps_dp_enter): the batch
+    goes on from there, as if this had made it."""
+    if pre is None:
+        count = min(to_submit, ring.sq_entries, ring.sq_ready())
+        ring.batch_sq_head = ring.sq_head
+    else:
+        count = pre[0]
+        ring.batch_sq_head = (ring.sq_head - pre[1]) & 0xFFFFFFFF
     ring.submitting = True
     try:
-        submitted = _submit_batch(kernel, ring, task, count)
+        submitted = _submit_batch(kernel, ring, task, count, pre)
     finally:
         ring.submitting = False
     _run_task_work(kernel, ring)
@@ -107,19 +114,29 @@ def fds_named(ring, count):
     return fds
 
 
-def _submit_batch(kernel, ring, task, count):
+def _submit_batch(kernel, ring, task, count, pre=None):
     if kernel.injector is not None:
+        # (never with pre: the trap step leaves injecting rings alone)
         return inject.reordered(ring, lambda: _submit_batch_in_order(kernel, ring, task, count))
-    return _submit_batch_in_order(kernel, ring, task, count)
+    return _submit_batch_in_order(kernel, ring, task, count, pre)
 
 
-def _submit_batch_in_order(kernel, ring, task, count):
+def _submit_batch_in_order(kernel, ring, task, count, pre=None):
     submitted = 0
     chain = None
     left = count
     hot = ring.dp_state is not None and ring.dp_state[0]
     while left > 0:
-        if hot and chain is None and not ring.drain_next:
+        if pre is not None:
+            # The data-plane call the trap step made for this batch (C
+            # makes it only where the branch below would have).
+            consumed, done = pre[1], pre[2]
+            pre = None
+            left -= consumed
+            submitted += done
+            if not left or consumed != done:
+                break
+        elif hot and chain is None and not ring.drain_next:
             # Hot SQEs complete in C (never part of a link: C stops at a
             # linked SQE, so a chain is always Python's from its head).
             consumed, done = dataplane.submit(ring, task, left)
