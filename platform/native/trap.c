@@ -30,7 +30,20 @@
  *     then the result (two POKEUSERs and PTRACE_CONT);
  *   read/write/pread64/pwrite64 on an fd of kind PS_TK_PASS: PTRACE_CONT,
  *     the host runs the call (a write only while Python wants nothing at its
- *     exit: pass_writes, set by Python before each call).
+ *     exit: pass_writes, set by Python before each call);
+ *   io_uring_enter on an fd of kind PS_TK_RING (the map also holds the
+ *     ring's C block) with flags 0 or GETEVENTS, by a thread that has used
+ *     the ring before (its ids in rings[], kept by tctx.add_node), on a ring
+ *     whose enter_fast flag Python has set (dataplane.enter_sync: no
+ *     SQPOLL, DEFER_TASKRUN, overflow, waiters, timeouts, batch work,
+ *     tracing or fault injection...): dataplane.c's ps_dp_enter() runs the
+ *     data plane's submit of the SQEs asked for, and if it took them all
+ *     and no wait is needed, does what enter.py does after (the ring fd's
+ *     readiness, the registered eventfd) and the result is returned as
+ *     above.  If the data plane stopped at an SQE, or GETEVENTS must wait,
+ *     the stop goes to Python with what C submitted in t->cont, and
+ *     enter.py continues the batch from exactly there (never twice, never
+ *     one lost).
  *
  * Only 64-bit-ABI calls of a thread Python has marked `enabled` (no
  * injection under way, no io_uring task work queued: tracer.py keeps the
@@ -41,8 +54,9 @@
  * table's map that the io_uring data plane already reads (dataplane.c's
  * struct ps_fdmap), under its read lock: Python updates the map before it
  * closes a host fd the map names, and only runs while this loop does not.
- * Counters (per thread for the placement watchdog, per syscall for --stats)
- * are read by Python.
+ * Counters (per thread for the placement watchdog, per syscall for --stats,
+ * and the requests io_uring_enter submitted here, which are the data
+ * plane's) are read by Python.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

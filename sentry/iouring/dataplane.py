@@ -13,7 +13,12 @@ requests keep SQ order.  Two callers:
     before (and between) the requests Python submits;
   * the SQ thread (native/sqpoll.c) of an IORING_SETUP_SQPOLL ring, which
     runs hot SQEs itself and hands the SQ to the Sentry's loop only at an
-    SQE it does not take (sqpoll.py).
+    SQE it does not take (sqpoll.py);
+  * the C trap step (platform/native/trap.c), which serves a whole
+    io_uring_enter without Python (native/dataplane.c ps_dp_enter) on a
+    ring whose C block says it may (enter_sync below), and hands the call
+    over part-way -- with the submit's answer, which submit.py continues
+    from -- at an SQE the data plane leaves or a wait.
 
 Python stays authoritative and tells C what it may do:
 
