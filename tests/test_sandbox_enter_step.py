@@ -25,6 +25,7 @@ def test_enter_step_matches_linux(tmp_path, mode):
     assert "mixed batch: 3 'piped'" in native
     assert "wait for 2: 1 'later'" in native
     assert "child: exit 0" in native
+    assert "defer taskrun GETEVENTS: 1 'defer'\ncqes: (311 0) (310 5)" in native
 
 
 def _stats(stderr):

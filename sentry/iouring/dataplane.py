@@ -151,7 +151,10 @@ def enter_sync(ring):
     """After Python served an io_uring_enter on ring: may the trap step serve
     the next ones in C (dataplane.c ps_dp_enter)?  Only while everything
     enter.py and submit.py would do beyond the data plane's submit is what
-    ps_dp_enter does too -- so not with SQPOLL, DEFER_TASKRUN, a disabled
+    ps_dp_enter does too -- so not with SQPOLL, DEFER_TASKRUN work deferred
+    (ring.post clears the flag when it defers a CQE; the submitter's
+    enters are otherwise plain ones: the call's local_open only makes
+    Python's own posts direct, and C's are), nor with a disabled
     ring, the data plane off for it (eligible(), drained or deferred
     chains), overflowed CQEs, batch work, a task waiting in io_uring_enter
     (it must be woken), TIMEOUT requests counting CQEs (notify() checks
@@ -167,10 +170,13 @@ def enter_sync(ring):
     state = ring.dp_state
     kernel = ring.kernel
     ev = ring.eventfd
-    single = ring.flags & abi.SETUP_SINGLE_ISSUER
+    # SINGLE_ISSUER: only the submitter may submit (EEXIST); DEFER_TASKRUN
+    # (which Linux allows only with SINGLE_ISSUER) has every other thread's
+    # enter answered apart (enter.py): C serves the submitter only.
+    single = ring.flags & abi.SETUP_SINGLE_ISSUER or ring.defer_taskrun
     trace = getattr(getattr(kernel, "io_uring", None), "trace", None)
     ok = (state is not None and state[0] and not state[1] and ring.sqpoll is None
-          and not ring.defer_taskrun and ring.enabled and not ring.closed
+          and ring.enabled and not ring.closed
           and not ring.overflow and not ring.batch_work and not ring.waiters
           and not ring.timeouts and not ring.drain_next and not ring.local_cqes
           and ring._kick < 0 and (ev is None or not ev.async_only)

@@ -123,7 +123,8 @@ def _sys_io_uring_enter(kernel, task, stop, pre):
     # happen: that is Linux running its local work in io_cqring_wait().
     ring.local_open += 1
     try:
-        out = _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz)
+        out = _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz,
+                          pre)
     except BaseException:
         ring.local_open -= 1
         raise

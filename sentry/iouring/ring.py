@@ -432,6 +432,10 @@ class Ring:
         that sets nothing there posts zeros (io_fill_cqe_req)."""
         if self.defer_taskrun and not self.local_open:
             self.local_cqes.append((user_data, res, cflags, counts, big))
+            if self._c is not None:
+                # The next io_uring_enter must run this deferred work:
+                # Python's (dataplane.enter_sync).
+                self._c.enter_fast = 0
             return
         if big is None:
             extra1 = extra2 = 0

@@ -4,7 +4,8 @@
  * epoll), a registered eventfd, and the cases C hands to Python part-way:
  * an SQE the data plane leaves (a pipe read) after a hot one, a wait for
  * more CQEs than are ready, to_submit beyond the SQEs queued, a bad SQ
- * index, a SINGLE_ISSUER ring entered by another thread, a forked child.
+ * index, a SINGLE_ISSUER ring entered by another thread, a forked child,
+ * a DEFER_TASKRUN ring with a completion deferred outside the call.
  * Everything printed must be what Linux prints.
  *
  * usage: enter_step FILE [many]   (many: only the NOP loop, 3000 enters) */
@@ -19,6 +20,9 @@
 
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
 #endif
 
 static struct rawring R;
@@ -243,6 +247,41 @@ int main(int argc, char **argv)
 	int status;
 	waitpid(pid, &status, 0);
 	printf("child: exit %d\n", WEXITSTATUS(status));
+
+	/* DEFER_TASKRUN (fio's default): hot SQEs per enter, then a pipe read
+	 * completed while the submitter is outside io_uring_enter, which only a
+	 * GETEVENTS enter posts (after that enter's own NOP). */
+	close(R.fd);
+	ret = rawring_init(&R, 8, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+	if (ret < 0)
+		FAIL("setup defer taskrun: %s", strerror(-ret));
+	for (int i = 0; i < 3; i++) {
+		s = nop_sqe(300 + i);
+		ret = one(&s, &c);
+		printf("defer taskrun nop: %d res %d ud %llu\n", ret, c.res,
+		       (unsigned long long)c.user_data);
+	}
+	memset(pbuf, 0, sizeof(pbuf));
+	s = rw_sqe(IORING_OP_READ, pipefd[0], pbuf, 5, 0, 310);
+	rawring_push(&R, &s);
+	ret = sys_enter(R.fd, 1, 0, 0, NULL, 0);
+	printf("defer taskrun pipe read: %d\n", ret);
+	if (write(pipefd[1], "defer", 5) != 5)
+		FAIL("write");
+	ret = sys_enter(R.fd, 0, 0, 0, NULL, 0);
+	printf("defer taskrun enter without GETEVENTS: %d\n", ret);
+	drain("cqes");
+	s = nop_sqe(311);
+	rawring_push(&R, &s);
+	ret = sys_enter(R.fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	printf("defer taskrun GETEVENTS: %d '%s'\n", ret, pbuf);
+	drain("cqes");
+	for (int i = 0; i < 3; i++) {
+		s = nop_sqe(320 + i);
+		ret = one(&s, &c);
+		printf("defer taskrun nop: %d res %d ud %llu\n", ret, c.res,
+		       (unsigned long long)c.user_data);
+	}
 
 	/* SINGLE_ISSUER: another thread's submit is refused. */
 	close(R.fd);
