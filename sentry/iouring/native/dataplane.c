@@ -28,6 +28,8 @@
  * a copy that faults part-way, or a CQ with no room (Python queues the CQE
  * in its overflow backlog, NODROP).
  * Python then continues from that exact SQE, so requests keep SQ order.
+ * ps_dp_enter() is a whole io_uring_enter around it, for the C trap step
+ * (platform/native/trap.c), on rings where Python allows it.
  * SQEs are read at the ring's stride (128 bytes with IORING_SETUP_SQE128:
  * only the first 64 matter to these ops) and CQEs written at its size
  * (32 bytes with CQE32, zero big_cqe[]; 16-byte or two-slot ones with
