@@ -148,8 +148,9 @@ class Tracer:
         that needs Python.  bounce: the Sentry
         thread's bounce buffer; fdmap(task): the C map of the task's fd
         table (with its trap kinds); pass_writes(): whether a write to a
-        stream needs nothing at its exit right now; counted({nr: n}): the
-        calls served in C, for --stats.  Off without the C extension and
+        stream needs nothing at its exit right now; counted({nr: n}, reqs):
+        the calls served in C and the io_uring requests C submitted in
+        io_uring_enter calls, for --stats.  Off without the C extension and
         with PYSENTRY_TRAP_STEP=0 (the Python dispatch of every stop, kept
         to compare and to test both)."""
         if (self._native is None or bounce is None
@@ -198,6 +199,9 @@ class Tracer:
             self._native.ps_ttask_set_fdmap(t, m)
             task.ctrap_map = m
         t.enabled = task.alive and task.coro is None and not self.kernel.work_pending(task)
+        # What C submitted of an io_uring_enter it handed on was for that
+        # stop's handler only (enter.py took it, or the stop went elsewhere).
+        t.cont[0] = 0
 
     @staticmethod
     def _trap_disable(task):
@@ -214,8 +218,12 @@ class Tracer:
                   if trap.counts[i]}
         for i in range(4):
             trap.counts[i] = 0
-        if counts:
-            self._trap_counted(counts)
+        if trap.enters:
+            counts[426] = trap.enters           # io_uring_enter served whole in C
+        reqs = trap.enter_reqs                  # requests C submitted in them
+        trap.enters = trap.enter_reqs = 0
+        if counts or reqs:
+            self._trap_counted(counts, reqs)
 
     # --- event sources -------------------------------------------------------
     def add_reader(self, fd, events, callback, persistent=False):

@@ -42,6 +42,8 @@ struct ps_ring {
     uint32_t sq_head, cq_tail, cq_cached;
     uint64_t posted, cq_count, signalled;
     int owner, kick_pending, overflow, enabled, drain_disabled, ready_raised;
+    int enter_fast, single_tid, ready_set;
+    uint64_t id;
     ...;
 };
 #define PS_OWNER_PY 0
@@ -49,6 +51,7 @@ struct ps_ring {
 struct ps_fdmap *ps_fdmap_new(void);
 void ps_fdmap_unref(struct ps_fdmap *m);
 int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd, int kind);
+int ps_fdmap_set_ring(struct ps_fdmap *m, int fd, struct ps_ring *r);
 struct ps_ring *ps_ring_new(void *mem, const unsigned *offs, unsigned sq_entries,
                             unsigned cq_entries, int compat, int owner,
                             unsigned sqe_size, int cq_mode);
@@ -91,17 +94,23 @@ int ps_cont(int tid, int sig);
 #define PS_TK_NONE 0
 #define PS_TK_SERVE 1
 #define PS_TK_PASS 2
+#define PS_TK_RING 3
+#define PS_TRAP_RINGS 8
 struct ps_ttask {
     int tid;
     int enabled;
     uint64_t stops;
     uint64_t ip;
+    uint64_t rings[8];
+    uint32_t nrings;
+    uint32_t cont[6];
     ...;
 };
 struct ps_trap {
     char *bounce;
     int pass_writes;
     uint64_t counts[4];
+    uint64_t enters, enter_reqs;
     ...;
 };
 struct ps_ttask *ps_ttask_new(int tid);

@@ -15,7 +15,7 @@ from pysentry.sentry.iouring import taskwork
 from pysentry.sentry.iouring.file import IoUringFileDescription
 from pysentry.sentry.iouring.registry import IoUringRegistry
 from pysentry.sentry.poller import Poller
-from pysentry.sentry.syscalls import table
+from pysentry.sentry.syscalls import numbers, table
 from pysentry.sentry.task import Task
 from pysentry.vfs.file import HostFileDescription
 from pysentry.vfs.walk import RESOLVE_BENEATH, RESOLVE_IN_ROOT, Walker
@@ -68,7 +68,9 @@ class Kernel:
         """The tracer's C trap step does what file_io.py does for read/
         write/pread64/pwrite64 on a held file but a ring -- pass them to
         the host (or, with PYSENTRY_SERVE_FILES=1, serve a regular file's
-        pread64/pwrite64 by its short path) -- without a return to Python.  Not with --trace-syscalls, which prints every
+        pread64/pwrite64 by its short path) --, and serves io_uring_enter
+        where the data plane takes every SQE and no wait is needed
+        (dataplane.enter_sync), without a return to Python.  Not with --trace-syscalls, which prints every
         call; --inject rules only concern io_uring requests."""
         if self.trace_syscalls is not None:
             return
@@ -80,9 +82,17 @@ class Kernel:
         stats = self.stats
         names = table.TABLES["x86_64"]
 
-        def counted(counts):
+        def counted(counts, enter_reqs):
             for nr, n in counts.items():
                 stats[names[nr].name] += n
+            # io_uring_enter in C (dataplane.c ps_dp_enter): its requests are
+            # the data plane's, and a --stats trace counts the calls.
+            dataplane.STATS["enter"] += enter_reqs
+            enters = counts.get(numbers.IO_URING_ENTER, 0)
+            dataplane.ENTER_STATS["calls"] += enters
+            trace = self.io_uring.trace
+            if enters and trace is not None and trace.stats is not None:
+                trace.stats.enters += enters
 
         self.tracer.enable_trap_step(
             vfs_file._BOUNCE, lambda task: dataplane.fdmap(task.fdtable),

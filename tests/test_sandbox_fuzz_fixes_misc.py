@@ -56,4 +56,5 @@ def test_ringpollbatch():
         "READ that fails, then POLL_ADD on the ring fd: submit=2 [1 -9 0] [2 4 0]",
         "NOP, and POLL_ADD linked after another NOP: submit=3 [3 0 0] [4 0 0] [5 5 0]",
         "NOP, then POLL_ADD for POLLIN on the ring fd: submit=2 [6 0 0] [7 1 0]",
+        "NOP, then POLL_ADD for POLLIN | POLLOUT, by C first: submit=2 [8 0 0] [9 4 0]",
     ]

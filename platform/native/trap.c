@@ -35,6 +35,19 @@
  *     copyio.c's ps_read_to_child/ps_write_from_child on the Sentry's host
  *     fd (the same open file description as the program's), then the
  *     result (two POKEUSERs and PTRACE_CONT).
+ *   io_uring_enter on an fd of kind PS_TK_RING (the map also holds the
+ *     ring's C block) with flags 0 or GETEVENTS, by a thread that has used
+ *     the ring before (its ids in rings[], kept by tctx.add_node), on a ring
+ *     whose enter_fast flag Python has set (dataplane.enter_sync: no
+ *     SQPOLL, DEFER_TASKRUN, overflow, waiters, timeouts, batch work,
+ *     tracing or fault injection...): dataplane.c's ps_dp_enter() runs the
+ *     data plane's submit of the SQEs asked for, and if it took them all
+ *     and no wait is needed, does what enter.py does after (the ring fd's
+ *     readiness, the registered eventfd) and the result is returned as
+ *     above.  If the data plane stopped at an SQE, or GETEVENTS must wait,
+ *     the stop goes to Python with what C submitted in t->cont, and
+ *     enter.py continues the batch from exactly there (never twice, never
+ *     one lost).
  *
  * Only 64-bit-ABI calls of a thread Python has marked `enabled` (no
  * injection under way, no io_uring task work queued: tracer.py keeps the
@@ -45,8 +58,9 @@
  * table's map that the io_uring data plane already reads (dataplane.c's
  * struct ps_fdmap), under its read lock: Python updates the map before it
  * closes a host fd the map names, and only runs while this loop does not.
- * Counters (per thread for the placement watchdog, per syscall for --stats)
- * are read by Python.
+ * Counters (per thread for the placement watchdog, per syscall for --stats,
+ * and the requests io_uring_enter submitted here, which are the data
+ * plane's) are read by Python.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -146,7 +160,16 @@ struct ps_ttask {
 	struct ps_fdmap *fdmap;     /* its fd table (a reference) */
 	uint64_t stops;             /* stops served here (placement.py adds them) */
 	uint64_t ip;                /* the last served call's instruction pointer, 0: none since Python's */
+	/* io_uring_enter: the rings this thread has used (their ids, as
+	 * tctx.add_node records them; PS_TRAP_RINGS at most, more stay with
+	 * Python), and what C submitted of the call it hands back to Python
+	 * (ps_dp_enter's cont[]: valid, count, consumed, requests, CQ slots
+	 * and CQEs taken). */
+	uint64_t rings[8];
+	uint32_t nrings;
+	uint32_t cont[6];
 };
+#define PS_TRAP_RINGS 8
 
 /* The loop's state, one per tracer. */
 struct ps_trap {
@@ -156,6 +179,8 @@ struct ps_trap {
 	char *bounce;               /* the Sentry thread's bounce buffer (vfs/file.py's) */
 	int pass_writes;            /* writes to PS_TK_PASS fds may simply continue */
 	uint64_t counts[4];         /* served here: read, write, pread64, pwrite64 */
+	uint64_t enters;            /* io_uring_enter calls served here */
+	uint64_t enter_reqs;        /* requests they (or calls handed on) submitted */
 };
 
 struct ps_ttask *ps_ttask_new(int tid)
@@ -199,6 +224,50 @@ static struct ps_ttask *trap_task(struct ps_trap *tr, int pid)
 	return NULL;
 }
 
+/* io_uring_enter on a ring fd (PS_TK_RING) of a thread that has used the
+ * ring, with flags 0 or GETEVENTS (enter.py masks the four arguments to 32
+ * bits; a negative fd is Python's): dataplane.c's ps_dp_enter() decides
+ * and does the rest.  1 served, 0 Python's (t->cont set if C submitted). */
+static int trap_enter(struct ps_trap *tr, struct ps_ttask *t, int pid,
+		      const struct ps_syscall_info *in)
+{
+	uint32_t fd = (uint32_t)in->args[0], to_submit = (uint32_t)in->args[1];
+	uint32_t min_complete = (uint32_t)in->args[2], flags = (uint32_t)in->args[3];
+	struct ps_fdmap *m = t->fdmap;
+	struct ps_ring *r = NULL;
+	if (flags & ~1u || fd > 0x7fffffffu)        /* only IORING_ENTER_GETEVENTS */
+		return 0;
+	pthread_rwlock_rdlock(&m->lock);
+	if (fd < m->n && m->kinds[fd] == PS_TK_RING && fd < m->nrings)
+		r = m->rings[fd];
+	pthread_rwlock_unlock(&m->lock);
+	if (!r)
+		return 0;
+	if (to_submit) {
+		/* io_uring_add_tctx_node() must be a no-op: the thread has
+		 * used this ring already (tctx.py). */
+		uint32_t i;
+		for (i = 0; i < t->nrings && t->rings[i] != r->id; i++)
+			;
+		if (i == t->nrings)
+			return 0;
+	}
+	long result;
+	unsigned reqs;
+	int rc = ps_dp_enter(r, pid, m, to_submit, min_complete, flags, tr->bounce, t->cont,
+			     &result, &reqs);
+	tr->enter_reqs += reqs;
+	if (!rc)
+		return 0;
+	int err = ps_return(pid, result);
+	if (err < 0)
+		return err;
+	t->stops++;
+	t->ip = in->instruction_pointer;
+	tr->enters++;
+	return 1;
+}
+
 /* Serve one seccomp stop if it is one of the cases above: 1 answered and
  * resumed, 0 Python's, -errno a ptrace call failed. */
 static int trap_serve(struct ps_trap *tr, struct ps_ttask *t, int pid,
@@ -217,6 +286,8 @@ static int trap_serve(struct ps_trap *tr, struct ps_ttask *t, int pid,
 	case 18:        /* pwrite64 */
 		write = 1;
 		break;
+	case 426:       /* io_uring_enter */
+		return trap_enter(tr, t, pid, in);
 	default:
 		return 0;   /* x32 calls (bit 30 set) land here too */
 	}

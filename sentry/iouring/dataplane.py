@@ -13,7 +13,12 @@ requests keep SQ order.  Two callers:
     before (and between) the requests Python submits;
   * the SQ thread (native/sqpoll.c) of an IORING_SETUP_SQPOLL ring, which
     runs hot SQEs itself and hands the SQ to the Sentry's loop only at an
-    SQE it does not take (sqpoll.py).
+    SQE it does not take (sqpoll.py);
+  * the C trap step (platform/native/trap.c), which serves a whole
+    io_uring_enter without Python (native/dataplane.c ps_dp_enter) on a
+    ring whose C block says it may (enter_sync below), and hands the call
+    over part-way -- with the submit's answer, which submit.py continues
+    from -- at an SQE the data plane leaves or a wait.
 
 Python stays authoritative and tells C what it may do:
 
@@ -38,6 +43,7 @@ Python stays authoritative and tells C what it may do:
 PYSENTRY_DATAPLANE=0 turns the data plane off (every SQE goes through
 Python, as before it existed; the tests run both ways).
 """
+import itertools
 import os
 
 from pysentry import native
@@ -49,6 +55,9 @@ ENABLED = native.lib is not None and os.environ.get("PYSENTRY_DATAPLANE", "1") !
 # Requests the data plane completed (pysentry run --stats): in io_uring_enter,
 # and in SQ threads that have stopped (live ones are asked: sqpoll.py).
 STATS = {"enter": 0, "sqpoll": 0}
+# io_uring_enter calls the C trap step served whole (platform/native/trap.c).
+ENTER_STATS = {"calls": 0}
+_ring_ids = itertools.count(1)
 
 if native.lib is not None:
     _lib, _ffi = native.lib, native.ffi
@@ -100,10 +109,11 @@ def submit(ring, task, count):
 
 
 def stats(kernel):
-    """(requests completed by the data plane in io_uring_enter, in SQ threads)."""
+    """(requests completed by the data plane in io_uring_enter, in SQ
+    threads, io_uring_enter calls the C trap step served whole)."""
     live = sum(r.sqpoll.completed_in_c() for r in kernel.io_uring.by_id.values()
                if r.sqpoll is not None)
-    return STATS["enter"], STATS["sqpoll"] + live
+    return STATS["enter"], STATS["sqpoll"] + live, ENTER_STATS["calls"]
 
 
 # -- the tables C reads ----------------------------------------------------------------
@@ -113,7 +123,7 @@ def fdmap(fdtable):
     if m is None:
         m = _ffi.gc(_lib.ps_fdmap_new(), _lib.ps_fdmap_unref)
         for fd, desc in fdtable.entries.items():
-            _lib.ps_fdmap_set(m, fd, desc.data_plane_fd(), trap_kind(desc))
+            fdmap_set(m, fd, desc)
         fdtable.cmap = m
     return m
 
@@ -122,8 +132,68 @@ def fdmap_set(m, fd, desc):
     """fd now names desc (None: nothing); called before any old file is put."""
     if desc is None:
         _lib.ps_fdmap_set(m, fd, -1, 0)
+        return
+    ring = getattr(desc, "ring", None) if desc.kind == "io_uring" else None
+    if ring is not None and ring._c is not None:
+        # The trap step's io_uring_enter finds the ring's C block by the fd
+        # (the block lives as long as this file, which holds the ring).
+        _lib.ps_fdmap_set_ring(m, fd, ring._c)
     else:
         _lib.ps_fdmap_set(m, fd, desc.data_plane_fd(), trap_kind(desc))
+
+
+# -- io_uring_enter in the C trap step -------------------------------------------------
+def new_ring_id():
+    """A ring's id in its C block: threads record the rings they used by it."""
+    return next(_ring_ids)
+
+
+def enter_sync(ring):
+    """After Python served an io_uring_enter on ring: may the trap step serve
+    the next ones in C (dataplane.c ps_dp_enter)?  Only while everything
+    enter.py and submit.py would do beyond the data plane's submit is what
+    ps_dp_enter does too -- so not with SQPOLL, DEFER_TASKRUN work deferred
+    (ring.post clears the flag when it defers a CQE; the submitter's
+    enters are otherwise plain ones: the call's local_open only makes
+    Python's own posts direct, and C's are), nor with a disabled
+    ring, the data plane off for it (eligible(), drained or deferred
+    chains), overflowed CQEs, batch work, a task waiting in io_uring_enter
+    (it must be woken), TIMEOUT requests counting CQEs (notify() checks
+    them), an EVENTFD_ASYNC eventfd, fault injection, a syscall-level
+    --trace-uring, or without pidfd_getfd (fds taken over by injection
+    first).  Python clears it (enter_off) on what could change that
+    between two enters: a wait, any io_uring_register on the ring; C
+    checks the rest of the per-call conditions itself."""
+    c = ring._c
+    if c is None:
+        return
+    sync(ring)
+    state = ring.dp_state
+    kernel = ring.kernel
+    ev = ring.eventfd
+    # SINGLE_ISSUER: only the submitter may submit (EEXIST); DEFER_TASKRUN
+    # (which Linux allows only with SINGLE_ISSUER) has every other thread's
+    # enter answered apart (enter.py): C serves the submitter only.
+    single = ring.flags & abi.SETUP_SINGLE_ISSUER or ring.defer_taskrun
+    trace = getattr(getattr(kernel, "io_uring", None), "trace", None)
+    ok = (state is not None and state[0] and not state[1] and ring.sqpoll is None
+          and ring.enabled and not ring.closed
+          and not ring.overflow and not ring.batch_work and not ring.waiters
+          and not ring.timeouts and not ring.drain_next and not ring.local_cqes
+          and ring._kick < 0 and (ev is None or not ev.async_only)
+          and getattr(kernel, "can_getfd", False) and getattr(kernel, "injector", None) is None
+          and (trace is None or trace.out is None)
+          and not (single and ring.submitter_tid is None))
+    c.single_tid = (ring.submitter_tid or 0) if ok and single else 0
+    c.enter_fast = int(ok)
+
+
+def enter_off(ring):
+    """Something that enter_sync() looks at may change: Python serves the
+    ring's next io_uring_enter (which publishes the flag again)."""
+    c = ring._c
+    if c is not None:
+        c.enter_fast = 0
 
 
 def trap_kind(desc):

@@ -47,6 +47,43 @@ def lookup_ring(kernel, task, fd):
 
 
 def sys_io_uring_enter(kernel, task, stop):
+    # The C trap step (platform/native/trap.c) may have begun this call:
+    # the data plane's submit ran, and it handed the rest over
+    # (dataplane.c ps_dp_enter: an SQE it left, or a wait).  `pre` is that
+    # submit's answer, which submit.submit() takes in place of making it.
+    pre = None
+    t = task.ctrap
+    if t is not None and t.cont[0]:
+        t.cont[0] = 0
+        pre = (t.cont[1], t.cont[2], t.cont[3], t.cont[4], t.cont[5])
+    ring = _ring_of_enter(task, stop)
+    out = _sys_io_uring_enter(kernel, task, stop, pre)
+    if ring is None or ring._c is None:
+        return out
+    if isinstance(out, int):
+        dataplane.enter_sync(ring)
+        return out
+    return _synced_after(ring, out)
+
+
+def _ring_of_enter(task, stop):
+    """The ring a plain io_uring_enter named (the trap step serves no
+    other), or None."""
+    fd, flags = stop.args[0] & 0xFFFFFFFF, stop.args[3] & 0xFFFFFFFF
+    if flags & abi.ENTER_REGISTERED_RING:
+        return None
+    desc = task.fdtable.entries.get(numbers.signed_fd(fd))
+    return getattr(desc, "ring", None) if getattr(desc, "kind", None) == "io_uring" else None
+
+
+def _synced_after(ring, gen):
+    try:
+        return (yield from gen)
+    finally:
+        dataplane.enter_sync(ring)
+
+
+def _sys_io_uring_enter(kernel, task, stop, pre):
     fd, to_submit, min_complete, flags = (a & 0xFFFFFFFF for a in stop.args[:4])
     argp, argsz = stop.args[4], stop.args[5]
     try:
@@ -74,7 +111,8 @@ def sys_io_uring_enter(kernel, task, stop):
             and ring.submitter_tid != task.tid):
         return -errno.EEXIST        # only the submitter task may submit
     if not ring.defer_taskrun:
-        return _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz)
+        return _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz,
+                           pre)
     if ring.submitter_tid != task.tid:
         # DEFER_TASKRUN: only the submitter may run the ring's deferred work,
         # so only it may wait (io_allowed_run_tw).
@@ -85,7 +123,8 @@ def sys_io_uring_enter(kernel, task, stop):
     # happen: that is Linux running its local work in io_cqring_wait().
     ring.local_open += 1
     try:
-        out = _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz)
+        out = _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz,
+                          pre)
     except BaseException:
         ring.local_open -= 1
         raise
@@ -102,7 +141,8 @@ def _closing_local(ring, gen):
         ring.local_open -= 1
 
 
-def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz):
+def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, argsz,
+                pre=None):
     if ring.sqpoll is not None:
         # The SQ thread submits; the call only wakes it.  Running what is
         # queued right now is what a prompt SQ thread would do, and makes
@@ -119,7 +159,7 @@ def _enter_ring(kernel, task, stop, ring, to_submit, min_complete, flags, argp, 
     else:
         if to_submit:
             tctx.add_node(task, ring)  # as io_uring_enter's io_uring_add_tctx_node()
-        submitted = submit.submit(kernel, ring, task, to_submit) if to_submit else 0
+        submitted = submit.submit(kernel, ring, task, to_submit, pre) if to_submit else 0
         if submitted != to_submit:
             # Fewer submitted than asked (an SQE failed to initialise, or the
             # SQ held fewer): Linux returns at once without waiting.
@@ -200,6 +240,9 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
     start_tail = ring.cq_tail
     waiter = Waiter(task, min_complete, ring.cq_timeouts)
     ring.waiters.append(waiter)
+    # A waiter must be woken by Python's notify(): no io_uring_enter on
+    # this ring in C until the next one Python serves (dataplane.enter_sync).
+    dataplane.enter_off(ring)
     # Like Linux's fdget() held across io_uring_enter, the wait keeps the ring
     # alive even if another thread closes the last fd meanwhile.
     ring.refs += 1

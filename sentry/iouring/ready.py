@@ -48,14 +48,29 @@ def eventfd_id(fdinfo_path):
 class RingReadiness:
     """The eventfd behind a ring's program-side fd, and its count's upkeep."""
 
-    __slots__ = ("ring", "fd", "id", "set", "seen")
+    __slots__ = ("ring", "fd", "id", "_set", "seen")
 
     def __init__(self, ring):
         self.ring = ring
         self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.id = eventfd_id("/proc/self/fdinfo/%d" % self.fd)
-        self.set = False          # the count is non-zero
+        self._set = False         # the count is non-zero (without a C block)
         self.seen = 0             # ring.posted when last signalled
+
+    # With a C block the flag lives there: the trap step's io_uring_enter
+    # (dataplane.c ps_dp_enter) does completed() and refresh() too.
+    @property
+    def set(self):
+        c = self.ring._c
+        return bool(c.ready_set) if c is not None else self._set
+
+    @set.setter
+    def set(self, value):
+        c = self.ring._c
+        if c is not None:
+            c.ready_set = int(value)
+        else:
+            self._set = value
 
     def _has_events(self):
         ring = self.ring

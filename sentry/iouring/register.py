@@ -8,7 +8,7 @@ import errno
 import struct
 
 from pysentry.sentry import creds
-from pysentry.sentry.iouring import (abi, cancel, eventfd, filetable, iowq, kbuf, memregion,
+from pysentry.sentry.iouring import (abi, cancel, dataplane, eventfd, filetable, iowq, kbuf, memregion,
                                      msg_ring, napi, personality, resize, restrictions, rsrc,
                                      tctx)
 from pysentry.sentry.iouring.enter import SUPPORTED_ENTER_FLAGS, lookup_ring
@@ -251,6 +251,9 @@ def _register(kernel, task, stop):
             ring = tctx.registered_ring(task, fd & 0xFFFFFFFF)
         else:
             ring = lookup_ring(kernel, task, numbers.signed_fd(fd))
+        # Whatever it registers may change what io_uring_enter must do: the
+        # next one is Python's, which decides again (dataplane.enter_sync).
+        dataplane.enter_off(ring)
         handler = HANDLERS.get(opcode)
         if handler is None:
             return -errno.EINVAL

@@ -128,6 +128,7 @@ class Ring:
             if c == native.ffi.NULL:
                 raise MemoryError("ring control block")
             self._c = native.ffi.gc(c, native.lib.ps_ring_free)
+            c.id = dataplane.new_ring_id()
             self._sqe_buf = native.ffi.new("char[]", lay.sqe_size)
             self._sqe_view = native.ffi.buffer(self._sqe_buf)
         self.dp_state = None        # what dataplane.sync() last told the C block
@@ -449,6 +450,10 @@ class Ring:
         that sets nothing there posts zeros (io_fill_cqe_req)."""
         if self.defer_taskrun and not self.local_open:
             self.local_cqes.append((user_data, res, cflags, counts, big))
+            if self._c is not None:
+                # The next io_uring_enter must run this deferred work:
+                # Python's (dataplane.enter_sync).
+                self._c.enter_fast = 0
             return
         if big is None:
             extra1 = extra2 = 0

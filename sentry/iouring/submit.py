@@ -28,14 +28,24 @@ from pysentry.sentry.iouring.request import INFLIGHT, IOWQ_FORCE, IOWQ_PUNT, Req
 from pysentry.sentry.iouring.splice import SPLICE_F_FD_IN_FIXED
 
 
-def submit(kernel, ring, task, to_submit):
-    """Consume up to to_submit SQEs; return how many were consumed."""
-    count = min(to_submit, ring.sq_entries, ring.sq_ready())
-    ring.batch_sq_head = ring.sq_head
-    _batch_cq(ring)
+def submit(kernel, ring, task, to_submit, pre=None):
+    """Consume up to to_submit SQEs; return how many were consumed.
+    pre: (count, consumed, requests, cq_slots, posted) when the C trap step
+    already made the batch's first data-plane call (dataplane.c
+    ps_dp_enter): the batch goes on from there, as if this had made it;
+    cq_slots and posted are the CQ slots and CQEs that call took, which
+    belong to this batch (not yet committed for the ring's pollers)."""
+    if pre is None:
+        count = min(to_submit, ring.sq_entries, ring.sq_ready())
+        ring.batch_sq_head = ring.sq_head
+        _batch_cq(ring)
+    else:
+        count = pre[0]
+        ring.batch_sq_head = (ring.sq_head - pre[1]) & 0xFFFFFFFF
+        _batch_cq(ring, pre[3], pre[4])
     ring.submitting = True
     try:
-        submitted = _submit_batch(kernel, ring, task, count)
+        submitted = _submit_batch(kernel, ring, task, count, pre)
         # io_submit_state_end() flushes the batch's completions: the
         # requests they free stop counting for the drain, and the flush
         # looks at the defer list again.
@@ -51,12 +61,13 @@ def submit(kernel, ring, task, to_submit):
     return submitted
 
 
-def _batch_cq(ring):
+def _batch_cq(ring, slots=0, posted=0):
     """The CQEs a batch, or a task-work pass, starts with: the only ones
-    io_uring_poll() sees until the flush at its end (Ring.poll_revents)."""
-    ring.batch_cq_tail = ring.cq_tail
+    io_uring_poll() sees until the flush at its end (Ring.poll_revents).
+    slots/posted: CQ slots and CQEs the batch has already taken (in C)."""
+    ring.batch_cq_tail = (ring.cq_tail - slots) & 0xFFFFFFFF
     ring.batch_overflow = len(ring.overflow)
-    ring.batch_posted = ring.posted
+    ring.batch_posted = ring.posted - posted
 
 
 def _flush(kernel, ring):
@@ -159,19 +170,29 @@ def fds_named(ring, count):
     return fds
 
 
-def _submit_batch(kernel, ring, task, count):
+def _submit_batch(kernel, ring, task, count, pre=None):
     if kernel.injector is not None:
+        # (never with pre: the trap step leaves injecting rings alone)
         return inject.reordered(ring, lambda: _submit_batch_in_order(kernel, ring, task, count))
-    return _submit_batch_in_order(kernel, ring, task, count)
+    return _submit_batch_in_order(kernel, ring, task, count, pre)
 
 
-def _submit_batch_in_order(kernel, ring, task, count):
+def _submit_batch_in_order(kernel, ring, task, count, pre=None):
     submitted = 0
     chain = None
     left = count
     hot = ring.dp_state is not None and ring.dp_state[0]
     while left > 0:
-        if hot and chain is None and not ring.drain_next:
+        if pre is not None:
+            # The data-plane call the trap step made for this batch (C
+            # makes it only where the branch below would have).
+            consumed, done = pre[1], pre[2]
+            pre = None
+            left -= consumed
+            submitted += done
+            if not left or consumed != done:
+                break
+        elif hot and chain is None and not ring.drain_next:
             # Hot SQEs complete in C (never part of a link: C stops at a
             # linked SQE, so a chain is always Python's from its head).
             consumed, done = dataplane.submit(ring, task, left)

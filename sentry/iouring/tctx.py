@@ -50,6 +50,12 @@ def add_node(task, ring):
         tctx = task.uring_tctx = TaskContext(ring, task.tgid)
     if ring not in tctx.nodes:
         tctx.nodes.add(ring)
+        # The C trap step serves this thread's io_uring_enter on the ring
+        # only once this is a no-op (trap.c trap_enter).
+        t, c = getattr(task, "ctrap", None), ring._c
+        if t is not None and c is not None and t.nrings < len(t.rings):
+            t.rings[t.nrings] = c.id
+            t.nrings += 1
         if ring.iowq_limits is not None:
             iowq.apply(tctx.iowq, ring.iowq_limits, task.tgid)
     return tctx
@@ -58,6 +64,9 @@ def add_node(task, ring):
 def drop(task):
     """Thread exit or execve: the slots let go of their rings."""
     tctx, task.uring_tctx = task.uring_tctx, None
+    t = getattr(task, "ctrap", None)
+    if t is not None:
+        t.nrings = 0
     if tctx is not None:
         tctx.release()
 

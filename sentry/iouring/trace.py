@@ -121,8 +121,9 @@ class Stats:
 
     def lines(self, syscalls, dataplane=(0, 0)):
         """The table; dataplane: (SQEs the C data plane completed in
-        io_uring_enter, in SQ threads) -- those never reach this trace, so
-        they are counted apart, and in the SQE total."""
+        io_uring_enter, in SQ threads[, io_uring_enter calls the C trap
+        step served whole]) -- those SQEs never reach this trace, so they
+        are counted apart, and in the SQE total."""
         out = ["%-16s %8s %7s %11s %11s" % ("opcode", "calls", "errors", "median us", "p99 us")]
         for name, lat in sorted(self.latency.items(), key=lambda kv: -self.calls[kv[0]]):
             lat = sorted(lat)
@@ -131,12 +132,14 @@ class Stats:
                 name, self.calls[name], self.errors.get(name, 0), statistics.median(lat) * 1e6,
                 p99 * 1e6))
         traps = sum(syscalls.values())
-        in_enter, in_sqthread = dataplane
+        in_enter, in_sqthread = dataplane[:2]
+        in_trap = dataplane[2] if len(dataplane) > 2 else 0
         sqes = self.sqes + in_enter + in_sqthread
         out.append("io_uring_enter calls: %d, SQEs: %d, SQEs per enter: %.2f" % (
             self.enters, sqes, sqes / self.enters if self.enters else 0.0))
         out.append("data plane: %d SQEs in C (enter %d, SQ thread %d), not in the table above"
                    % (in_enter + in_sqthread, in_enter, in_sqthread))
+        out.append("io_uring_enter served whole in C by the trap step: %d" % in_trap)
         out.append("trapped syscalls: %d" % traps)
         for name, count in sorted(syscalls.items(), key=lambda kv: -kv[1]):
             out.append("  %-20s %d" % (name, count))

@@ -137,6 +137,12 @@ int main(int argc, char **argv)
         SQE(6, 0, );
         SQE(7, 0, io_uring_prep_poll_add(s, rfd, POLLIN));
         run("NOP, then POLL_ADD for POLLIN on the ring fd", 2);
+        /* The same when the C trap step takes the NOP (the thread has used
+         * this ring, so its io_uring_enter is C's until the POLL_ADD): the
+         * NOP's CQE still belongs to the batch. */
+        SQE(8, 0, );
+        SQE(9, 0, io_uring_prep_poll_add(s, rfd, POLLIN | POLLOUT));
+        run("NOP, then POLL_ADD for POLLIN | POLLOUT, by C first", 2);
     }
     return 0;
 }

@@ -28,6 +28,8 @@
  * a copy that faults part-way, or a CQ with no room (Python queues the CQE
  * in its overflow backlog, NODROP).
  * Python then continues from that exact SQE, so requests keep SQ order.
+ * ps_dp_enter() is a whole io_uring_enter around it, for the C trap step
+ * (platform/native/trap.c), on rings where Python allows it.
  * SQEs are read at the ring's stride (128 bytes with IORING_SETUP_SQE128:
  * only the first 64 matter to these ops) and CQEs written at its size
  * (32 bytes with CQE32, zero big_cqe[]; 16-byte or two-slot ones with
@@ -90,6 +92,9 @@
 #define PS_TK_NONE 0
 #define PS_TK_SERVE 1
 #define PS_TK_PASS 2
+#define PS_TK_RING 3    /* an io_uring fd: rings[fd] is its ring (io_uring_enter in C) */
+
+struct ps_ring;
 
 struct ps_sqe {
 	uint8_t opcode, flags;
@@ -127,6 +132,12 @@ struct ps_fdmap {
 	 * served in C), PS_TK_PASS (the host runs those calls as they are). */
 	uint8_t *kinds;
 	uint32_t n;
+	/* program fd -> its ring where kinds[] says PS_TK_RING (nrings slots,
+	 * grown on demand): the trap step's io_uring_enter (ps_dp_enter).  The
+	 * ring block lives while the fd names it: Python clears the slot
+	 * before it puts the ring's file. */
+	struct ps_ring **rings;
+	uint32_t nrings;
 	int refs;
 };
 
@@ -170,6 +181,18 @@ struct ps_ring {
 	uint32_t nr_bufs;
 	int sq_pid;         /* SQPOLL: whose memory and fds the SQ thread uses */
 	struct ps_fdmap *sq_fdmap;
+	/* io_uring_enter served in C by the trap step (ps_dp_enter).  Python
+	 * (dataplane.enter_sync) sets enter_fast only while everything
+	 * enter.py would do beyond the data plane's submit is what
+	 * ps_dp_enter does, and clears it on whatever could change that;
+	 * single_tid: an IORING_SETUP_SINGLE_ISSUER ring's submitter (0: any
+	 * thread).  id: unique per ring (threads name the rings they used by it). */
+	int enter_fast;
+	int single_tid;
+	uint64_t id;
+	/* The ring fd's eventfd count is non-zero (ready.py's `set`, kept here
+	 * so that both the trap step and Python update it). */
+	int ready_set;
 };
 
 /* ---------------------------------------------------------------- fd maps */
@@ -201,6 +224,7 @@ void ps_fdmap_unref(struct ps_fdmap *m)
 		pthread_rwlock_destroy(&m->lock);
 		free(m->fds);
 		free(m->kinds);
+		free(m->rings);
 		free(m);
 	}
 }
@@ -244,6 +268,35 @@ int ps_fdmap_set(struct ps_fdmap *m, int fd, int hostfd, int kind)
 	}
 	m->fds[fd] = hostfd;
 	m->kinds[fd] = (uint8_t)kind;
+	if ((uint32_t)fd < m->nrings)
+		m->rings[fd] = NULL;    /* ps_fdmap_set_ring() sets it again */
+out:
+	pthread_rwlock_unlock(&m->lock);
+	return rc;
+}
+
+/* fd names the ring r (its kind becomes PS_TK_RING).  Returns 0, or -1
+ * (the fd then stays with Python). */
+int ps_fdmap_set_ring(struct ps_fdmap *m, int fd, struct ps_ring *r)
+{
+	int rc = ps_fdmap_set(m, fd, -1, PS_TK_RING);
+	if (rc < 0)
+		return rc;
+	pthread_rwlock_wrlock(&m->lock);
+	if ((uint32_t)fd >= m->nrings) {
+		uint32_t n = m->n;      /* ps_fdmap_set() made fd < n */
+		struct ps_ring **rings = realloc(m->rings, n * sizeof(*rings));
+		if (!rings) {
+			m->kinds[fd] = PS_TK_NONE;
+			rc = -1;
+			goto out;
+		}
+		for (uint32_t i = m->nrings; i < n; i++)
+			rings[i] = NULL;
+		m->rings = rings;
+		m->nrings = n;
+	}
+	m->rings[fd] = r;
 out:
 	pthread_rwlock_unlock(&m->lock);
 	return rc;
@@ -1052,6 +1105,126 @@ unsigned ps_dp_submit(struct ps_ring *r, int owner, int pid, struct ps_fdmap *fd
 	}
 	*submitted = done;
 	return consumed;
+}
+
+/* io_uring_enter(2) in C, for the trap step (platform/native/trap.c).
+ * Python's path (sentry/iouring/enter.py, submit.py) on a ring whose
+ * enter_fast Python has set does, beyond checks that then hold: the data
+ * plane's submit of min(to_submit, SQ entries, SQEs ready) SQEs; the
+ * ring's notify() (ready.py's completed(): the ring fd's eventfd written if
+ * CQEs were posted since it was last and the CQ is not empty; the
+ * registered eventfd signalled for new CQEs, unless
+ * IORING_CQ_EVENTFD_DISABLED); _getevents()'s readiness refresh (the fd
+ * made readable exactly while CQEs wait); and, with GETEVENTS and every
+ * SQE submitted, a wait unless min(min_complete, CQ entries) CQEs are
+ * ready.  This does the same when the data plane took every SQE (no bad SQ
+ * index) and no wait is needed: 1, *result the SQEs submitted.  Else 0:
+ * Python serves the call, and if SQEs were submitted here cont[] says so
+ * -- the count Python would have computed, the entries consumed and the
+ * requests among them, ps_dp_submit()'s answer, and the CQ slots and
+ * CQEs it took -- and Python carries on
+ * from exactly there (submit.submit's `pre`), as if it had made that call.
+ * *reqs: the requests submitted here (either way). */
+int ps_dp_enter(struct ps_ring *r, int pid, struct ps_fdmap *fdmap, uint32_t to_submit,
+		uint32_t min_complete, uint32_t flags, char *bounce, uint32_t *cont,
+		long *result, unsigned *reqs)
+{
+	uint32_t count = 0, tail0 = 0;
+	uint64_t posted0 = 0;
+	unsigned consumed = 0, done = 0;
+
+	*reqs = 0;
+	cont[0] = 0;
+	pthread_mutex_lock(&r->lock);
+	if (!r->mem || !r->enter_fast || !r->enabled || r->blocked || r->overflow
+	    || r->owner != PS_OWNER_PY || (r->single_tid && r->single_tid != pid)) {
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	/* Where the batch's CQEs begin: io_uring_poll() sees none of them
+	 * until the batch ends (submit._batch_cq). */
+	tail0 = r->cq_tail;
+	posted0 = r->posted;
+	if (to_submit) {
+		/* submit.submit(): min(to_submit, sq_entries, sq_ready()), the
+		 * tail read once. */
+		uint32_t ready = __atomic_load_n(r->sq_tail_p, __ATOMIC_ACQUIRE) - r->sq_head;
+		count = to_submit;
+		if (count > r->sq_entries)
+			count = r->sq_entries;
+		if (count > ready)
+			count = ready;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (count) {
+		consumed = ps_dp_submit(r, PS_OWNER_PY, pid, fdmap, count, bounce, &done);
+		*reqs = done;
+		cont[0] = 1;
+		cont[1] = count;
+		cont[2] = consumed;
+		cont[3] = done;
+		pthread_mutex_lock(&r->lock);
+		cont[4] = r->cq_tail - tail0;
+		cont[5] = (uint32_t)(r->posted - posted0);
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (consumed != count || done != consumed)
+		return 0;       /* an SQE the data plane left, or a bad index: Python */
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->mem || r->overflow) {
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	uint32_t queued = r->cq_tail - __atomic_load_n(r->cq_head_p, __ATOMIC_ACQUIRE);
+	uint32_t ready = queued < r->cq_entries ? queued : r->cq_entries;
+	/* enter.py drops GETEVENTS when fewer were submitted than asked. */
+	if ((flags & 1u) && done == to_submit) {
+		uint32_t want = min_complete < r->cq_entries ? min_complete : r->cq_entries;
+		if (ready < want) {
+			pthread_mutex_unlock(&r->lock);
+			return 0;   /* a wait: Python's (cont[] has the submit) */
+		}
+	}
+	uint64_t one = 1;
+	ssize_t n;
+	if (to_submit) {
+		/* notify(): ready.completed(), then the registered eventfd. */
+		if (r->posted != r->ready_seen) {
+			r->ready_seen = r->posted;
+			if (ready && r->ready_fd >= 0) {
+				n = write(r->ready_fd, &one, sizeof(one));
+				r->ready_set = 1;
+			}
+		}
+		if (r->eventfd >= 0 && r->posted != r->signalled) {
+			r->signalled = r->posted;
+			if (!(__atomic_load_n(r->cq_flags_p, __ATOMIC_ACQUIRE) & DP_CQ_EVENTFD_DISABLED))
+				n = write(r->eventfd, &one, sizeof(one));
+		}
+	}
+	/* ready.refresh() (no SQ thread on this ring: ready_raised is only
+	 * folded in, as Python does). */
+	if (r->ready_raised) {
+		r->ready_raised = 0;
+		r->ready_set = 1;
+	}
+	if (r->ready_fd >= 0) {
+		if (ready) {
+			if (!r->ready_set) {
+				n = write(r->ready_fd, &one, sizeof(one));
+				r->ready_set = 1;
+			}
+		} else if (r->ready_set) {
+			n = read(r->ready_fd, &one, sizeof(one));
+			r->ready_set = 0;
+		}
+	}
+	(void)n;
+	pthread_mutex_unlock(&r->lock);
+	cont[0] = 0;
+	*result = done;
+	return 1;
 }
 
 /* After the SQ thread posted: make the ring fd readable (one write per
