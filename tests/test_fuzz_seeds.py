@@ -31,7 +31,10 @@ FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 3
               1214, 4202, 6545, 7952, 21734, 1965, 6419, 10132, 12641, 23593, 23831, 5967,
               647, 4118, 26664, 7846, 25751, 27920,
               # drain after a failed init, ring-fd read/write and poll (fuzz_fixes_misc.c)
-              10582, 47, 7737, 27039, 11518]
+              10582, 47, 7737, 27039, 11518,
+              # multishot RECV optlen (fuzz_fixes_recv.c); SEND_ZC notification and
+              # io-wq CQE order (fuzz_fixes_cqback.c)
+              3713, 5555, 23691, 1104, 8672, 9582, 15427, 18190]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 
