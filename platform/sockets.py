@@ -70,39 +70,12 @@ def sendmsg(fd, data, name, control, flags):
     return _check(_lib.sendmsg(fd, msg, flags))
 
 
-def recvmsg(fd, size, want_name, controllen, flags):
-    """recvmsg(2) into Sentry buffers: (n, data, name, control, msg_flags)."""
-    buf = _new_raw("char[]", max(size, 1))
-    iov = _ffi.new("struct iovec *", (buf, size))
+def _recvmsg(fd, iov, niov, want_name, controllen, flags):
+    """recvmsg(2) with a name and control buffer of the sizes asked for:
+    (n, name, control, msg_flags)."""
     msg = _ffi.new("struct msghdr *")
     msg.msg_iov = iov
-    msg.msg_iovlen = 1
-    if want_name:
-        namebuf = _ffi.new("char[]", SOCKADDR_STORAGE)
-        msg.msg_name = namebuf
-        msg.msg_namelen = SOCKADDR_STORAGE
-    if controllen:
-        ctlbuf = _ffi.new("char[]", controllen)
-        msg.msg_control = ctlbuf
-        msg.msg_controllen = controllen
-    n = _check(_lib.recvmsg(fd, msg, flags))
-    data = _ffi.buffer(buf, min(n, size))[:]
-    name = _ffi.buffer(namebuf, msg.msg_namelen)[:] if want_name else None
-    control = _ffi.buffer(ctlbuf, msg.msg_controllen)[:] if controllen else b""
-    return n, data, name, control, msg.msg_flags & 0xFFFFFFFF
-
-
-def recvmsg_into(fd, bufs, want_name, controllen, flags):
-    """recvmsg(2) into a list of buffers (one iovec each; memoryviews of
-    mirrors, net.py): (n, name, control, msg_flags)."""
-    cbufs = [_ffi.from_buffer(b) for b in bufs]
-    iov = _ffi.new("struct iovec[]", max(1, len(bufs)))
-    for i, (c, b) in enumerate(zip(cbufs, bufs)):
-        iov[i].iov_base = c
-        iov[i].iov_len = len(b)
-    msg = _ffi.new("struct msghdr *")
-    msg.msg_iov = iov
-    msg.msg_iovlen = len(bufs)
+    msg.msg_iovlen = niov
     if want_name:
         namebuf = _ffi.new("char[]", SOCKADDR_STORAGE)
         msg.msg_name = namebuf
@@ -115,6 +88,25 @@ def recvmsg_into(fd, bufs, want_name, controllen, flags):
     name = _ffi.buffer(namebuf, msg.msg_namelen)[:] if want_name else None
     control = _ffi.buffer(ctlbuf, msg.msg_controllen)[:] if controllen else b""
     return n, name, control, msg.msg_flags & 0xFFFFFFFF
+
+
+def recvmsg(fd, size, want_name, controllen, flags):
+    """recvmsg(2) into Sentry buffers: (n, data, name, control, msg_flags)."""
+    buf = _new_raw("char[]", max(size, 1))
+    iov = _ffi.new("struct iovec *", (buf, size))
+    n, name, control, msg_flags = _recvmsg(fd, iov, 1, want_name, controllen, flags)
+    return n, _ffi.buffer(buf, min(n, size))[:], name, control, msg_flags
+
+
+def recvmsg_into(fd, bufs, want_name, controllen, flags):
+    """recvmsg(2) into a list of buffers (one iovec each; memoryviews of
+    mirrors, net.py): (n, name, control, msg_flags)."""
+    cbufs = [_ffi.from_buffer(b) for b in bufs]
+    iov = _ffi.new("struct iovec[]", max(1, len(bufs)))
+    for i, (c, b) in enumerate(zip(cbufs, bufs)):
+        iov[i].iov_base = c
+        iov[i].iov_len = len(b)
+    return _recvmsg(fd, iov, len(bufs), want_name, controllen, flags)
 
 
 def queued(fd):
