@@ -58,3 +58,14 @@ def test_ringpollbatch():
         "NOP, then POLL_ADD for POLLIN on the ring fd: submit=2 [6 0 0] [7 1 0]",
         "NOP, then POLL_ADD for POLLIN | POLLOUT, by C first: submit=2 [8 0 0] [9 4 0]",
     ]
+
+
+def test_openat2tail():
+    # OPENAT2's open_how tail is checked before the struct is copied, up to its first non-zero byte: E2BIG before a fault, EFAULT at one (sentry/iouring/openclose.py prep_openat2)
+    out = same_as_native("fuzz_fixes_misc", "openat2tail").splitlines()
+    assert out[:2] == [
+        "OPENAT2, a zero tail running into an unmapped page: submit=1 [1 -14 0]",
+        "OPENAT2, a non-zero byte before the unmapped page: submit=1 [2 -7 0]",
+    ]
+    assert out[2].startswith("OPENAT2, a tail of zeros that ends before it: submit=1 [3 ") and len(out) == 3
+    assert int(out[2].split("[3 ")[1].split()[0]) >= 0

@@ -79,11 +79,23 @@ def prep_openat2(req):
     size = req.len
     if size < OPEN_HOW.size:
         raise OSError(errno.EINVAL, "open_how too small")
-    raw = req.task.mem.read(req.off, min(size, PATH_MAX))
+    mem = req.task.mem
     # copy_struct_from_user(): a larger struct is fine if the tail is zero.
-    if size > OPEN_HOW.size and (size > PATH_MAX or any(raw[OPEN_HOW.size:])):
-        raise OSError(errno.E2BIG, "unknown open_how fields")
-    req.cmd = OpenCmd(OPEN_HOW.unpack(raw[:OPEN_HOW.size]), True)
+    # The tail is checked first (check_zeroed_user), up to its first
+    # non-zero byte: one before an unmapped page is E2BIG, the fault EFAULT;
+    # the struct itself is copied after.  The Sentry looks at the first
+    # PATH_MAX bytes only, and takes a larger struct whose look found
+    # neither for one with unknown fields.
+    if size > OPEN_HOW.size:
+        tail = min(size, PATH_MAX) - OPEN_HOW.size
+        view, readable = mem.mirror(req.off + OPEN_HOW.size, tail)
+        if any(view[:readable]):
+            raise OSError(errno.E2BIG, "unknown open_how fields")
+        if readable < tail:
+            raise OSError(errno.EFAULT, "open_how tail unmapped")
+        if size > PATH_MAX:
+            raise OSError(errno.E2BIG, "unknown open_how fields")
+    req.cmd = OpenCmd(OPEN_HOW.unpack(mem.read(req.off, OPEN_HOW.size)), True)
     _prep_open_common(req)
 
 

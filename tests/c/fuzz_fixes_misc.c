@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -143,6 +145,27 @@ int main(int argc, char **argv)
         SQE(8, 0, );
         SQE(9, 0, io_uring_prep_poll_add(s, rfd, POLLIN | POLLOUT));
         run("NOP, then POLL_ADD for POLLIN | POLLOUT, by C first", 2);
+    }
+    if (want("openat2tail")) {
+        /* Seeds 78715 99832: OPENAT2 with an open_how size larger than the
+         * struct.  copy_struct_from_user() checks the tail first, up to its
+         * first non-zero byte: one before an unmapped page is E2BIG, an
+         * all-zero run into the page EFAULT.  The Sentry read the whole
+         * size at once: EFAULT for both. */
+        fresh_ring(8, 0);
+        char *area = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED || mprotect(area + 4096, 4096, PROT_NONE))
+            return 1;
+        struct open_how *how = (struct open_how *)(area + 4096 - sizeof(*how) - 16);
+        memset(how, 0, sizeof(*how) + 16);
+        how->flags = O_RDONLY;
+        SQE(1, 0, io_uring_prep_openat2(s, AT_FDCWD, "/", how); s->len = 4096);
+        run("OPENAT2, a zero tail running into an unmapped page", 1);
+        area[4096 - 3] = 1;
+        SQE(2, 0, io_uring_prep_openat2(s, AT_FDCWD, "/", how); s->len = 4096);
+        run("OPENAT2, a non-zero byte before the unmapped page", 1);
+        SQE(3, 0, io_uring_prep_openat2(s, AT_FDCWD, "/", how); s->len = sizeof(*how) + 13);
+        run("OPENAT2, a tail of zeros that ends before it", 1);
     }
     return 0;
 }
