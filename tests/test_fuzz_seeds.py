@@ -34,7 +34,9 @@ FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 3
               10582, 47, 7737, 27039, 11518,
               # multishot RECV optlen (fuzz_fixes_recv.c); SEND_ZC notification and
               # io-wq CQE order (fuzz_fixes_cqback.c)
-              3713, 5555, 23691, 1104, 8672, 9582, 15427, 18190]
+              3713, 5555, 23691, 1104, 8672, 9582, 15427, 18190,
+              # OPENAT2's open_how tail (fuzz_fixes_misc.c)
+              78715, 99832]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 
