@@ -26,6 +26,35 @@ ERESTARTNOHAND = 514
 _RESTART = (-ERESTARTNOHAND, -errno.EINTR, -512, -513, -516)
 
 
+# Signals whose default action is to ignore them (sig_kernel_ignore).
+_DEFAULT_IGNORED = (1 << (17 - 1)) | (1 << (18 - 1)) | (1 << (23 - 1)) | (1 << (28 - 1))  # CHLD CONT URG WINCH
+
+
+def _only_ignored_signals(tid):
+    """Did the wait's ppoll end for signals Linux would have dropped?  A
+    signal the program ignores (SIG_IGN, or SIG_DFL for SIGCHLD and the
+    like) is discarded when sent (sig_ignored()), so it never makes
+    io_uring_enter's wait return -EINTR; but the program is ptraced, and
+    for a traced task the kernel queues it anyway, which ends the injected
+    ppoll.  Read at the ppoll's exit stop, before the signal is delivered:
+    the pending, unblocked signals, all ignored ones.  Nothing pending
+    (nothing to judge by) is not such a case."""
+    fields = {}
+    try:
+        with open("/proc/%d/status" % tid) as f:
+            for line in f:
+                key = line[:6]
+                if key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"):
+                    fields[key] = int(line.split()[1], 16)
+    except OSError:
+        return False
+    pending = (fields.get("SigPnd", 0) | fields.get("ShdPnd", 0)) & ~fields.get("SigBlk", 0)
+    if not pending:
+        return False
+    ignored = fields.get("SigIgn", 0) | (_DEFAULT_IGNORED & ~fields.get("SigCgt", 0))
+    return not pending & ~ignored
+
+
 class Waiter:
     __slots__ = ("task", "min_complete", "woken", "timeouts")
 
@@ -294,6 +323,8 @@ def _wait(kernel, task, stop, ring, submitted, min_complete, sigmask, sigsz, tim
             if rval in _RESTART:
                 if waiter.woken:
                     continue          # our own wake-up, but another task took the CQEs
+                if _only_ignored_signals(task.tid):
+                    continue          # no signal Linux would have queued: still waiting
                 res = -errno.EINTR
                 break
             res = rval if rval < 0 else 0     # e.g. -EFAULT/-EINVAL for a bad sigmask

@@ -16,9 +16,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "fuzz_fixes.h"
+
+static void on_signal(int sig)
+{
+    (void)sig;
+}
 
 static void fresh_ring(unsigned entries, unsigned flags)
 {
@@ -166,6 +173,32 @@ int main(int argc, char **argv)
         run("OPENAT2, a non-zero byte before the unmapped page", 1);
         SQE(3, 0, io_uring_prep_openat2(s, AT_FDCWD, "/", how); s->len = sizeof(*how) + 13);
         run("OPENAT2, a tail of zeros that ends before it", 1);
+    }
+    if (want("sigchld")) {
+        /* A child exits while the program waits in io_uring_enter.  With
+         * SIGCHLD at its default (ignore) Linux drops the signal when it
+         * is sent, so the wait runs to its timeout: -ETIME.  With a
+         * handler it ends the wait: -EINTR.  The Sentry, whose program is
+         * traced (the kernel queues even ignored signals then), answered
+         * -EINTR both times. */
+        fresh_ring(8, 0);
+        for (int handled = 0; handled < 2; handled++) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = handled ? on_signal : SIG_DFL;
+            sigaction(SIGCHLD, &sa, NULL);
+            pid_t pid = fork();
+            if (pid == 0) {
+                usleep(20000);
+                _exit(0);
+            }
+            struct io_uring_cqe *cqe;
+            struct __kernel_timespec ts = { 0, 300 * 1000 * 1000 };
+            int ret = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
+            waitpid(pid, NULL, 0);
+            printf("wait while a child exits, SIGCHLD %s: %d\n", handled ? "handled" : "default", ret);
+        }
+        signal(SIGCHLD, SIG_DFL);
     }
     return 0;
 }
