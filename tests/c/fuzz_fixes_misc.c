@@ -46,6 +46,10 @@ int main(int argc, char **argv)
         return 1;
     static char data[64] = "0123456789abcdefghijklmnopqrstuvwxyz";
     static char buf[64];
+    /* The iovecs READV/WRITEV SQEs point at: Linux reads them when the SQE
+     * is submitted, so they must outlive SQE()'s block (a compound literal
+     * there is dead by then, and gcc reuses its stack slot). */
+    static struct iovec buf_iov = { buf, 1 }, data_iov = { data, 8 };
     char c;
 
     if (want("drainflush")) {
@@ -79,7 +83,7 @@ int main(int argc, char **argv)
         SQE(2, 0, s->personality = 999);
         SQE(3, 0, io_uring_prep_poll_add(s, p[0], POLLIN));
         run("a NOP that fails initialisation, then POLL_ADD", 1);
-        SQE(4, 0, io_uring_prep_readv(s, p[0], (struct iovec[]){{buf, 1}}, 1, 0);
+        SQE(4, 0, io_uring_prep_readv(s, p[0], &buf_iov, 1, 0);
             s->rw_flags = 0x80000000);
         run("a READV with an unknown RWF flag after them", 0);
         if (write(p[1], "x", 1) != 1)
@@ -107,7 +111,7 @@ int main(int argc, char **argv)
         run("WRITE to the ring fd with NOPs that fill the SQ", 3);
         SQE(5, 0, );
         run("a NOP later", 1);
-        SQE(6, 0, io_uring_prep_writev(s, rfd, (struct iovec[]){{data, 8}}, 1, 0));
+        SQE(6, 0, io_uring_prep_writev(s, rfd, &data_iov, 1, 0));
         run("WRITEV to the ring fd, the SQ not full", 1);
         SQE(7, 0, io_uring_prep_cancel64(s, 1, 0));
         run("ASYNC_CANCEL of the WRITE", 2);
