@@ -194,6 +194,12 @@ def _transfer_iovs(req, method, poll_events):
             # says so for 1 to 7).  A write goes through its ->write, which
             # io_uring's loop_rw_iter never calls for 0 bytes: 0.
             raise OSError(errno.EINVAL, "eventfd reads 8 bytes")
+        if (not req.expected and flags & RWF_NOWAIT and f.loop_rw(poll_events == POLLIN)
+                and not f.nonblocking() and not _iowq_blocking(req, f)):
+            # loop_rw_iter() refuses IOCB_NOWAIT on a file not opened
+            # O_NONBLOCK with -EAGAIN before it looks at the length (final
+            # under RWF_NOWAIT): an empty eventfd write too (seed 33081).
+            raise OSError(errno.EAGAIN, "would block")
     if flags & RWF_NOWAIT:
         if _iowq_blocking(req, f):
             # An io-wq worker's blocking issue: io_read/io_write clear

@@ -514,12 +514,27 @@ def complete(kernel, req, res):
         issue(kernel, nxt)
 
 
+def _ran_in_worker(req):
+    """Did Linux complete req inside an io-wq worker?  A request handed to
+    one as it was (a link left open at a batch's end) or forced async with
+    nothing to poll (the fs ops; a file without ->poll); a forced request
+    that can poll is tried non-blocking and may end by poll task work
+    instead, so it is not counted."""
+    if req.iowq == IOWQ_PUNT:
+        return True
+    if req.iowq != IOWQ_FORCE:
+        return False
+    return not req.opdef.poll or req.file is None or not req.file.has_poll()
+
+
 def _complete_one(kernel, req, res):
     """Post req's completion; return the next request of its chain to issue."""
     ring = req.ring
     failed = ((res < 0 and not isinstance(res, Unfailed) and not timeout.etime_is_success(req, res))
               or (req.opdef.short_fails_link and req.expected is not None
                   and res != req.expected))
+    # before _post releases its file:
+    in_worker = req.pos + 1 < len(req.chain) and _ran_in_worker(req)
     _post(ring, req, res, failed)
     chain = req.chain
     nxt = req.pos + 1
@@ -535,6 +550,11 @@ def _complete_one(kernel, req, res):
         # suppresses those of the requests it cancels (REQ_F_SKIP_LINK_CQES).
         silent = bool(req.flags & abi.IOSQE_CQE_SKIP_SUCCESS)
         go_on = not failed or req.flags & abi.IOSQE_IO_HARDLINK
+        if go_on and in_worker:
+            # io_wq_free_work() hands the worker the next request of the
+            # link, which it issues blocking unless forced async itself
+            # (seed 56042: an RWF_NOWAIT write after an FGETXATTR).
+            chain[nxt].iowq = chain[nxt].iowq or IOWQ_PUNT
         if ring.submitting:
             # Within a batch (or a task-work pass after it) the link goes
             # on by task work, after the batch: Linux issues the next
