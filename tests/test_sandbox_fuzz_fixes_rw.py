@@ -67,3 +67,19 @@ def test_mshot_iowq():
         "after a drain: before data: [21 0]",
         "after data: submit=0 [22 -105 0]",
     ]
+
+
+def test_empty_nowait():
+    # an empty RWF_NOWAIT write to a blocking eventfd is -EAGAIN (loop_rw_iter), but 0 when a link's previous request ran in io-wq, which issues it blocking (sentry/iouring/rw.py, submit.py _ran_in_worker)
+    assert same_as_native("fuzz_fixes_rw", "emptynowait").splitlines() == [
+        "empty eventfd writes: submit=4 [1 -11 0] [2 -11 0] [3 0 0] [4 0 0]",
+        "the same after FGETXATTR in a hard link: submit=2 [5 -61 0] [6 0 0]",
+    ]
+
+
+def test_drain_in_link_forces_head_async():
+    # IO_DRAIN inside a link forces the link's head async: a multishot READ there waits for data before it looks for a buffer (sentry/iouring/submit.py _init)
+    assert same_as_native("fuzz_fixes_rw", "drainhead").splitlines() == [
+        "multishot READ heading a link with a drained NOP: before data:",
+        "after data: submit=0 [1 -105 0] [2 -125 0]",
+    ]

@@ -262,10 +262,13 @@ def _init(req, link):
             return -errno.EOPNOTSUPP
         # io_init_drain(): the ring drains from here on, even if this
         # request then fails initialisation.  A drain inside a link drains
-        # the link's head and the request after the link.
+        # the link's head, which io_init_drain() also forces async (seed
+        # 63844: a multishot READ at the head then waits in io-wq's poll),
+        # and the request after the link.
         ring.drain_active = True
         if link is not None:
             link[0].flags |= abi.IOSQE_IO_DRAIN
+            link[0].iowq = IOWQ_FORCE
             ring.drain_next = True
     r = ring.restrictions
     if r is not None and not r.sqe_allowed(req):

@@ -172,5 +172,47 @@ int main(int argc, char **argv)
         io_uring_queue_exit(&ring);
         ring = main_ring;
     }
+    if (want("emptynowait")) {
+        /* Seeds 33081, 36812, 86575: an empty RWF_NOWAIT write to an
+         * eventfd not opened O_NONBLOCK.  loop_rw_iter() refuses
+         * IOCB_NOWAIT there before it looks at the length: -EAGAIN (an
+         * O_NONBLOCK one goes on, and writes nothing: 0).  The Sentry
+         * answered 0 for an empty write without asking. */
+        int efd = eventfd(0, 0), nbfd = eventfd(0, EFD_NONBLOCK);
+        SQE(1, 0, io_uring_prep_write(s, efd, &one, 0, 0); s->rw_flags = RWF_NOWAIT);
+        SQE(2, 0, io_uring_prep_writev(s, efd, NULL, 0, 0); s->rw_flags = RWF_NOWAIT);
+        SQE(3, 0, io_uring_prep_write(s, efd, &one, 0, 0));
+        SQE(4, 0, io_uring_prep_write(s, nbfd, &one, 0, 0); s->rw_flags = RWF_NOWAIT);
+        run("empty eventfd writes", 4);
+        /* Seed 56042: a request linked after one Linux completes in an
+         * io-wq worker (FGETXATTR always goes there) is issued by that
+         * worker, blocking (io_wq_free_work): IOCB_NOWAIT is cleared and
+         * the same write is 0.  The Sentry issued it non-blocking. */
+        SQE(5, IOSQE_IO_HARDLINK, io_uring_prep_fgetxattr(s, p[0], "user.x", buf, 0));
+        SQE(6, 0, io_uring_prep_write(s, efd, &one, 0, 0); s->rw_flags = RWF_NOWAIT);
+        run("the same after FGETXATTR in a hard link", 2);
+        close(efd);
+        close(nbfd);
+    }
+    if (want("drainhead")) {
+        /* Seed 63844: an IO_DRAIN request inside a link drains the link's
+         * head and forces it async (io_init_drain).  A multishot READ at
+         * that head is not issued in io-wq but arms its poll: only once
+         * data comes does it look for a buffer (none: -ENOBUFS), and the
+         * drained NOP after it is cancelled then.  The Sentry issued the
+         * READ at once: -ENOBUFS before any data. */
+        SQE(1, IOSQE_IO_LINK | IOSQE_BUFFER_SELECT, prep_read_mshot(s, sv[1], 7));
+        SQE(2, IOSQE_IO_DRAIN, );
+        io_uring_submit(&ring);
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = { 0, 200000000 };
+        io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
+        posted_now("multishot READ heading a link with a drained NOP: before data");
+        if (write(sv[0], "x", 1) != 1)
+            return 1;
+        run("after data", 2);
+        if (read(sv[1], buf, 1) != 1)
+            return 1;
+    }
     return 0;
 }
