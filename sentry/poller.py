@@ -54,6 +54,7 @@ class Poller:
         self.edges = select.epoll()
         self.watches = {}     # dup'd fd -> Watch
         self.edges_armed = False
+        self.pending = []     # (Watch, revents) taken from `edges` early (_drain_edges)
 
     def busy(self):
         """Whether any request waits for readiness at all."""
@@ -114,9 +115,12 @@ class Poller:
             token.callback()
 
     # -- persistent watches --------------------------------------------------------
-    def watch(self, fd, events, callback, edge=True):
-        """callback(revents) on every readiness report until the watch is closed."""
-        return Watch(self, fd, events, callback, edge)
+    def watch(self, fd, events, callback, edge=True, ready_now=False):
+        """callback(revents) on every readiness report until the watch is
+        closed.  ready_now: the caller found the fd ready and acted on it
+        already, so the report an edge-triggered registration makes at once
+        for that readiness is dropped."""
+        return Watch(self, fd, events, callback, edge, ready_now)
 
     def _arm_edges(self):
         # The edges epoll stays in the loop while any watch exists, rather
@@ -129,20 +133,34 @@ class Poller:
                                    persistent=True)
 
     def _edges_ready(self):
-        for fd, events in self.edges.poll(0):
-            watch = self.watches.get(fd)
-            if watch is not None:
+        reports = [(self.watches.get(fd), events) for fd, events in self.edges.poll(0)]
+        if self.pending:
+            reports, self.pending = self.pending + reports, []
+        for watch, events in reports:
+            if watch is not None and watch.fd >= 0:
                 watch.callback(events)
+
+    def _drain_edges(self, skip):
+        """Take the reports `edges` holds now, but for watch `skip`'s: the
+        others are kept, in order, for _edges_ready, which runs soon (the
+        edges fd may no longer be readable)."""
+        got = [(self.watches.get(fd), events) for fd, events in self.edges.poll(0)
+               if fd != skip.fd]
+        if got:
+            self.pending.extend(got)
+            self.tracer.call_at(time.monotonic(), self._edges_ready)
 
 
 class Watch:
-    def __init__(self, poller, fd, events, callback, edge):
+    def __init__(self, poller, fd, events, callback, edge, ready_now=False):
         self.poller = poller
         self.fd = os.dup(fd)          # one registration per watch, even on one file
         self.callback = callback
         poller.edges.register(self.fd, events | (select.EPOLLET if edge else 0))
         poller.watches[self.fd] = self
         poller._arm_edges()
+        if ready_now and edge:
+            poller._drain_edges(self)
 
     def close(self):
         if self.fd >= 0:

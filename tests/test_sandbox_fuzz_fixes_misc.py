@@ -77,3 +77,15 @@ def test_sigchld():
         "wait while a child exits, SIGCHLD default: -62",
         "wait while a child exits, SIGCHLD handled: -4",
     ]
+
+
+def test_multishot_poll_ready_when_armed():
+    # a multishot POLL_ADD ready as it is armed posts its first event after the batch, as task work: on a full CQ the poll ends with a plain CQE; with room, one CQE per wake-up and none twice (sentry/iouring/poll.py _first_event)
+    assert same_as_native("fuzz_fixes_misc", "mshotfull").splitlines() == [
+        "two NOPs: submit=2",
+        "two NOPs: submit=2",
+        "multishot POLL_ADD for POLLOUT, the CQ full: submit=1 [1 0 0] [2 0 0] [3 0 0] [4 0 0] [5 4 0]",
+        "multishot POLL_ADD for POLLIN, data waiting: submit=1 [6 1 0x2]",
+        "more data: submit=0 [6 1 0x2]",
+    ]
+

@@ -11,6 +11,7 @@ them that would have to wait is EINVAL.
 """
 import errno
 import select
+import time
 
 from pysentry.sentry.iouring import abi
 from pysentry.sentry.iouring.request import INFLIGHT
@@ -180,14 +181,36 @@ def issue_add(req, kernel):
         events = select.POLLIN
     else:
         def on_event(ev):
-            _multishot_event(kernel, req, ev)
+            multishot_event(kernel, req, ev)
         events = req.cmd.mask
+        if mask and not req.cmd.level:
+            # __io_arm_poll_handler() executes a ready edge-triggered poll at
+            # once, by task work: its first CQE follows the batch's, with
+            # the CQ as the batch left it (full: the poll ends, seed 76668),
+            # not whenever the Sentry's loop would see the fd's report.
+            ring.multishot[req] = kernel.poller.watch(req.file.poll_fd(), events, on_event,
+                                                      ready_now=True)
+            _first_event(kernel, req, mask)
+            return INFLIGHT
     ring.multishot[req] = kernel.poller.watch(req.file.poll_fd(), events, on_event,
                                               edge=not req.cmd.level)
     return INFLIGHT
 
 
-def _multishot_event(kernel, req, events):
+def _first_event(kernel, req, mask):
+    """A multishot poll ready as it is armed: its first event runs as task
+    work, after the batch (submit.MultishotEvent), or soon when it was armed
+    outside one."""
+    from pysentry.sentry.iouring import submit
+    ring = req.ring
+    if ring.submitting:
+        ring.batch_work.append((req, submit.MultishotEvent(mask)))
+    else:
+        kernel.poller.tracer.call_at(time.monotonic(),
+                                     lambda: multishot_event(kernel, req, mask))
+
+
+def multishot_event(kernel, req, events):
     from pysentry.sentry.iouring import submit
     ring = req.ring
     mask = events & req.cmd.mask

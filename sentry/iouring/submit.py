@@ -21,7 +21,7 @@ it does not take, and this loop continues from exactly there.
 import errno
 
 from pysentry.sentry.fdchannel import FdNotHeld
-from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, taskwork, timeout
+from pysentry.sentry.iouring import abi, dataplane, failsafe, inject, poll, taskwork, timeout
 from pysentry.sentry.iouring.cancel import detach, waiting
 from pysentry.sentry.iouring.opdef import OPS
 from pysentry.sentry.iouring.request import INFLIGHT, IOWQ_FORCE, IOWQ_PUNT, Request, Unfailed
@@ -115,6 +115,16 @@ class Notif:
         self.late = late
 
 
+class MultishotEvent:
+    """In ring.batch_work: a multishot poll's first event, found ready as it
+    was armed (poll.py): post it, or end the poll if the CQ is full."""
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask):
+        self.mask = mask
+
+
 def _run_task_work(kernel, ring):
     """What a batch left to task work, in the order it was queued, as
     Linux runs it once io_submit_sqes() has flushed the batch's CQEs: a
@@ -140,6 +150,8 @@ def _run_task_work(kernel, ring):
                 elif isinstance(res, Notif):
                     if not ring.closed:
                         ring.post(req.user_data, res.res, abi.CQE_F_NOTIF)
+                elif isinstance(res, MultishotEvent):
+                    poll.multishot_event(kernel, req, res.mask)
                 else:
                     complete(kernel, req, res)
             # ctx_flush_and_put(): each pass ends with a flush; a chain the

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -203,6 +204,37 @@ int main(int argc, char **argv)
             printf("wait while a child exits, SIGCHLD %s: %d\n", handled ? "handled" : "default", ret);
         }
         signal(SIGCHLD, SIG_DFL);
+    }
+    if (want("mshotfull")) {
+        /* Seeds 36544, 76668, 90232: a multishot POLL_ADD that is ready as
+         * it is armed, submitted onto a full CQ.  Linux runs its first
+         * event by task work as the submission ends; a multishot CQE may
+         * not overflow, so the poll ends there with a plain CQE (which may,
+         * and waits in the overflow list).  The Sentry posted the event
+         * when its loop next saw the socket -- after the program had
+         * emptied the CQ -- with IORING_CQE_F_MORE. */
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+            return 1;
+        fresh_ring(2, 0);
+        for (int i = 1; i <= 4; i += 2) {
+            SQE(i, 0, );
+            SQE(i + 1, 0, );
+            printf("two NOPs: submit=%d\n", io_uring_submit(&ring));
+        }
+        SQE(5, 0, io_uring_prep_poll_multishot(s, sv[0], POLLOUT));
+        run("multishot POLL_ADD for POLLOUT, the CQ full", 5);
+        /* With room, that first event is one CQE (F_MORE), and each later
+         * wake-up -- more data -- another; none twice. */
+        if (write(sv[0], "a", 1) != 1)
+            return 1;
+        SQE(6, 0, io_uring_prep_poll_multishot(s, sv[1], POLLIN));
+        run("multishot POLL_ADD for POLLIN, data waiting", 1);
+        if (write(sv[0], "b", 1) != 1)
+            return 1;
+        run("more data", 1);
+        close(sv[0]);
+        close(sv[1]);
     }
     return 0;
 }
