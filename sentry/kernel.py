@@ -77,6 +77,7 @@ class Kernel:
         from pysentry import native
         from pysentry.sentry.iouring import dataplane
         from pysentry.vfs import file as vfs_file
+        from pysentry.sentry.syscalls import file_io
         if native.lib is None:
             return
         stats = self.stats
@@ -98,7 +99,8 @@ class Kernel:
             vfs_file._BOUNCE, lambda task: dataplane.fdmap(task.fdtable),
             # file_io._serve: a write to a stream needs its exit stop only
             # while a DEFER_TASKRUN ring exists and something waits.
-            lambda: not (self.io_uring.defer_rings and self.poller.busy()),
+            lambda: not ((self.io_uring.defer_rings or file_io.WAKE_IN_WRITE)
+                         and self.poller.busy()),
             counted)
 
     # --- tasks -------------------------------------------------------------------

@@ -89,3 +89,10 @@ def test_multishot_poll_ready_when_armed():
         "more data: submit=0 [6 1 0x2]",
     ]
 
+
+def test_wake_in_write():
+    # with PYSENTRY_WAKE_IN_WRITE=1 a request the program's own write wakes has completed when write(2) returns, as in Linux (sentry/syscalls/file_io.py _serve)
+    assert same_as_native("fuzz_fixes_misc", "wakeinwrite",
+                          env={"PYSENTRY_WAKE_IN_WRITE": "1"}).splitlines() == [
+        "READs completed when the write returned: 200 of 200",
+    ]

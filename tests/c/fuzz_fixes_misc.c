@@ -236,5 +236,28 @@ int main(int argc, char **argv)
         close(sv[0]);
         close(sv[1]);
     }
+    if (want("wakeinwrite")) {
+        /* A READ waits on a pipe; the program writes to the pipe and looks
+         * at the CQ at once, without a syscall.  Linux has completed the
+         * READ by then: the write's wake-up queued task work on the
+         * program's thread, run as write(2) returned.  The Sentry does so
+         * with PYSENTRY_WAKE_IN_WRITE=1 (else a moment later: the fuzzer's
+         * "write-wake" programs, seeds 25165 69434 70832). */
+        fresh_ring(4, 0);
+        int seen = 0, rounds = 200;
+        for (int i = 0; i < rounds; i++) {
+            struct io_uring_cqe *cqe;
+            SQE(1, 0, io_uring_prep_read(s, p[0], buf, 8, 0));
+            if (io_uring_submit(&ring) != 1 || write(p[1], "wake", 4) != 4)
+                return 1;
+            if (!io_uring_peek_cqe(&ring, &cqe)) {
+                seen += cqe->res == 4 && !memcmp(buf, "wake", 4);
+                io_uring_cqe_seen(&ring, cqe);
+            } else if (io_uring_wait_cqe(&ring, &cqe) == 0) {
+                io_uring_cqe_seen(&ring, cqe);
+            }
+        }
+        printf("READs completed when the write returned: %d of %d\n", seen, rounds);
+    }
     return 0;
 }
