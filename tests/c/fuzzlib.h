@@ -285,7 +285,9 @@ static uint64_t fz_file_hash(const char *path)
 }
 
 /* The end: reap what comes, print every CQE sorted by user_data and the
- * hashes; with `in_flight`, exit at once without closing anything. */
+ * hashes; with `in_flight`, exit at once without closing anything.  CQEs of
+ * one user_data are sorted by res and flags too: when two requests share
+ * it, the order of their completions is Linux's choice (seed 46810). */
 static void fz_finish(int in_flight)
 {
     if (!in_flight)
@@ -293,7 +295,8 @@ static void fz_finish(int in_flight)
     for (int i = 0; i < fz_ncqe; i++)
         for (int j = i + 1; j < fz_ncqe; j++)
             if (fz_cqes[j].ud < fz_cqes[i].ud ||
-                (fz_cqes[j].ud == fz_cqes[i].ud && fz_cqes[j].res < fz_cqes[i].res)) {
+                (fz_cqes[j].ud == fz_cqes[i].ud && (fz_cqes[j].res < fz_cqes[i].res ||
+                 (fz_cqes[j].res == fz_cqes[i].res && fz_cqes[j].flags < fz_cqes[i].flags)))) {
                 typeof(fz_cqes[0]) t = fz_cqes[i];
                 fz_cqes[i] = fz_cqes[j];
                 fz_cqes[j] = t;
