@@ -21,11 +21,12 @@ links), is counted as "iowq-late": a timing difference, said so, not a
 divergence.  So is one whose output Linux gives when paused after every step
 (settled_gives), if it moved its CQ head back (its waits then return at
 once, and its final dump of the CQ slots shows when each CQE came) or
-differs only in CQEs of requests Linux runs in io-wq.  One whose
-pysentry run with PYSENTRY_WAKE_IN_WRITE=1 gives Linux's output is counted
-as "write-wake": a request woken by the program's own write completed a
-moment after the write returned, a documented difference.  Everything
-else must match.  A batch whose native runs met io_uring disabled
+differs only in CQEs of requests Linux runs in io-wq; one with an SQPOLL
+ring that Linux, so paused, matches is "sqpoll-late" (its SQ thread's
+timing).  One whose pysentry run with PYSENTRY_WAKE_IN_WRITE=1 gives
+Linux's output is counted as "write-wake": a request woken by the
+program's own write completed a moment after the write returned, a
+documented difference.  Everything else must match.  A batch whose native runs met io_uring disabled
 by the kernel.io_uring_disabled sysctl (other suites toggle it) is counted as
 "host-uring-disabled" and not compared either.
 
@@ -132,6 +133,7 @@ _WRITE_OPS = {2, 5, 23}
 _IOSQE_FIXED_FILE, _IOSQE_DRAIN, _IOSQE_ASYNC = 1, 1 << 1, 1 << 4
 _IOSQE_LINKS = (1 << 2) | (1 << 3)
 _IORING_SETUP_IOPOLL = 1
+_IORING_SETUP_SQPOLL = 2
 
 
 def iowq_user_data(script):
@@ -269,10 +271,16 @@ def only_late_cqes(script, native, sandbox):
                                 for line in a + b)
 
 
+def sqpoll_ring(script):
+    """Does the program set up a ring with IORING_SETUP_SQPOLL?"""
+    return any(line.startswith("setup ") and int(line.split()[2]) & _IORING_SETUP_SQPOLL
+               for line in script.splitlines())
+
+
 def settled_gives(interp, script, output, timeout, native=None):
     """Linux gives the Sentry's output when run natively once more with a
     pause after every step (interp.c FUZZ_SETTLE_MS), so the divergence is
-    only when asynchronous work landed.  Tried for two kinds of program:
+    only when asynchronous work landed.  Tried for three kinds of program:
 
     - one that moved its CQ head back (`scribble 2`): it no longer waits for
       anything, every wait sees the CQ "full" and returns at once, so a CQE
@@ -281,11 +289,15 @@ def settled_gives(interp, script, output, timeout, native=None):
     - one whose only differences (from `native`) are CQEs of requests Linux
       runs in io-wq (only_late_cqes): the worker runs beside the program,
       which may have moved on -- reaped the CQ a POLL_ADD on the ring fd then
-      polls, say (seed 7134) -- before the worker gets to the request.
+      polls, say (seed 7134) -- before the worker gets to the request;
+    - one with an SQPOLL ring: Linux's SQ thread takes the SQEs whenever it
+      wakes, beside the program's next steps (scribbles, reaps, exits).
 
-    The Sentry issues such requests inline, as a worker that ran at once."""
+    The Sentry issues such requests inline, as a worker that ran at once
+    (its SQ thread, as one that was quick)."""
     scribbled = any(line.startswith("scribble 2 ") for line in script.splitlines())
-    if not scribbled and not (native and only_late_cqes(script, native, output)):
+    if not (scribbled or sqpoll_ring(script)
+            or (native and only_late_cqes(script, native, output))):
         return False
     one, _ = run_batch_once(interp, {"p": script}, False, timeout,
                             env={"FUZZ_SETTLE_MS": str(SETTLE_MS)})
@@ -374,7 +386,7 @@ def fuzz_batch(interp, seeds, timeout):
             verdicts[name] = "linux-nondeterministic"
         elif v == "diverged" and settled_gives(interp, scripts[name], sb[name], timeout,
                                                n1.get(name)):
-            verdicts[name] = "iowq-late"
+            verdicts[name] = "sqpoll-late" if sqpoll_ring(scripts[name]) else "iowq-late"
         elif v == "diverged" and woken_in_write(interp, scripts[name], n1.get(name), timeout):
             verdicts[name] = "write-wake"
     out = []
