@@ -36,7 +36,10 @@ FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 3
               # io-wq CQE order (fuzz_fixes_cqback.c)
               3713, 5555, 23691, 1104, 8672, 9582, 15427, 18190,
               # OPENAT2's open_how tail (fuzz_fixes_misc.c)
-              78715, 99832]
+              78715, 99832,
+              # empty NOWAIT writes, io-wq link successors, a drain in a link
+              # (fuzz_fixes_rw.c); multishot polls ready when armed (fuzz_fixes_misc.c)
+              33081, 36812, 86575, 56042, 63844, 36544, 76668, 90232]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 
