@@ -83,3 +83,21 @@ def test_eventfd():
     assert same_as_native("fuzz_fixes_fault", "eventfd").splitlines() == [
         "to an eventfd: submit=1 [13 -14 0]",
     ]
+
+
+def test_file_position_after_a_fault():
+    # a READ/WRITE at the file position of a regular file cut short by a fault posts the bytes moved and leaves the position where it was; one cut by the end of the file moves it (sentry/iouring/rw.py _cut_by_fault)
+    assert same_as_native("fuzz_fixes_fault", "curpos").splitlines() == [
+        "READ 100 into 4 mapped bytes at 0: submit=1 [30 4 0]",
+        "  position 0",
+        "READ 5000 into 1000 at 100: submit=1 [31 1000 0]",
+        "  position 100",
+        "READ 100 into 4, 4 bytes to the end at 8188: submit=1 [32 4 0]",
+        "  position 8192",
+        "WRITE 100 from 4 at 10: submit=1 [33 4 0]",
+        "  position 10",
+        "READ 100, nothing mapped at 20: submit=1 [34 -14 0]",
+        "  position 20",
+        "READV into 4 + 4 mapped of 68 at 0: submit=1 [40 8 0]",
+        "  position 0",
+    ]

@@ -221,8 +221,12 @@ def _transfer_iovs(req, method, poll_events):
     offset = _offset(req)
     add_nowait = not f.seekable and not flags & RWF_NOWAIT
     iovs = inject.iovecs(req) if req.fault is not None else req.cmd
+    start = os.lseek(f.fd, 0, os.SEEK_CUR) if offset is None and f.kind == "reg" else None
     try:
-        return method(req.task.mem, iovs, offset, flags | (RWF_NOWAIT if add_nowait else 0))
+        n = method(req.task.mem, iovs, offset, flags | (RWF_NOWAIT if add_nowait else 0))
+        if start is not None and n is not None and 0 < n < req.expected:
+            _cut_by_fault(req, f, iovs, n, start, poll_events == POLLIN)
+        return n
     except BlockingIOError:
         if not add_nowait:
             raise
@@ -249,6 +253,30 @@ def _transfer_iovs(req, method, poll_events):
             return None
         return method(req.task.mem, iovs, offset, flags)
     return None      # not ready: wait for the op's direction and retry (submit.py)
+
+
+def _cut_by_fault(req, f, iovs, n, start, reading):
+    """A READ/WRITE at the file position of a regular file that moved n
+    bytes and stopped at a fault: Linux retries the rest from io-wq
+    (__io_read's partial-read loop, io_write's short write), whose attempt
+    faults at once, and kiocb_done() then posts the n bytes but stores the
+    position only for an attempt that did not fail -- so it stays where it
+    was (natively: a READ of 100 bytes into 4 mapped ones returns 4, the
+    position stays 0).  A read stopped by the end of the file is no fault:
+    its retry reads 0 and the position moves."""
+    k = n
+    for base, length in iovs:
+        if k < length:
+            addr = base + k
+            break
+        k -= length
+    else:
+        return
+    if req.task.mem.probe([addr]) == 1:
+        return                      # the byte after it is there: not a fault
+    if reading and start + n >= os.fstat(f.fd).st_size:
+        return
+    os.lseek(f.fd, start, os.SEEK_SET)
 
 
 def _ring_rw(req, f, flags, poll_events):

@@ -195,5 +195,45 @@ int main(int argc, char **argv)
         SQE(13, 0, io_uring_prep_write(s, efd, b + PG - 4, 8, 0));
         run("to an eventfd", 1);
     }
+    if (want("curpos")) {
+        /* Seed 48950: a READ or WRITE at the file position (offset -1) of
+         * a regular file that stops at a fault.  Linux retries the rest
+         * from io-wq, which faults at once, and posts the bytes done but
+         * keeps the position where it was (kiocb_done stores it only after
+         * an attempt that did not fail).  A read stopped by the end of the
+         * file moves it (its retry reads 0).  The Sentry's position moved
+         * with every byte. */
+        unsigned char *b = faulting_buffer(1);
+        static unsigned char src[2 * PG];
+        int fd = open("fuzz_fixes_fault.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
+        unlink("fuzz_fixes_fault.tmp");
+        for (int i = 0; i < 2 * PG; i++)
+            src[i] = 'A' + i % 23;
+        if (pwrite(fd, src, sizeof src, 0) != sizeof src)
+            return 1;
+        struct { const char *what; int write; long pos; int off, len; } c[] = {
+            { "READ 100 into 4 mapped bytes", 0, 0, PG - 4, 100 },
+            { "READ 5000 into 1000", 0, 100, PG - 1000, 5000 },
+            { "READ 100 into 4, 4 bytes to the end", 0, 2 * PG - 4, PG - 4, 100 },
+            { "WRITE 100 from 4", 1, 10, PG - 4, 100 },
+            { "READ 100, nothing mapped", 0, 20, PG, 100 },
+        };
+        for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+            lseek(fd, c[i].pos, SEEK_SET);
+            if (c[i].write)
+                SQE(30 + i, 0, io_uring_prep_write(s, fd, b + c[i].off, c[i].len, -1));
+            else
+                SQE(30 + i, 0, io_uring_prep_read(s, fd, b + c[i].off, c[i].len, -1));
+            char label[96];
+            snprintf(label, sizeof label, "%s at %ld", c[i].what, c[i].pos);
+            run(label, 1);
+            printf("  position %ld\n", (long)lseek(fd, 0, SEEK_CUR));
+        }
+        struct iovec v[2] = { { b + PG - 8, 4 }, { b + PG - 4, 64 } };
+        lseek(fd, 0, SEEK_SET);
+        SQE(40, 0, io_uring_prep_readv(s, fd, v, 2, -1));
+        run("READV into 4 + 4 mapped of 68 at 0", 1);
+        printf("  position %ld\n", (long)lseek(fd, 0, SEEK_CUR));
+    }
     return 0;
 }
