@@ -39,7 +39,9 @@ FOUND_BUGS = [125, 165, 176, 187, 191, 199, 201, 211, 216, 231, 259, 288, 356, 3
               78715, 99832,
               # empty NOWAIT writes, io-wq link successors, a drain in a link
               # (fuzz_fixes_rw.c); multishot polls ready when armed (fuzz_fixes_misc.c)
-              33081, 36812, 86575, 56042, 63844, 36544, 76668, 90232]
+              33081, 36812, 86575, 56042, 63844, 36544, 76668, 90232,
+              # the file position after a transfer cut by a fault (fuzz_fixes_fault.c)
+              48950]
 SEEDS = sorted((set(range(1, 121)) | set(FOUND_BUGS)) - OPEN - FLAKY)
 
 
