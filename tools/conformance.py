@@ -315,17 +315,28 @@ def check(args):
     progs = [p for p in build(src) if os.path.basename(p)[:-2] in names]
     missing = set(names) - {os.path.basename(p)[:-2] for p in progs}
     failed = sorted(missing)
+    retry = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for p, res in zip(progs, pool.map(lambda p: run_one(p, True, args.timeout), progs)):
             name = os.path.basename(p)[:-2]
             if res[0] != "pass":
-                # One retry absorbs host timing noise; a real regression fails twice.
-                print("%-28s %s, retrying once" % (name, res[0]), flush=True)
-                res = run_one(p, True, args.timeout)
+                print("%-28s %s, retried once alone at the end" % (name, res[0]), flush=True)
+                retry.append(p)
+                continue
             print("%-28s %s" % (name, res[0]), flush=True)
-            if res[0] != "pass":
-                failed.append(name)
-                print(res[1].decode(errors="replace")[-1500:])
+    # One retry absorbs host timing noise; a real regression fails twice.
+    # It runs after the others, alone: some of liburing's tests give the
+    # kernel a fixed 1 ms to finish (recv-multishot's "allow sends to
+    # finish": Linux completes the receives its own sends wake before
+    # send(2) returns, the Sentry a moment later -- docs/io_uring.md,
+    # "Deferred task running"), which a run beside another test can miss.
+    for p in retry:
+        name = os.path.basename(p)[:-2]
+        res = run_one(p, True, args.timeout)
+        print("%-28s %s" % (name, res[0]), flush=True)
+        if res[0] != "pass":
+            failed.append(name)
+            print(res[1].decode(errors="replace")[-1500:])
     print("%d passed, %d failed" % (len(names) - len(failed), len(failed)))
     return 1 if failed else 0
 
