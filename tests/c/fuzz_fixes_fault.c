@@ -38,6 +38,19 @@ static unsigned char *faulting_buffer(int n)
     return b;
 }
 
+/* An unlinked scratch file holding n bytes of first + i % period, also
+ * left in src. */
+static int pattern_file(unsigned char *src, int n, char first, int period)
+{
+    int fd = open("fuzz_fixes_fault.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unlink("fuzz_fixes_fault.tmp");
+    for (int i = 0; i < n; i++)
+        src[i] = first + i % period;
+    if (fd < 0 || pwrite(fd, src, n, 0) != n)
+        exit(1);
+    return fd;
+}
+
 int main(int argc, char **argv)
 {
     wanted = argc > 1 ? argv[1] : "";
@@ -155,12 +168,7 @@ int main(int argc, char **argv)
          * itself, EFAULT); the C data plane hands it to Python. */
         unsigned char *b = faulting_buffer(1);
         static unsigned char src[3 * PG];
-        int fd = open("fuzz_fixes_fault.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
-        unlink("fuzz_fixes_fault.tmp");
-        for (int i = 0; i < 3 * PG; i++)
-            src[i] = 'a' + i % 19;
-        if (pwrite(fd, src, sizeof src, 0) != sizeof src)
-            return 1;
+        int fd = pattern_file(src, sizeof src, 'a', 19);
         static struct iovec iov[2];
         iov[0] = (struct iovec){ b + 1000, 1000 };
         iov[1] = (struct iovec){ b + 3000, 3 * PG };
@@ -205,12 +213,7 @@ int main(int argc, char **argv)
          * with every byte. */
         unsigned char *b = faulting_buffer(1);
         static unsigned char src[2 * PG];
-        int fd = open("fuzz_fixes_fault.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
-        unlink("fuzz_fixes_fault.tmp");
-        for (int i = 0; i < 2 * PG; i++)
-            src[i] = 'A' + i % 23;
-        if (pwrite(fd, src, sizeof src, 0) != sizeof src)
-            return 1;
+        int fd = pattern_file(src, sizeof src, 'A', 23);
         struct { const char *what; int write; long pos; int off, len; } c[] = {
             { "READ 100 into 4 mapped bytes", 0, 0, PG - 4, 100 },
             { "READ 5000 into 1000", 0, 100, PG - 1000, 5000 },
