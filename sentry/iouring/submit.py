@@ -418,7 +418,12 @@ def _run_deferred(kernel, ring):
                 if ring.submitting:
                     # io_queue_deferred() hands the chain to task work
                     # (io_req_task_queue): during a submission it runs after
-                    # the batch (or in the next task-work pass).
+                    # the batch (or in the next task-work pass).  Differs
+                    # from Linux in one order: an IOSQE_ASYNC chain later in
+                    # the same batch reaches io-wq at once there, before
+                    # this one (which gets there only by that task work);
+                    # here both wait in batch_work in SQ order (fuzz seed
+                    # 28821, docs/reliability.md "Open divergences").
                     ring.batch_work.append((chain[0], _Issue))
                 else:
                     issue(kernel, chain[0])
